@@ -1,0 +1,107 @@
+/* This file implements the growable byte buffer. */
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void vg_buf_reserve(vg_buf_t *b, size_t extra) {
+    if (b->cap - b->len > extra) return; /* keeps one byte for the NUL */
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap - b->len <= extra) {
+        if (cap > SIZE_MAX / 2) {
+            cap = b->len + extra + 1;
+            break;
+        }
+        cap *= 2;
+    }
+    b->data = vg_realloc(b->data, cap);
+    b->cap = cap;
+}
+
+void vg_buf_append(vg_buf_t *b, const void *p, size_t n) {
+    vg_buf_reserve(b, n);
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void vg_buf_puts(vg_buf_t *b, const char *s) { vg_buf_append(b, s, strlen(s)); }
+
+void vg_buf_putc(vg_buf_t *b, char c) { vg_buf_append(b, &c, 1); }
+
+void vg_buf_vprintf(vg_buf_t *b, const char *fmt, va_list ap) {
+    va_list ap2;
+    va_copy(ap2, ap);
+    vg_buf_reserve(b, 128);
+    int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+    if (n < 0) {
+        va_end(ap2);
+        return;
+    }
+    if ((size_t)n >= b->cap - b->len) {
+        vg_buf_reserve(b, (size_t)n);
+        vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap2);
+    }
+    va_end(ap2);
+    b->len += (size_t)n;
+}
+
+void vg_buf_printf(vg_buf_t *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vg_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+void vg_buf_put_float(vg_buf_t *b, double v) {
+    char tmp[VG_FLOAT_MAX_LEN];
+    size_t n = vg_format_float(v, tmp);
+    vg_buf_append(b, tmp, n);
+}
+
+void vg_buf_put_json_escaped(vg_buf_t *b, const char *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char u[7];
+        switch (c) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        default:
+            if (c < 0x20) {
+                u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0';
+                u[4] = hex[c >> 4], u[5] = hex[c & 15], u[6] = '\0';
+                esc = u;
+            }
+        }
+        if (esc) {
+            vg_buf_append(b, s + start, i - start);
+            vg_buf_puts(b, esc);
+            start = i + 1;
+        }
+    }
+    vg_buf_append(b, s + start, n - start);
+}
+
+void vg_buf_reset(vg_buf_t *b) {
+    b->len = 0;
+    if (b->data) b->data[0] = '\0';
+}
+
+char *vg_buf_detach(vg_buf_t *b) {
+    char *p = b->data ? b->data : vg_strdup("");
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+}
+
+void vg_buf_free(vg_buf_t *b) {
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
