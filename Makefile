@@ -30,7 +30,7 @@ test-unit: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 test-integration: build
-	@VIGIL_BIN=$(BUILD)/vigil python3 -m unittest discover -s tests/integration -t . -v
+	@VIGIL_BIN=$(BUILD)/vigil python3 -m unittest discover -s tests/integration -v
 
 fuzz: setup
 	@tests/run-fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)

@@ -1,0 +1,296 @@
+/* This file implements `vigil serve`: the flags, the server root, reload of
+ * the configuration, and the main thread's signal loop. */
+#include "cli.h"
+#include "cli_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "host/host.h"
+#include "web/web.h"
+
+#define MAX_COLLECTOR_FLAGS 64
+
+/* --collector.<name>, --no-collector.<name>, or --collector.<option>=<value>. */
+typedef struct collector_flag {
+    char name[64];
+    bool on;
+    const char *value; /* borrowed from argv; NULL for a switch */
+} collector_flag_t;
+
+typedef struct serve_options {
+    const char *config_file;
+    const char *listen_address;
+    const char *storage_path;
+    const char *log_level;
+    const char *log_format;
+    bool enable_lifecycle;
+    size_t max_body_bytes;
+    unsigned threads;
+    collector_flag_t collectors[MAX_COLLECTOR_FLAGS];
+    size_t n_collectors;
+} serve_options_t;
+
+/* The server root: everything `vigil serve` runs, passed explicitly. */
+typedef struct server_root {
+    serve_options_t opts;
+    pthread_rwlock_t lock; /* guards config and host against a reload */
+    config_t *config;
+    host_t *host;
+    selfmon_t *selfmon;
+    selfmon_family_t *reloads_total, *reload_success, *reload_time;
+    web_app_t app;
+} server_root_t;
+
+/* node_exporter's --collector.<name>, --no-collector.<name> and
+ * --collector.<name>.<option>=<value>. */
+static bool collector_flag(void *ud, const char *name, const char *value, bool negated) {
+    serve_options_t *o = ud;
+    if (strncmp(name, "collector.", 10) != 0 || (value && negated)) return false;
+    if (o->n_collectors == MAX_COLLECTOR_FLAGS) return false;
+    collector_flag_t *c = &o->collectors[o->n_collectors++];
+    snprintf(c->name, sizeof c->name, "%s", name + 10);
+    c->on = !negated;
+    c->value = value;
+    return true;
+}
+
+/* Host metrics are on unless the vigil section turns them off. */
+static bool host_enabled(const config_t *cfg) {
+    return !cfg->vigil.present || cfg->vigil.host.enabled;
+}
+
+/* Builds the host collectors from the configuration, then the flags, which
+ * win. NULL with err set on an unknown collector name. */
+static host_t *host_build(const serve_options_t *o, const config_t *cfg, vg_err_t *err) {
+    if (!host_enabled(cfg)) return NULL;
+    host_t *h = host_new("/proc", "/sys", "/", err);
+    if (!h) return NULL;
+    const config_vigil_host_t *hc = &cfg->vigil.host;
+    for (size_t i = 0; i < hc->n_collectors; i++) {
+        const char *name = hc->collectors[i].name;
+        if (host_collector_set_enabled(h, name, hc->collectors[i].on, err) != VG_OK) {
+            vg_err_prefix(err, "vigil.host.collectors: ");
+            host_free(h);
+            return NULL;
+        }
+    }
+    for (size_t i = 0; i < o->n_collectors; i++) {
+        const collector_flag_t *f = &o->collectors[i];
+        int rc = f->value ? host_option_set(h, f->name, f->value, err)
+                          : host_collector_set_enabled(h, f->name, f->on, err);
+        if (rc != VG_OK) {
+            vg_err_prefix(err, "--collector.%s: ", o->collectors[i].name);
+            host_free(h);
+            return NULL;
+        }
+    }
+    return h;
+}
+
+static void log_warnings(const config_t *cfg) {
+    for (size_t i = 0; i < config_n_warnings(cfg); i++)
+        vg_log_warn("Configuration warning", "file", cfg->path, "warning",
+                    config_warning(cfg, i), NULL);
+}
+
+static int root_reload(void *ud, vg_err_t *err) {
+    server_root_t *r = ud;
+    selfmon_add(r->reloads_total, NULL, 1);
+    config_t *cfg = config_load_file(r->opts.config_file, err);
+    host_t *h = NULL;
+    if (cfg) {
+        h = host_build(&r->opts, cfg, err);
+        if (!h && host_enabled(cfg)) {
+            config_unref(cfg);
+            cfg = NULL;
+        }
+    }
+    if (!cfg) {
+        selfmon_set(r->reload_success, NULL, 0);
+        vg_log_error("Error reloading config", "file", r->opts.config_file, "err", err->msg, NULL);
+        return VG_ERR;
+    }
+    log_warnings(cfg);
+    pthread_rwlock_wrlock(&r->lock);
+    config_t *old_cfg = r->config;
+    host_t *old_host = r->host;
+    r->config = cfg;
+    r->host = h;
+    pthread_rwlock_unlock(&r->lock);
+    config_unref(old_cfg);
+    host_free(old_host);
+    selfmon_set(r->reload_success, NULL, 1);
+    selfmon_set(r->reload_time, NULL, vg_time_now());
+    vg_log_info("Completed loading of configuration file", "filename", r->opts.config_file, NULL);
+    return VG_OK;
+}
+
+static void root_write_host(void *ud, expfmt_writer_t *w) {
+    server_root_t *r = ud;
+    pthread_rwlock_rdlock(&r->lock);
+    if (r->host) host_collect(r->host, w);
+    pthread_rwlock_unlock(&r->lock);
+}
+
+static void root_quit(void *ud) {
+    (void)ud;
+    kill(getpid(), SIGTERM);
+}
+
+static int ensure_dir(const char *path, vg_err_t *err) {
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return VG_OK;
+        return vg_err_set(err, VG_ERR_IO, "storage path %s is not a directory", path);
+    }
+    if (mkdir(path, 0755) != 0)
+        return vg_err_set(err, VG_ERR_IO, "create storage path %s: %s", path, strerror(errno));
+    return VG_OK;
+}
+
+int cli_serve(int argc, char **argv) {
+    server_root_t root;
+    memset(&root, 0, sizeof root);
+    serve_options_t *o = &root.opts;
+    o->config_file = "vigil.yml";
+    o->listen_address = ":9090";
+    o->storage_path = "data";
+    o->log_level = "info";
+    o->log_format = "logfmt";
+    o->enable_lifecycle = true;
+    o->max_body_bytes = WEB_DEFAULT_MAX_BODY_BYTES;
+    o->threads = 4;
+    const cli_flag_t flags[] = {
+        {"config.file", FLAG_STRING, &o->config_file, "configuration file (default vigil.yml)"},
+        {"web.listen-address", FLAG_STRING, &o->listen_address,
+         "address to listen on (default :9090)"},
+        {"storage.path", FLAG_STRING, &o->storage_path, "data directory (default ./data)"},
+        {"storage.tsdb.path", FLAG_STRING, &o->storage_path, "the same, Prometheus's name"},
+        {"log.level", FLAG_STRING, &o->log_level, "debug, info, warn or error (default info)"},
+        {"log.format", FLAG_STRING, &o->log_format, "logfmt or json (default logfmt)"},
+        {"web.enable-lifecycle", FLAG_BOOL, &o->enable_lifecycle,
+         "allow POST /-/reload and /-/quit (default on; --no-web.enable-lifecycle)"},
+        {"web.max-request-body-size", FLAG_BYTES, &o->max_body_bytes,
+         "largest request body accepted (default 32MiB)"},
+        {"web.threads", FLAG_UINT, &o->threads, "HTTP worker threads (default 4)"},
+        {NULL, FLAG_STRING, NULL, NULL},
+    };
+    size_t n_args;
+    char *args[1];
+    int rc = cli_flags_parse(flags, argc, argv,
+                             "vigil serve [<flags>]\n\n  --collector.<name> / "
+                             "--no-collector.<name> switch a host collector on or off",
+                             collector_flag, o, args, 0, &n_args);
+    if (rc) return rc == 1 ? 0 : 2;
+    vg_log_level_t level;
+    vg_log_format_t format;
+    if (vg_log_level_parse(o->log_level, &level) != VG_OK) {
+        fprintf(stderr, "vigil: error: unrecognized log level %s\n", o->log_level);
+        return 2;
+    }
+    if (vg_log_format_parse(o->log_format, &format) != VG_OK) {
+        fprintf(stderr, "vigil: error: unrecognized log format %s\n", o->log_format);
+        return 2;
+    }
+    vg_log_setup(level, format, stderr);
+    vg_log_info("Starting vigil", "version", VIGIL_VERSION, NULL);
+
+    vg_err_t err = {0};
+    char host[256];
+    unsigned port;
+    if (web_parse_listen_address(o->listen_address, host, sizeof host, &port, &err) != VG_OK ||
+        ensure_dir(o->storage_path, &err) != VG_OK) {
+        vg_log_error("Cannot start", "err", err.msg, NULL);
+        return 1;
+    }
+    root.config = config_load_file(o->config_file, &err);
+    if (!root.config) {
+        vg_log_error("Error loading config", "file", o->config_file, "err", err.msg, NULL);
+        return 1;
+    }
+    log_warnings(root.config);
+    root.host = host_build(o, root.config, &err);
+    if (!root.host && host_enabled(root.config)) {
+        vg_log_error("Error loading config", "err", err.msg, NULL);
+        config_unref(root.config);
+        return 1;
+    }
+    pthread_rwlock_init(&root.lock, NULL);
+    root.selfmon = selfmon_new("/proc");
+    root.reloads_total = selfmon_counter(root.selfmon, "vigil_config_reloads_total",
+                                         "Number of configuration reloads attempted.", 0, NULL);
+    root.reload_success =
+        selfmon_gauge(root.selfmon, "vigil_config_last_reload_successful",
+                      "Whether the last configuration reload attempt was successful.", 0, NULL);
+    root.reload_time = selfmon_gauge(root.selfmon, "vigil_config_last_reload_success_timestamp_seconds",
+                                     "Timestamp of the last successful configuration reload.", 0,
+                                     NULL);
+    selfmon_set(root.reload_success, NULL, 1);
+    selfmon_set(root.reload_time, NULL, vg_time_now());
+    selfmon_family_t *build_info = selfmon_gauge(
+        root.selfmon, "vigil_build_info", "A metric with a constant '1' value labeled by version.",
+        1, (const char *const[]){"version"});
+    selfmon_set(build_info, (const char *const[]){VIGIL_VERSION}, 1);
+
+    root.app.selfmon = root.selfmon;
+    root.app.write_host_metrics = root_write_host;
+    root.app.reload = root_reload;
+    root.app.quit = root_quit;
+    root.app.ud = &root;
+    root.app.enable_lifecycle = o->enable_lifecycle;
+
+    /* Signals are taken by this thread alone: block them before any other
+     * thread starts so every thread inherits the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    web_options_t wopts = {.listen_address = o->listen_address,
+                           .max_body_bytes = o->max_body_bytes,
+                           .n_threads = o->threads};
+    web_server_t *srv = web_server_start(&wopts, &root.app, &err);
+    if (!srv) {
+        vg_log_error("Cannot start the web server", "err", err.msg, NULL);
+        config_unref(root.config);
+        host_free(root.host);
+        selfmon_free(root.selfmon);
+        return 1;
+    }
+    char port_text[16];
+    snprintf(port_text, sizeof port_text, "%u", web_server_port(srv));
+    vg_log_info("Listening", "address", o->listen_address, "port", port_text, NULL);
+    atomic_store(&root.app.ready, true);
+    vg_log_info("Server is ready to receive web requests.", NULL);
+
+    for (;;) {
+        int sig;
+        if (sigwait(&set, &sig) != 0) continue;
+        if (sig == SIGHUP) {
+            vg_err_t rerr = {0};
+            root_reload(&root, &rerr);
+            continue;
+        }
+        vg_log_info("Received signal, exiting gracefully...", "signal",
+                    sig == SIGINT ? "interrupt" : "terminated", NULL);
+        break;
+    }
+    atomic_store(&root.app.ready, false);
+    web_server_stop(srv);
+    config_unref(root.config);
+    host_free(root.host);
+    selfmon_free(root.selfmon);
+    pthread_rwlock_destroy(&root.lock);
+    vg_log_info("See you next time!", NULL);
+    return 0;
+}
