@@ -404,6 +404,7 @@ static int read_labels(cursor_t *c, size_t *n, bool exemplar, expfmt_str_t *name
         }
         return perr(c, c->s, "expected ',' or '}' after label");
     }
+    if (*n - first < 2) return 0;
     const expfmt_label_ref_t *dup = find_duplicate(c->p->lab_ + first, *n - first);
     if (dup)
         return perr(c, c->s - 1, "duplicate label name \"%.*s\"", (int)dup->name.len,
@@ -548,7 +549,7 @@ static int parse_sample(cursor_t *c) {
     p->name = name;
     p->labels = p->lab_;
     p->n_labels = n_sample;
-    p->exemplar.labels = p->lab_ + n_sample;
+    p->exemplar.labels = p->lab_ ? p->lab_ + n_sample : NULL;
     p->exemplar.n_labels = p->has_exemplar ? n - n_sample : 0;
     return EXPFMT_ENTRY_SAMPLE;
 }

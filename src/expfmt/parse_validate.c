@@ -265,14 +265,12 @@ static int family_close(struct expfmt_validator *v, vg_err_t *err) {
     if (!v->active) return 0;
     v->active = false;
     for (const char *const *sfx = type_suffixes(v->type); *sfx; sfx++) {
+        if (!**sfx) continue; /* the bare name was claimed when the family opened */
         if (!strset_add(&v->seen, v->name.data, v->name.len, *sfx, strlen(*sfx)))
             return verr(v, err, "metric family \"%.*s%s\" clashes with an earlier one (families "
                         "must not repeat or interleave)",
                         NAME_ARG(v), *sfx);
     }
-    if (**type_suffixes(v->type) != '\0' &&
-        !strset_add(&v->seen, v->name.data, v->name.len, "", 0))
-        return verr(v, err, "metric family \"%.*s\" clashes with an earlier one", NAME_ARG(v));
     if (v->unit.len) {
         if (v->name.len < v->unit.len + 1 ||
             memcmp(v->name.data + v->name.len - v->unit.len, v->unit.data, v->unit.len) != 0 ||
@@ -286,7 +284,9 @@ static int family_close(struct expfmt_validator *v, vg_err_t *err) {
     return histogram_close(v, err);
 }
 
-static void family_open(struct expfmt_validator *v, expfmt_str_t name) {
+/* Opens a family and claims its bare name at once, so that a repeated or
+ * interleaved family is reported where it starts. */
+static int family_open(struct expfmt_validator *v, expfmt_str_t name, vg_err_t *err) {
     v->active = true;
     vg_buf_reset(&v->name);
     vg_buf_append(&v->name, name.ptr, name.len);
@@ -296,6 +296,11 @@ static void family_open(struct expfmt_validator *v, expfmt_str_t name) {
     u64set_clear(&v->groups);
     v->has_group = false;
     v->h_open = false;
+    if (!strset_add(&v->seen, name.ptr, name.len, "", 0))
+        return verr(v, err, "metric family \"%.*s\" clashes with an earlier one (families "
+                    "must not repeat or interleave)",
+                    NAME_ARG(v));
+    return 0;
 }
 
 static bool same_name(const struct expfmt_validator *v, expfmt_str_t n) {
@@ -307,8 +312,7 @@ static int check_meta(struct expfmt_validator *v, const expfmt_parser_t *p, int 
     if (v->active && same_name(v, p->name) && v->has_samples)
         return verr(v, err, "metadata for \"%.*s\" after its samples", NAME_ARG(v));
     if (!v->active || !same_name(v, p->name)) {
-        if (family_close(v, err)) return VG_ERR_INPUT;
-        family_open(v, p->name);
+        if (family_close(v, err) || family_open(v, p->name, err)) return VG_ERR_INPUT;
     }
     bool *seen = entry == EXPFMT_ENTRY_HELP   ? &v->has_help
                  : entry == EXPFMT_ENTRY_TYPE ? &v->has_type
@@ -368,8 +372,7 @@ static int check_sample(struct expfmt_validator *v, const expfmt_parser_t *p, vg
             if (str_is(rest, rest_len, *sfx)) suffix = *sfx;
     }
     if (!suffix) {
-        if (family_close(v, err)) return VG_ERR_INPUT;
-        family_open(v, p->name);
+        if (family_close(v, err) || family_open(v, p->name, err)) return VG_ERR_INPUT;
         v->has_type = true; /* an untyped family of its own: no TYPE may follow */
         suffix = "";
     }

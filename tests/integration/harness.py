@@ -89,7 +89,8 @@ class Vigil:
         return http("POST", self.url + path, body=body, **kw)
 
     def logs(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 

@@ -108,7 +108,10 @@ static void test_openmetrics_errors_have_positions(void **state) {
     size_t n_cases;
     char **cases = list_dir(PARSERS_DIR, &n_cases);
     for (size_t i = 0; i < n_cases; i++) {
-        if (strncmp(cases[i], "bad_", 4) != 0) continue;
+        if (strncmp(cases[i], "bad_", 4) != 0) {
+            free(cases[i]);
+            continue;
+        }
         char path[1024];
         snprintf(path, sizeof path, "%s/%s/metrics", PARSERS_DIR, cases[i]);
         char *data;
