@@ -24,15 +24,19 @@ enum { FAM_AVAIL, FAM_ERROR, FAM_FILES, FAM_FILES_FREE, FAM_FREE, FAM_RO, FAM_SI
 static void unescape_mountpoint(char *p) {
     char *o = p;
     while (*p) {
-        if (p[0] == '\\' && p[1] == '0' && p[2] == '4' && p[3] == '0') *o++ = ' ', p += 4;
-        else if (p[0] == '\\' && p[1] == '0' && p[2] == '1' && p[3] == '1') *o++ = '\t', p += 4;
-        else *o++ = *p++;
+        if (p[0] == '\\' && p[1] == '0' && p[2] == '4' && p[3] == '0')
+            *o++ = ' ', p += 4;
+        else if (p[0] == '\\' && p[1] == '0' && p[2] == '1' && p[3] == '1')
+            *o++ = '\t', p += 4;
+        else
+            *o++ = *p++;
     }
     *o = '\0';
 }
 
 static uint64_t fnv1a(uint64_t h, const char *s) {
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
     return (h ^ 0xff) * 1099511628211ull; /* field separator */
 }
 
@@ -60,9 +64,11 @@ int host_filesystem_collect(host_scrape_t *s, vg_err_t *err) {
      * device, mount point, type and options. A hash set sized from the
      * line count keeps that linear on hosts with thousands of mounts. */
     size_t n_lines = 1;
-    for (size_t i = 0; i < len; i++) n_lines += data[i] == '\n';
+    for (size_t i = 0; i < len; i++)
+        n_lines += data[i] == '\n';
     size_t cap = 16;
-    while (cap < n_lines * 2) cap *= 2;
+    while (cap < n_lines * 2)
+        cap *= 2;
     vg_buf_reset(&h->scratch);
     vg_buf_reserve(&h->scratch, cap * sizeof(uint64_t));
     uint64_t *set = (uint64_t *)h->scratch.data;
@@ -91,7 +97,8 @@ int host_filesystem_collect(host_scrape_t *s, vg_err_t *err) {
 
         uint64_t key = fnv1a(fnv1a(fnv1a(fnv1a(1469598103934665603ull, dev), mp), type), opts) | 1;
         size_t slot = (size_t)key & (cap - 1);
-        while (set[slot] && set[slot] != key) slot = (slot + 1) & (cap - 1);
+        while (set[slot] && set[slot] != key)
+            slot = (slot + 1) & (cap - 1);
         if (set[slot] == key) continue;
         set[slot] = key;
 

@@ -16,18 +16,12 @@ typedef struct host_collector {
 } host_collector_t;
 
 static const host_collector_t collectors[] = {
-    {{"cpu", true}, host_cpu_collect},
-    {{"diskstats", true}, host_diskstats_collect},
-    {{"filefd", true}, host_filefd_collect},
-    {{"filesystem", true}, host_filesystem_collect},
-    {{"loadavg", true}, host_loadavg_collect},
-    {{"meminfo", true}, host_meminfo_collect},
-    {{"netdev", true}, host_netdev_collect},
-    {{"pressure", true}, host_pressure_collect},
-    {{"sockstat", true}, host_sockstat_collect},
-    {{"stat", true}, host_stat_collect},
-    {{"time", true}, host_time_collect},
-    {{"uname", true}, host_uname_collect},
+    {{"cpu", true}, host_cpu_collect},           {{"diskstats", true}, host_diskstats_collect},
+    {{"filefd", true}, host_filefd_collect},     {{"filesystem", true}, host_filesystem_collect},
+    {{"loadavg", true}, host_loadavg_collect},   {{"meminfo", true}, host_meminfo_collect},
+    {{"netdev", true}, host_netdev_collect},     {{"pressure", true}, host_pressure_collect},
+    {{"sockstat", true}, host_sockstat_collect}, {{"stat", true}, host_stat_collect},
+    {{"time", true}, host_time_collect},         {{"uname", true}, host_uname_collect},
     {{"vmstat", true}, host_vmstat_collect},
 };
 #define N_COLLECTORS (sizeof collectors / sizeof collectors[0])
@@ -37,7 +31,8 @@ static host_collector_info_t collector_infos[N_COLLECTORS + 1];
 static pthread_once_t infos_once = PTHREAD_ONCE_INIT;
 
 static void infos_init(void) {
-    for (size_t i = 0; i < N_COLLECTORS; i++) collector_infos[i] = collectors[i].info;
+    for (size_t i = 0; i < N_COLLECTORS; i++)
+        collector_infos[i] = collectors[i].info;
     collector_infos[N_COLLECTORS].name = NULL;
 }
 
@@ -62,7 +57,8 @@ static const struct {
      "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|"
      "iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|"
      "sysfs|tracefs)$"},
-    {"diskstats.device-exclude", HOST_F_DISK_EXCLUDE, "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$"},
+    {"diskstats.device-exclude", HOST_F_DISK_EXCLUDE,
+     "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$"},
     {"diskstats.device-include", HOST_F_DISK_INCLUDE, ""},
     {"netdev.device-exclude", HOST_F_NET_EXCLUDE, "^lo$"},
     {"netdev.device-include", HOST_F_NET_INCLUDE, ""},
@@ -81,9 +77,12 @@ static int regex_translate(const char *in, char *out, size_t cap) {
         char tmp[3] = {0};
         if (*p == '\\' && p[1]) {
             char c = p[1];
-            if (c == 'd') rep = in_bracket ? "0-9" : "[0-9]";
-            else if (c == 's') rep = in_bracket ? "[:space:]" : "[[:space:]]";
-            else if (c == 'w') rep = in_bracket ? "[:alnum:]_" : "[[:alnum:]_]";
+            if (c == 'd')
+                rep = in_bracket ? "0-9" : "[0-9]";
+            else if (c == 's')
+                rep = in_bracket ? "[:space:]" : "[[:space:]]";
+            else if (c == 'w')
+                rep = in_bracket ? "[:alnum:]_" : "[[:alnum:]_]";
             else {
                 tmp[0] = '\\';
                 tmp[1] = c;
@@ -160,7 +159,8 @@ static int check_path(const char *what, const char *p, vg_err_t *err) {
 /* Drops trailing slashes (but keeps "/") so joins make single slashes. */
 static char *dup_path(const char *p) {
     size_t n = strlen(p);
-    while (n > 1 && p[n - 1] == '/') n--;
+    while (n > 1 && p[n - 1] == '/')
+        n--;
     return vg_strndup(p, n);
 }
 
@@ -193,7 +193,8 @@ void host_free(host_t *h) {
     if (!h) return;
     for (size_t i = 0; i < HOST_N_FILTERS; i++)
         if (h->filters[i].set) regfree(&h->filters[i].re);
-    for (size_t i = 0; i < HOST_MAX_FAMS; i++) vg_buf_free(&h->bodies[i]);
+    for (size_t i = 0; i < HOST_MAX_FAMS; i++)
+        vg_buf_free(&h->bodies[i]);
     vg_buf_free(&h->readbuf);
     vg_buf_free(&h->scratch);
     free(h->cpu_prev);
@@ -231,9 +232,9 @@ bool host_collector_enabled(host_t *h, const char *name) {
 
 /* -------------------------------------------------------------- scrape */
 
-static const host_fam_t fam_duration = {
-    "node_scrape_collector_duration_seconds", EXPFMT_GAUGE,
-    "node_exporter: Duration of a collector scrape.", "seconds"};
+static const host_fam_t fam_duration = {"node_scrape_collector_duration_seconds", EXPFMT_GAUGE,
+                                        "node_exporter: Duration of a collector scrape.",
+                                        "seconds"};
 static const host_fam_t fam_success = {"node_scrape_collector_success", EXPFMT_GAUGE,
                                        "node_exporter: Whether a collector succeeded.", NULL};
 
@@ -261,8 +262,8 @@ void host_collect(host_t *h, expfmt_writer_t *w) {
                 if (w->out->data) w->out->data[w->out->len] = '\0';
             }
             /* Log when a collector starts failing, not on every scrape. */
-            vg_log(h->last_ok[i] ? VG_LOG_WARN : VG_LOG_DEBUG, "Host collector failed",
-                   "collector", collectors[i].info.name, "err", err.msg, NULL);
+            vg_log(h->last_ok[i] ? VG_LOG_WARN : VG_LOG_DEBUG, "Host collector failed", "collector",
+                   collectors[i].info.name, "err", err.msg, NULL);
         }
         h->last_ok[i] = ok[i];
     }

@@ -60,9 +60,9 @@ struct host {
     bool enabled[HOST_N_COLLECTORS_MAX];
     bool last_ok[HOST_N_COLLECTORS_MAX]; /* to log a failure once, not every scrape */
     host_filter_t filters[HOST_N_FILTERS];
-    vg_buf_t readbuf;                  /* the current /proc file */
-    vg_buf_t bodies[HOST_MAX_FAMS];    /* sample lines of buffered families */
-    vg_buf_t scratch;                  /* per-collector arrays (dedup keys, …) */
+    vg_buf_t readbuf;               /* the current /proc file */
+    vg_buf_t bodies[HOST_MAX_FAMS]; /* sample lines of buffered families */
+    vg_buf_t scratch;               /* per-collector arrays (dedup keys, …) */
     host_cpu_prev_t *cpu_prev;
     size_t n_cpu_prev;
 };
@@ -110,8 +110,7 @@ int host_pathf(char *out, const char *fmt, ...) __attribute__((format(printf, 2,
 /* Reads a whole file into the host's reusable buffer and returns it
  * NUL-terminated in *out_data (valid until the next host_read_file).
  * Returns 0, VG_ERR_NOTFOUND (ENOENT), VG_ERR_IO or VG_ERR_LIMIT. */
-int host_read_file(host_t *h, const char *path, char **out_data, size_t *out_len,
-                   vg_err_t *err);
+int host_read_file(host_t *h, const char *path, char **out_data, size_t *out_len, vg_err_t *err);
 /* The same for <proc>/<rel> and <sys>/<rel>. */
 int host_read_proc(host_t *h, const char *rel, char **out_data, size_t *out_len, vg_err_t *err);
 

@@ -19,7 +19,9 @@ int host_loadavg_collect(host_scrape_t *s, vg_err_t *err) {
     char *cur = data;
     for (int i = 0; i < 3; i++) {
         char *f = host_next_field(&cur);
-        if (!f) return vg_err_set(err, VG_ERR_INPUT, "unexpected content in %s/loadavg", s->h->proc_path);
+        if (!f)
+            return vg_err_set(err, VG_ERR_INPUT, "unexpected content in %s/loadavg",
+                              s->h->proc_path);
         if (host_parse_double(f, &v[i]) != VG_OK)
             return vg_err_set(err, VG_ERR_INPUT, "could not parse load '%s'", f);
     }
@@ -35,9 +37,9 @@ int host_loadavg_collect(host_scrape_t *s, vg_err_t *err) {
 static const host_fam_t psi_cpu = {"node_pressure_cpu_waiting_seconds_total", EXPFMT_COUNTER,
                                    "Total time in seconds that processes have waited for CPU time",
                                    "seconds"};
-static const host_fam_t psi_io = {"node_pressure_io_waiting_seconds_total", EXPFMT_COUNTER,
-                                  "Total time in seconds that processes have waited due to IO congestion",
-                                  "seconds"};
+static const host_fam_t psi_io = {
+    "node_pressure_io_waiting_seconds_total", EXPFMT_COUNTER,
+    "Total time in seconds that processes have waited due to IO congestion", "seconds"};
 static const host_fam_t psi_io_full = {
     "node_pressure_io_stalled_seconds_total", EXPFMT_COUNTER,
     "Total time in seconds no process could make progress due to IO congestion", "seconds"};
@@ -73,13 +75,18 @@ static int psi_read(host_scrape_t *s, const char *res, double *some, double *ful
             if (host_parse_u64(f + 6, &t) != VG_OK) break;
             /* Divided twice, as node_exporter does, for the same float. */
             double sec = (double)t / 1000.0 / 1000.0;
-            if (is_some) *some = sec, has_some = true;
-            else *full = sec, *has_full = true;
+            if (is_some)
+                *some = sec, has_some = true;
+            else
+                *full = sec, *has_full = true;
             got = true;
         }
-        if (!got) return vg_err_set(err, VG_ERR_INPUT, "malformed %s line in %s/%s", kind, s->h->proc_path, rel);
+        if (!got)
+            return vg_err_set(err, VG_ERR_INPUT, "malformed %s line in %s/%s", kind,
+                              s->h->proc_path, rel);
     }
-    if (!has_some) return vg_err_set(err, VG_ERR_INPUT, "no \"some\" line in %s/%s", s->h->proc_path, rel);
+    if (!has_some)
+        return vg_err_set(err, VG_ERR_INPUT, "no \"some\" line in %s/%s", s->h->proc_path, rel);
     return VG_OK;
 }
 

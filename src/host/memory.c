@@ -37,8 +37,10 @@ int host_meminfo_collect(host_scrape_t *s, vg_err_t *err) {
         for (size_t i = 0; i < kl; i++) {
             const char *p = key + i;
             char c = *p;
-            if (open && close > open && p == open) c = '_';
-            else if (open && close > open && p == close) continue;
+            if (open && close > open && p == open)
+                c = '_';
+            else if (open && close > open && p == close)
+                continue;
             if (o + 8 >= sizeof name) return vg_err_set(err, VG_ERR_INPUT, "meminfo key too long");
             name[o++] = c;
         }
@@ -54,8 +56,7 @@ int host_meminfo_collect(host_scrape_t *s, vg_err_t *err) {
         char help[NAME_MAX_LEN + 64];
         snprintf(help, sizeof help, "Memory information field %s.", name + strlen("node_memory_"));
         bool counter = o > 6 && strcmp(name + o - 6, "_total") == 0;
-        host_fam_t f = {name, counter ? EXPFMT_COUNTER : EXPFMT_GAUGE, help,
-                        unit ? "bytes" : NULL};
+        host_fam_t f = {name, counter ? EXPFMT_COUNTER : EXPFMT_GAUGE, help, unit ? "bytes" : NULL};
         host_family(s, &f);
         expfmt_write_samplev(s->w, name, v, NULL);
     }

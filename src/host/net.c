@@ -13,16 +13,17 @@
  * these columns the way node_exporter's "legacy" mapping folds its netlink
  * counters (drop = dropped + missed, frame = frame + length + over + crc,
  * carrier = carrier + aborted + window + heartbeat), so the values agree. */
-#define NETDEV_FAM(n) {"node_network_" n "_total", EXPFMT_COUNTER, "Network device statistic " n ".", NULL}
+#define NETDEV_FAM(n)                                                                              \
+    { "node_network_" n "_total", EXPFMT_COUNTER, "Network device statistic " n ".", NULL }
 static const host_fam_t netdev_fams[] = {
-    NETDEV_FAM("receive_bytes"),     NETDEV_FAM("receive_packets"),
-    NETDEV_FAM("receive_errs"),      NETDEV_FAM("receive_drop"),
-    NETDEV_FAM("receive_fifo"),      NETDEV_FAM("receive_frame"),
+    NETDEV_FAM("receive_bytes"),      NETDEV_FAM("receive_packets"),
+    NETDEV_FAM("receive_errs"),       NETDEV_FAM("receive_drop"),
+    NETDEV_FAM("receive_fifo"),       NETDEV_FAM("receive_frame"),
     NETDEV_FAM("receive_compressed"), NETDEV_FAM("receive_multicast"),
-    NETDEV_FAM("transmit_bytes"),    NETDEV_FAM("transmit_packets"),
-    NETDEV_FAM("transmit_errs"),     NETDEV_FAM("transmit_drop"),
-    NETDEV_FAM("transmit_fifo"),     NETDEV_FAM("transmit_colls"),
-    NETDEV_FAM("transmit_carrier"),  NETDEV_FAM("transmit_compressed"),
+    NETDEV_FAM("transmit_bytes"),     NETDEV_FAM("transmit_packets"),
+    NETDEV_FAM("transmit_errs"),      NETDEV_FAM("transmit_drop"),
+    NETDEV_FAM("transmit_fifo"),      NETDEV_FAM("transmit_colls"),
+    NETDEV_FAM("transmit_carrier"),   NETDEV_FAM("transmit_compressed"),
     NETDEV_FAM("receive_nohandler"),
 };
 #define N_NETDEV_COLS 16
@@ -42,14 +43,16 @@ int host_netdev_collect(host_scrape_t *s, vg_err_t *err) {
         if (!colon) {
             if (host_next_field(&line) == NULL) continue; /* blank */
             s->n_fams = 0;
-            return vg_err_set(err, VG_ERR_INPUT, "malformed line %d in %s/net/dev", lineno, h->proc_path);
+            return vg_err_set(err, VG_ERR_INPUT, "malformed line %d in %s/net/dev", lineno,
+                              h->proc_path);
         }
         *colon = '\0';
         char *nc = line;
         char *dev = host_next_field(&nc);
         if (!dev || host_next_field(&nc) || strchr(dev, '/')) {
             s->n_fams = 0;
-            return vg_err_set(err, VG_ERR_INPUT, "malformed line %d in %s/net/dev", lineno, h->proc_path);
+            return vg_err_set(err, VG_ERR_INPUT, "malformed line %d in %s/net/dev", lineno,
+                              h->proc_path);
         }
         double v[N_NETDEV_COLS];
         char *vc = colon + 1;
@@ -65,16 +68,18 @@ int host_netdev_collect(host_scrape_t *s, vg_err_t *err) {
         if (host_device_ignored(h, HOST_F_NET_EXCLUDE, HOST_F_NET_INCLUDE, dev)) continue;
         if (host_name_seen(&h->scratch, dev)) continue;
         for (int i = 0; i < N_NETDEV_COLS; i++)
-            expfmt_write_samplev(host_fam(s, (size_t)i), netdev_fams[i].name, v[i], "device", dev, NULL);
+            expfmt_write_samplev(host_fam(s, (size_t)i), netdev_fams[i].name, v[i], "device", dev,
+                                 NULL);
         /* node_exporter reads rx_nohandler over netlink, where a device
          * that does not count it says 0. */
         char path[HOST_PATH_MAX], val[32];
         uint64_t nh = 0;
-        if (host_pathf(path, "%s/class/net/%s/statistics/rx_nohandler", h->sys_path, dev) == VG_OK &&
+        if (host_pathf(path, "%s/class/net/%s/statistics/rx_nohandler", h->sys_path, dev) ==
+                VG_OK &&
             host_read_small(path, val, sizeof val) == VG_OK && host_parse_u64(val, &nh) != VG_OK)
             nh = 0;
-        expfmt_write_samplev(host_fam(s, N_NETDEV_COLS), netdev_fams[N_NETDEV_COLS].name, (double)nh,
-                             "device", dev, NULL);
+        expfmt_write_samplev(host_fam(s, N_NETDEV_COLS), netdev_fams[N_NETDEV_COLS].name,
+                             (double)nh, "device", dev, NULL);
     }
     host_fams_end(s);
     return VG_OK;
@@ -127,7 +132,8 @@ static int sockstat_file(host_scrape_t *s, const char *rel, bool v4, vg_err_t *e
             continue;
         }
         if (!host_name_ok(proto))
-            return vg_err_set(err, VG_ERR_INPUT, "malformed protocol in %s/%s", s->h->proc_path, rel);
+            return vg_err_set(err, VG_ERR_INPUT, "malformed protocol in %s/%s", s->h->proc_path,
+                              rel);
         /* inuse is always there for a protocol (procfs reads it as 0 when
          * missing); the others only when the kernel prints them. */
         have[0] = true;
@@ -136,8 +142,10 @@ static int sockstat_file(host_scrape_t *s, const char *rel, bool v4, vg_err_t *e
             if (bytes ? !have[4] : !have[i]) continue;
             char name[160], help[200];
             const char *st = bytes ? "mem_bytes" : sock_states[i];
-            if ((size_t)snprintf(name, sizeof name, "node_sockstat_%s_%s", proto, st) >= sizeof name)
-                return vg_err_set(err, VG_ERR_INPUT, "protocol name too long in %s/%s", s->h->proc_path, rel);
+            if ((size_t)snprintf(name, sizeof name, "node_sockstat_%s_%s", proto, st) >=
+                sizeof name)
+                return vg_err_set(err, VG_ERR_INPUT, "protocol name too long in %s/%s",
+                                  s->h->proc_path, rel);
             if (host_name_seen(&s->h->scratch, name)) continue;
             snprintf(help, sizeof help, "Number of %s sockets in state %s.", proto, st);
             host_fam_t f = {name, EXPFMT_GAUGE, help, NULL};

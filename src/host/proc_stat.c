@@ -17,7 +17,18 @@
 #define N_CPU_FIELDS 10
 #define MAX_CPUS 65536
 
-enum { F_USER, F_NICE, F_SYSTEM, F_IDLE, F_IOWAIT, F_IRQ, F_SOFTIRQ, F_STEAL, F_GUEST, F_GUEST_NICE };
+enum {
+    F_USER,
+    F_NICE,
+    F_SYSTEM,
+    F_IDLE,
+    F_IOWAIT,
+    F_IRQ,
+    F_SOFTIRQ,
+    F_STEAL,
+    F_GUEST,
+    F_GUEST_NICE
+};
 
 /* Parses "cpuN v1 v2 …" (missing trailing fields are 0, as on old kernels). */
 static int parse_cpu_line(char *line, host_cpu_prev_t *out) {
@@ -40,7 +51,8 @@ static int parse_cpu_line(char *line, host_cpu_prev_t *out) {
  * JUMP_BACK_SECONDS or more, which resets that CPU. */
 static void cpu_update(host_t *h, const host_cpu_prev_t *now, size_t n) {
     bool same = n == h->n_cpu_prev;
-    for (size_t i = 0; same && i < n; i++) same = h->cpu_prev[i].cpu == now[i].cpu;
+    for (size_t i = 0; same && i < n; i++)
+        same = h->cpu_prev[i].cpu == now[i].cpu;
     if (!same) {
         free(h->cpu_prev);
         h->cpu_prev = vg_calloc(n ? n : 1, sizeof *h->cpu_prev);
@@ -74,8 +86,8 @@ static const struct {
     const char *mode;
     int field;
 } cpu_modes[] = {
-    {"idle", F_IDLE}, {"iowait", F_IOWAIT}, {"irq", F_IRQ},       {"nice", F_NICE},
-    {"softirq", F_SOFTIRQ}, {"steal", F_STEAL}, {"system", F_SYSTEM}, {"user", F_USER},
+    {"idle", F_IDLE},       {"iowait", F_IOWAIT}, {"irq", F_IRQ},       {"nice", F_NICE},
+    {"softirq", F_SOFTIRQ}, {"steal", F_STEAL},   {"system", F_SYSTEM}, {"user", F_USER},
 };
 
 typedef struct throttle {
@@ -110,11 +122,13 @@ static void cpu_throttles(host_scrape_t *s) {
         if (host_read_small(path, val, sizeof val) != VG_OK || host_parse_u64(val, &core) != VG_OK)
             continue;
         host_pathf(path, "%s/cpu%ld/thermal_throttle/core_throttle_count", dir, cpu);
-        if (host_read_small(path, val, sizeof val) == VG_OK && host_parse_u64(val, &count) == VG_OK) {
+        if (host_read_small(path, val, sizeof val) == VG_OK &&
+            host_parse_u64(val, &count) == VG_OK) {
             /* Hyperthreads share a core: one value per (package, core). */
             throttle_t *t = (throttle_t *)h->scratch.data;
             size_t j = 0;
-            while (j < n_core && !(t[j].pkg == pkg && t[j].core == core)) j++;
+            while (j < n_core && !(t[j].pkg == pkg && t[j].core == core))
+                j++;
             if (j == n_core) {
                 throttle_t nt = {pkg, core, count};
                 vg_buf_append(&h->scratch, &nt, sizeof nt);
@@ -122,10 +136,13 @@ static void cpu_throttles(host_scrape_t *s) {
             }
         }
         host_pathf(path, "%s/cpu%ld/thermal_throttle/package_throttle_count", dir, cpu);
-        if (host_read_small(path, val, sizeof val) == VG_OK && host_parse_u64(val, &count) == VG_OK) {
+        if (host_read_small(path, val, sizeof val) == VG_OK &&
+            host_parse_u64(val, &count) == VG_OK) {
             size_t j = 0;
-            while (j < n_pkg && pkgs[j].pkg != pkg) j++;
-            if (j == n_pkg && n_pkg < sizeof pkgs / sizeof pkgs[0]) pkgs[n_pkg++] = (throttle_t){pkg, 0, count};
+            while (j < n_pkg && pkgs[j].pkg != pkg)
+                j++;
+            if (j == n_pkg && n_pkg < sizeof pkgs / sizeof pkgs[0])
+                pkgs[n_pkg++] = (throttle_t){pkg, 0, count};
         }
     }
     const throttle_t *t = (const throttle_t *)h->scratch.data;
@@ -164,11 +181,13 @@ static void cpu_isolated(host_scrape_t *s) {
         for (unsigned long c = a; c <= b; c++) {
             char cs[24];
             snprintf(cs, sizeof cs, "%lu", c);
-            expfmt_write_samplev(host_fam(s, FAM_ISOLATED), cpu_fams[FAM_ISOLATED].name, 1.0,
-                                 "cpu", cs, NULL);
+            expfmt_write_samplev(host_fam(s, FAM_ISOLATED), cpu_fams[FAM_ISOLATED].name, 1.0, "cpu",
+                                 cs, NULL);
         }
-        if (*p == ',') p++;
-        else if (*p) return;
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return;
     }
 }
 
@@ -200,10 +219,10 @@ int host_cpu_collect(host_scrape_t *s, vg_err_t *err) {
             expfmt_write_samplev(host_fam(s, FAM_SECONDS), cpu_fams[FAM_SECONDS].name,
                                  c->v[cpu_modes[m].field], "cpu", cs, "mode", cpu_modes[m].mode,
                                  NULL);
-        expfmt_write_samplev(host_fam(s, FAM_GUEST), cpu_fams[FAM_GUEST].name,
-                             c->v[F_GUEST_NICE], "cpu", cs, "mode", "nice", NULL);
-        expfmt_write_samplev(host_fam(s, FAM_GUEST), cpu_fams[FAM_GUEST].name, c->v[F_GUEST],
-                             "cpu", cs, "mode", "user", NULL);
+        expfmt_write_samplev(host_fam(s, FAM_GUEST), cpu_fams[FAM_GUEST].name, c->v[F_GUEST_NICE],
+                             "cpu", cs, "mode", "nice", NULL);
+        expfmt_write_samplev(host_fam(s, FAM_GUEST), cpu_fams[FAM_GUEST].name, c->v[F_GUEST], "cpu",
+                             cs, "mode", "user", NULL);
     }
     cpu_throttles(s);
     cpu_isolated(s);
@@ -224,8 +243,8 @@ static const host_fam_t stat_fams[] = {
 };
 
 int host_stat_collect(host_scrape_t *s, vg_err_t *err) {
-    static const char *const keys[] = {"btime", "ctxt", "processes", "intr", "procs_blocked",
-                                       "procs_running"};
+    static const char *const keys[] = {"btime", "ctxt",          "processes",
+                                       "intr",  "procs_blocked", "procs_running"};
     double vals[6] = {0};
     char *data;
     int rc = host_read_proc(s->h, "stat", &data, NULL, err);

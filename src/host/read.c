@@ -17,7 +17,8 @@
 int host_path_join(char *out, const char *base, const char *rel, vg_err_t *err) {
     size_t bl = strlen(base);
     if (bl == 1 && base[0] == '/') bl = 0; /* "/" + "run" is "/run", not "//run" */
-    while (*rel == '/') rel++;
+    while (*rel == '/')
+        rel++;
     size_t rl = strlen(rel);
     if (bl + 1 + rl + 1 > HOST_PATH_MAX)
         return vg_err_set(err, VG_ERR_LIMIT, "path too long: %s/%s", base, rel);
@@ -55,8 +56,7 @@ static int read_fd(int fd, vg_buf_t *b, const char *path, vg_err_t *err) {
     return VG_OK;
 }
 
-int host_read_file(host_t *h, const char *path, char **out_data, size_t *out_len,
-                   vg_err_t *err) {
+int host_read_file(host_t *h, const char *path, char **out_data, size_t *out_len, vg_err_t *err) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int code = errno == ENOENT ? VG_ERR_NOTFOUND : VG_ERR_IO;
@@ -86,7 +86,8 @@ int host_read_small(const char *path, char *buf, size_t cap) {
     } while (n < 0 && errno == EINTR);
     close(fd);
     if (n < 0) return VG_ERR_IO;
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\t')) n--;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+        n--;
     buf[n] = '\0';
     return VG_OK;
 }
@@ -110,13 +111,15 @@ static bool is_space(char c) {
 
 char *host_next_field(char **cursor) {
     char *p = *cursor;
-    while (*p && is_space(*p)) p++;
+    while (*p && is_space(*p))
+        p++;
     if (!*p) {
         *cursor = p;
         return NULL;
     }
     char *start = p;
-    while (*p && !is_space(*p)) p++;
+    while (*p && !is_space(*p))
+        p++;
     if (*p) *p++ = '\0';
     *cursor = p;
     return start;
@@ -196,9 +199,7 @@ void host_fams_begin(host_scrape_t *s, const host_fam_t *fams, size_t n_fams) {
     }
 }
 
-expfmt_writer_t *host_fam(host_scrape_t *s, size_t i) {
-    return &s->fam_w[i < s->n_fams ? i : 0];
-}
+expfmt_writer_t *host_fam(host_scrape_t *s, size_t i) { return &s->fam_w[i < s->n_fams ? i : 0]; }
 
 void host_fams_end(host_scrape_t *s) {
     for (size_t i = 0; i < s->n_fams; i++) {

@@ -112,7 +112,8 @@ int host_filefd_collect(host_scrape_t *s, vg_err_t *err) {
     for (int i = 0; i < 3; i++) {
         parts[i] = host_next_field(&cur);
         if (!parts[i])
-            return vg_err_set(err, VG_ERR_INPUT, "unexpected number of file stats in %s/sys/fs/file-nr",
+            return vg_err_set(err, VG_ERR_INPUT,
+                              "unexpected number of file stats in %s/sys/fs/file-nr",
                               s->h->proc_path);
     }
     double alloc, max;

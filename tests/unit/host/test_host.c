@@ -87,7 +87,8 @@ static void test_memory(void **state) {
     (void)state;
     host_t *h = fixture_host();
     char *out = collect(h, EXPFMT_TEXT_004);
-    ASSERT_LINE(out, "# HELP node_memory_MemAvailable_bytes Memory information field MemAvailable_bytes.");
+    ASSERT_LINE(
+        out, "# HELP node_memory_MemAvailable_bytes Memory information field MemAvailable_bytes.");
     ASSERT_LINE(out, "# TYPE node_memory_MemAvailable_bytes gauge");
     ASSERT_LINE(out, "node_memory_MemAvailable_bytes 2.4920395776e+10");
     ASSERT_LINE(out, "node_memory_Active_anon_bytes 1.589248e+06");
@@ -134,9 +135,10 @@ static void test_disk(void **state) {
     ASSERT_LINE(out, "node_disk_io_time_weighted_seconds_total{device=\"sda\"} 9.414");
     ASSERT_LINE(out, "node_disk_discarded_sectors_total{device=\"sda\"} 118008");
     ASSERT_LINE(out, "node_disk_flush_requests_time_seconds_total{device=\"sda\"} 0.032");
-    ASSERT_LINE(out, "node_disk_info{device=\"sda\",major=\"8\",minor=\"0\",model=\"QEMU_HARDDISK\","
-                     "path=\"pci-0000:00:01.1-ata-1\",revision=\"2.5+\",serial=\"QM00001\","
-                     "wwn=\"0x5000c500a0b1c2d3\"} 1");
+    ASSERT_LINE(out,
+                "node_disk_info{device=\"sda\",major=\"8\",minor=\"0\",model=\"QEMU_HARDDISK\","
+                "path=\"pci-0000:00:01.1-ata-1\",revision=\"2.5+\",serial=\"QM00001\","
+                "wwn=\"0x5000c500a0b1c2d3\"} 1");
     ASSERT_LINE(out, "node_disk_filesystem_info{device=\"sda\",type=\"ext4\",usage=\"filesystem\","
                      "uuid=\"7f1c5b7e-0f6d-4a57-9b1c-2b0c8e4b9a11\",version=\"1.0\"} 1");
     ASSERT_LINE(out, "node_disk_ata_rotation_rate_rpm{device=\"sda\"} 0");
@@ -144,8 +146,9 @@ static void test_disk(void **state) {
     ASSERT_LINE(out, "node_disk_device_mapper_info{device=\"dm-0\",lv_layer=\"\",lv_name=\"root\","
                      "name=\"vg0-root\",uuid=\"LVM-abc\",vg_name=\"vg0\"} 1");
     /* Without udev data the info labels are empty, as in node_exporter. */
-    ASSERT_LINE(out, "node_disk_info{device=\"nvme0n1\",major=\"259\",minor=\"0\",model=\"\",path=\"\","
-                     "revision=\"\",serial=\"\",wwn=\"\"} 1");
+    ASSERT_LINE(out,
+                "node_disk_info{device=\"nvme0n1\",major=\"259\",minor=\"0\",model=\"\",path=\"\","
+                "revision=\"\",serial=\"\",wwn=\"\"} 1");
     /* An old-style line of 11 counters has no discard or flush families. */
     ASSERT_LINE(out, "node_disk_io_time_weighted_seconds_total{device=\"nvme0n1\"} 0.03");
     ASSERT_NO(out, "node_disk_discards_completed_total{device=\"nvme0n1\"}");
@@ -164,14 +167,23 @@ static void test_filesystem(void **state) {
     (void)state;
     host_t *h = fixture_host();
     char *out = collect(h, EXPFMT_TEXT_004);
-    ASSERT_LINE(out, "# HELP node_filesystem_avail_bytes Filesystem space available to non-root users in bytes.");
-    ASSERT_LINE(out, "node_filesystem_device_error{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"} 0");
-    ASSERT_LINE(out, "node_filesystem_readonly{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"} 0");
-    assert_non_null(strstr(out, "\nnode_filesystem_size_bytes{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"} "));
-    assert_non_null(strstr(out, "\nnode_filesystem_files_free{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"} "));
+    ASSERT_LINE(out, "# HELP node_filesystem_avail_bytes Filesystem space available to non-root "
+                     "users in bytes.");
+    ASSERT_LINE(
+        out,
+        "node_filesystem_device_error{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"} 0");
+    ASSERT_LINE(out,
+                "node_filesystem_readonly{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"} 0");
+    assert_non_null(strstr(
+        out,
+        "\nnode_filesystem_size_bytes{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"} "));
+    assert_non_null(strstr(
+        out,
+        "\nnode_filesystem_files_free{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"} "));
     /* \040 in /proc/mounts is a space; a mount that statfs cannot reach has
      * only device_error. */
-    ASSERT_LINE(out, "node_filesystem_device_error{device=\"/dev/vdb\",fstype=\"xfs\",mountpoint=\"/data disk\"} 1");
+    ASSERT_LINE(out, "node_filesystem_device_error{device=\"/dev/"
+                     "vdb\",fstype=\"xfs\",mountpoint=\"/data disk\"} 1");
     ASSERT_NO(out, "node_filesystem_size_bytes{device=\"/dev/vdb\"");
     ASSERT_NO(out, "node_filesystem_readonly{device=\"/dev/vdb\"");
     /* Default exclusions by mount point and by type. */
@@ -191,7 +203,8 @@ static void test_net_time_uname(void **state) {
     (void)state;
     host_t *h = fixture_host();
     char *out = collect(h, EXPFMT_TEXT_004);
-    ASSERT_LINE(out, "# HELP node_network_receive_bytes_total Network device statistic receive_bytes.");
+    ASSERT_LINE(out,
+                "# HELP node_network_receive_bytes_total Network device statistic receive_bytes.");
     ASSERT_LINE(out, "# TYPE node_network_receive_bytes_total counter");
     ASSERT_LINE(out, "node_network_receive_bytes_total{device=\"eth0\"} 5.9331725e+07");
     ASSERT_LINE(out, "node_network_receive_errs_total{device=\"eth0\"} 1");
@@ -227,7 +240,8 @@ static void test_net_time_uname(void **state) {
 
     assert_non_null(strstr(out, "\nnode_time_seconds "));
     assert_non_null(strstr(out, "\nnode_time_zone_offset_seconds{time_zone=\""));
-    ASSERT_LINE(out, "node_time_clocksource_available_info{clocksource=\"acpi_pm\",device=\"0\"} 1");
+    ASSERT_LINE(out,
+                "node_time_clocksource_available_info{clocksource=\"acpi_pm\",device=\"0\"} 1");
     ASSERT_LINE(out, "node_time_clocksource_available_info{clocksource=\"tsc\",device=\"0\"} 1");
     ASSERT_LINE(out, "node_time_clocksource_current_info{clocksource=\"tsc\",device=\"0\"} 1");
     assert_non_null(strstr(out, "\nnode_uname_info{domainname=\""));
@@ -238,7 +252,8 @@ static void test_net_time_uname(void **state) {
     for (; c[n].name; n++) {
         snprintf(line, sizeof line, "node_scrape_collector_success{collector=\"%s\"} 1", c[n].name);
         ASSERT_LINE(out, line);
-        snprintf(line, sizeof line, "node_scrape_collector_duration_seconds{collector=\"%s\"} ", c[n].name);
+        snprintf(line, sizeof line, "node_scrape_collector_duration_seconds{collector=\"%s\"} ",
+                 c[n].name);
         assert_non_null(strstr(out, line));
     }
     assert_int_equal(n, 13);
@@ -266,7 +281,8 @@ static void check_families_once(const char *out) {
             if (l[2] == 'H') {
                 vg_buf_t key = VG_BUF_INIT;
                 vg_buf_printf(&key, "|%s|", name);
-                if (seen.data && strstr(seen.data, key.data)) fail_msg("family written twice: %s", name);
+                if (seen.data && strstr(seen.data, key.data))
+                    fail_msg("family written twice: %s", name);
                 vg_buf_puts(&seen, key.data);
                 vg_buf_free(&key);
                 vg_buf_reset(&fam);
@@ -301,8 +317,8 @@ static void test_broken_files(void **state) {
     assert_non_null(h);
     char *out = collect(h, EXPFMT_TEXT_004);
     /* Missing or malformed: success 0 and nothing half-written. */
-    static const char *const bad[] = {"diskstats", "filefd", "filesystem", "loadavg", "meminfo",
-                                      "netdev", "pressure", "vmstat"};
+    static const char *const bad[] = {"diskstats", "filefd", "filesystem", "loadavg",
+                                      "meminfo",   "netdev", "pressure",   "vmstat"};
     char line[128];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(line, sizeof line, "node_scrape_collector_success{collector=\"%s\"} 0", bad[i]);
@@ -357,7 +373,8 @@ static void test_enable_and_options(void **state) {
 
     assert_int_equal(host_option_set(h, "netdev.device-include", "^ifb", &err), 0);
     assert_int_equal(host_option_set(h, "vmstat.fields", "", &err), 0);
-    assert_int_equal(host_option_set(h, "diskstats.device-exclude", "^(sd[a-z]|dm-\\d+)$", &err), 0);
+    assert_int_equal(host_option_set(h, "diskstats.device-exclude", "^(sd[a-z]|dm-\\d+)$", &err),
+                     0);
     assert_int_equal(host_option_set(h, "nosuch.option", "x", &err), VG_ERR_NOTFOUND);
     assert_int_equal(host_option_set(h, "vmstat.fields", "(", &err), VG_ERR_INPUT);
     assert_non_null(strstr(err.msg, "collector.vmstat.fields"));
@@ -452,7 +469,8 @@ static void test_cpu_never_backwards(void **state) {
 /* ------------------------------------------------- the real machine */
 
 static void *scrape_thread(void *arg) {
-    for (int i = 0; i < 20; i++) free(collect(arg, EXPFMT_TEXT_004));
+    for (int i = 0; i < 20; i++)
+        free(collect(arg, EXPFMT_TEXT_004));
     return NULL;
 }
 
@@ -475,13 +493,16 @@ static void test_real_host(void **state) {
 
     /* Concurrent scrapes are serialised, not corrupted. */
     pthread_t t[4];
-    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, scrape_thread, h);
-    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, scrape_thread, h);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
 
     /* What one scrape costs, printed (never asserted). */
     int n = 200;
     double t0 = vg_time_mono();
-    for (int i = 0; i < n; i++) free(collect(h, EXPFMT_TEXT_004));
+    for (int i = 0; i < n; i++)
+        free(collect(h, EXPFMT_TEXT_004));
     printf("host_collect on this machine: %.1f us per scrape\n", (vg_time_mono() - t0) / n * 1e6);
     host_free(h);
 }
