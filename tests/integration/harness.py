@@ -107,14 +107,31 @@ class Vigil:
         return self.proc.returncode
 
     def cleanup(self):
+        """Stops vigil and removes its directory; raises if a sanitizer
+        reported anything, so every test that runs vigil also checks that."""
         self.stop()
+        logs = self.logs()
         shutil.rmtree(self.dir, ignore_errors=True)
+        check_sanitizer_report(logs)
+
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer")
+
+
+def check_sanitizer_report(text):
+    for marker in SANITIZER_MARKERS:
+        if marker in text:
+            start = text.index(marker)
+            raise AssertionError("sanitizer report:\n" + text[max(0, start - 200):start + 3000])
 
 
 def run_vigil(args, timeout=30):
     """Runs the vigil command to completion; returns (status, stdout, stderr)."""
     p = subprocess.run([VIGIL_BIN] + list(args), capture_output=True, timeout=timeout)
-    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    check_sanitizer_report(err)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), err
 
 
 def parse_exposition_names(text):
