@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,10 +33,18 @@ static void mkdirs(const char *path) {
         }
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void remove_root(void) { nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!root[0]) {
         snprintf(root, sizeof root, "/tmp/vigil-fuzz-host-XXXXXX");
         if (!mkdtemp(root)) abort();
+        atexit(remove_root);
     }
     char path[512];
     size_t start = 0;

@@ -565,25 +565,84 @@ static int decode_field(cfg_ctx_t *ctx, const cfg_field_t *f, const cfg_node_t *
     return cfg_fail(ctx, n, "internal: bad field kind");
 }
 
+typedef struct seen_set {
+    const cfg_field_t *f[128];
+    size_t n;
+} seen_set_t;
+
+static bool seen_has(const seen_set_t *s, const cfg_field_t *f) {
+    for (size_t j = 0; j < s->n; j++)
+        if (s->f[j] == f) return true;
+    return false;
+}
+
+static bool is_merge_key(const cfg_node_t *k) {
+    return k->kind == CFG_NODE_SCALAR && k->tag == CFG_TAG_STR && !strcmp(k->str, "<<");
+}
+
+/* Decodes one key of a struct. A key that came through a merge ("<<") and
+ * is already set is skipped: explicit keys and earlier merges win. */
+static int decode_key(cfg_ctx_t *ctx, const cfg_type_t *t, const cfg_node_t *k,
+                      const cfg_node_t *v, void *obj, seen_set_t *seen, bool merged) {
+    if (!visit(ctx)) return over_budget(ctx, k);
+    if (k->kind != CFG_NODE_SCALAR) return cfg_type_error(ctx, k, "string");
+    size_t base = 0;
+    const cfg_field_t *f = find_field(t, k->str, &base);
+    if (!f) return cfg_fail(ctx, k, "field %s not found in type %s", k->str, t->go_name);
+    if (seen_has(seen, f)) {
+        if (merged) return VG_OK;
+        return cfg_fail(ctx, k, "field %s already set in type %s", k->str, t->go_name);
+    }
+    if (seen->n < sizeof seen->f / sizeof *seen->f) seen->f[seen->n++] = f;
+    return decode_field(ctx, f, v, (char *)obj + base + f->off);
+}
+
+/* YAML merge keys, as yaml.v2 reads them: `<<: *map` or `<<: [*a, *b]`. */
+static int decode_merge(cfg_ctx_t *ctx, const cfg_type_t *t, const cfg_node_t *v, void *obj,
+                        seen_set_t *seen, unsigned depth) {
+    if (!visit(ctx)) return over_budget(ctx, v);
+    if (depth > VG_CONFIG_MAX_DEPTH)
+        return cfg_fail(ctx, v, "map merge nested too deeply");
+    if (v->kind == CFG_NODE_SEQ) {
+        for (size_t i = 0; i < v->n; i++) {
+            if (v->kids[i]->kind != CFG_NODE_MAP)
+                return cfg_fail(ctx, v->kids[i], "map merge requires map or sequence of maps "
+                                                 "as the value");
+            int rc = decode_merge(ctx, t, v->kids[i], obj, seen, depth + 1);
+            if (rc) return rc;
+        }
+        return VG_OK;
+    }
+    if (v->kind != CFG_NODE_MAP)
+        return cfg_fail(ctx, v, "map merge requires map or sequence of maps as the value");
+    for (size_t i = 0; i < v->n; i++) {
+        const cfg_node_t *k = v->kids[2 * i], *val = v->kids[2 * i + 1];
+        int rc = is_merge_key(k) ? decode_merge(ctx, t, val, obj, seen, depth + 1)
+                                 : decode_key(ctx, t, k, val, obj, seen, true);
+        if (rc) return rc;
+    }
+    return VG_OK;
+}
+
 int cfg_decode_struct(cfg_ctx_t *ctx, const cfg_type_t *t, const cfg_node_t *map, void *obj) {
     if (!visit(ctx)) return over_budget(ctx, map);
     if (map->kind != CFG_NODE_MAP) return cfg_type_error(ctx, map, t->go_name);
-    /* Fields already seen in this map: known keys only (an unknown key fails
+    /* Fields already set in this map: known keys only (an unknown key fails
      * at once), so this stays small whatever the input. */
-    const cfg_field_t *seen[128];
-    size_t n_seen = 0;
+    seen_set_t seen = {.n = 0};
+    bool has_merge = false;
     for (size_t i = 0; i < map->n; i++) {
         const cfg_node_t *k = map->kids[2 * i], *v = map->kids[2 * i + 1];
-        if (!visit(ctx)) return over_budget(ctx, k);
-        if (k->kind != CFG_NODE_SCALAR) return cfg_type_error(ctx, k, "string");
-        size_t base = 0;
-        const cfg_field_t *f = find_field(t, k->str, &base);
-        if (!f) return cfg_fail(ctx, k, "field %s not found in type %s", k->str, t->go_name);
-        for (size_t j = 0; j < n_seen; j++)
-            if (seen[j] == f)
-                return cfg_fail(ctx, k, "field %s already set in type %s", k->str, t->go_name);
-        if (n_seen < sizeof seen / sizeof *seen) seen[n_seen++] = f;
-        int rc = decode_field(ctx, f, v, (char *)obj + base + f->off);
+        if (is_merge_key(k)) {
+            has_merge = true;
+            continue;
+        }
+        int rc = decode_key(ctx, t, k, v, obj, &seen, false);
+        if (rc) return rc;
+    }
+    for (size_t i = 0; has_merge && i < map->n; i++) {
+        if (!is_merge_key(map->kids[2 * i])) continue;
+        int rc = decode_merge(ctx, t, map->kids[2 * i + 1], obj, &seen, 0);
         if (rc) return rc;
     }
     return t->validate ? t->validate(ctx, map, obj) : VG_OK;

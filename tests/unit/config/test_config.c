@@ -595,6 +595,23 @@ static void test_env_and_anchors(void **state) {
     assert_non_null(c);
     assert_string_equal(c->scrape_configs[1].static_configs[0].targets[0], "x:1");
     config_unref(c);
+
+    /* Merge keys: explicit keys win over merged ones, earlier merges over later. */
+    c = load_str("scrape_configs:\n"
+                 "  - &d\n    job_name: a\n    scrape_interval: 30s\n    metrics_path: /m\n"
+                 "  - &e\n    job_name: e\n    scheme: https\n    metrics_path: /e\n"
+                 "  - <<: [*d, *e]\n    job_name: b\n    metrics_path: /own\n",
+                 &err);
+    if (!c) fail_msg("%s", err.msg);
+    const config_scrape_t *b = config_job_find(c, "b");
+    assert_int_equal(b->scrape_interval_ms, 30000);
+    assert_string_equal(b->metrics_path, "/own");
+    assert_string_equal(b->scheme, "https");
+    config_unref(c);
+    expect_error("scrape_configs:\n  - job_name: a\n    <<: 5\n",
+                 "t.yml:3:9: map merge requires map or sequence of maps as the value");
+    expect_error("scrape_configs:\n  - job_name: a\n    <<: {bogus: 1}\n",
+                 "t.yml:3:10: field bogus not found in type config.ScrapeConfig");
 }
 
 /* --------------------------------------------------------------- bounds */
