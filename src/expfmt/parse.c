@@ -14,13 +14,35 @@
 
 /* ------------------------------------------------------------ characters */
 
+/* Character classes of names, one table lookup per byte. */
+#define CC_MNAME 1       /* [a-zA-Z0-9_:] */
+#define CC_LNAME 2       /* [a-zA-Z0-9_] */
+#define CC_MNAME_START 4 /* [a-zA-Z_:] */
+#define CC_LNAME_START 8 /* [a-zA-Z_] */
+static const unsigned char char_class[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 0, 0, 0, 0, 0,
+    0, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+    15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 0, 0, 0, 0, 15,
+    0, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+    15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 static inline bool is_digit(unsigned char c) { return (unsigned)(c - '0') < 10u; }
-static inline bool is_alpha_(unsigned char c) {
-    return (unsigned)((c | 0x20) - 'a') < 26u || c == '_';
-}
-static inline bool is_mname_start(unsigned char c) { return is_alpha_(c) || c == ':'; }
-static inline bool is_mname_char(unsigned char c) { return is_alpha_(c) || c == ':' || is_digit(c); }
-static inline bool is_lname_char(unsigned char c) { return is_alpha_(c) || is_digit(c); }
+static inline bool is_alpha_(unsigned char c) { return char_class[c] & CC_LNAME_START; }
+static inline bool is_mname_start(unsigned char c) { return char_class[c] & CC_MNAME_START; }
+static inline bool is_mname_char(unsigned char c) { return char_class[c] & CC_MNAME; }
+static inline bool is_lname_char(unsigned char c) { return char_class[c] & CC_LNAME; }
 static inline bool is_blank(unsigned char c) { return c == ' ' || c == '\t'; }
 
 /* ------------------------------------------------------------------ UTF-8 */
@@ -257,22 +279,21 @@ static void skip_blanks(cursor_t *c) {
  * and checked for UTF-8. */
 static int read_quoted(cursor_t *c, expfmt_str_t *out, const char *what) {
     const char *start = ++c->s;
-    bool esc = false, high = false;
-    const char *q = start;
-    for (;;) {
-        if (q >= c->le) return perr(c, start - 1, "unterminated %s", what);
-        unsigned char ch = (unsigned char)*q;
-        if (ch == '"') break;
-        if (ch == '\\') {
-            esc = true;
-            q++;
+    size_t avail = (size_t)(c->le - start);
+    const char *q = memchr(start, '"', avail);
+    bool esc = q && memchr(start, '\\', (size_t)(q - start)) != NULL;
+    if (!q || esc) {
+        /* Escapes (or no closing quote): walk it byte by byte. */
+        q = start;
+        for (;;) {
             if (q >= c->le) return perr(c, start - 1, "unterminated %s", what);
+            if (*q == '"') break;
+            if (*q == '\\' && ++q >= c->le) return perr(c, start - 1, "unterminated %s", what);
+            q++;
         }
-        high |= ch >= 0x80 || (unsigned char)*q >= 0x80;
-        q++;
     }
     size_t n = (size_t)(q - start);
-    if (high && !utf8_valid((const unsigned char *)start, n))
+    if (!utf8_valid((const unsigned char *)start, n))
         return perr(c, start, "invalid UTF-8 in %s", what);
     *out = esc ? unescape(c, start, n, true) : (expfmt_str_t){start, n};
     c->s = q + 1;
