@@ -11,7 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     config_t *c = config_load_string((const char *)data, size, "fuzz.yml", &err);
     if (c) {
         /* Touch what the rest of vigil reads. */
-        for (size_t i = 0; i < config_n_warnings(c); i++) (void)strlen(config_warning(c, i));
+        for (size_t i = 0; i < config_n_warnings(c); i++)
+            (void)strlen(config_warning(c, i));
         for (size_t i = 0; i < c->n_scrape_configs; i++)
             (void)strlen(c->scrape_configs[i].job_name);
         config_unref(c);

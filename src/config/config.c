@@ -16,7 +16,8 @@ struct config_priv {
 };
 
 static void free_warnings(char **w, size_t n) {
-    for (size_t i = 0; i < n; i++) free(w[i]);
+    for (size_t i = 0; i < n; i++)
+        free(w[i]);
     free(w);
 }
 
@@ -64,8 +65,7 @@ config_t *config_load_file(const char *path, vg_err_t *err) {
     }
     /* Relative paths inside the file are relative to its directory. */
     const char *slash = strrchr(path, '/');
-    char *dir = slash ? vg_strndup(path, (size_t)(slash - path) + (slash == path))
-                      : vg_strdup(".");
+    char *dir = slash ? vg_strndup(path, (size_t)(slash - path) + (slash == path)) : vg_strdup(".");
     config_t *c = load(data, len, path, dir, err);
     free(dir);
     free(data);

@@ -83,13 +83,13 @@ const char *config_relabel_action_name(config_relabel_action_t a);
 typedef struct config_relabel {
     const char **source_labels;
     size_t n_source_labels;
-    const char *separator;   /* default ";" */
-    const char *regex;       /* as written, NOT anchored; default "(.*)" */
-    uint64_t modulus;        /* hashmod only */
-    const char *target_label; /* "" when not set */
-    const char *replacement; /* default "$1" */
+    const char *separator;          /* default ";" */
+    const char *regex;              /* as written, NOT anchored; default "(.*)" */
+    uint64_t modulus;               /* hashmod only */
+    const char *target_label;       /* "" when not set */
+    const char *replacement;        /* default "$1" */
     config_relabel_action_t action; /* default replace */
-    unsigned line;           /* where the rule starts in the file */
+    unsigned line;                  /* where the rule starts in the file */
 } config_relabel_t;
 
 typedef struct config_tls {
@@ -123,9 +123,9 @@ typedef struct config_oauth2 {
  * configs, alertmanagers, remote_write and remote_read. bearer_token(_file)
  * are folded into `authorization` as Prometheus does. */
 typedef struct config_http_client {
-    const config_basic_auth_t *basic_auth;       /* NULL when absent */
-    const config_authorization_t *authorization; /* NULL when absent */
-    const config_oauth2_t *oauth2;               /* NULL when absent */
+    const config_basic_auth_t *basic_auth;        /* NULL when absent */
+    const config_authorization_t *authorization;  /* NULL when absent */
+    const config_oauth2_t *oauth2;                /* NULL when absent */
     const char *bearer_token, *bearer_token_file; /* "" after folding */
     config_tls_t tls_config;
     const char *proxy_url;
@@ -162,14 +162,14 @@ typedef struct config_scrape {
     const char *scheme;         /* "http" (default) or "https" */
     config_param_t *params;
     size_t n_params;
-    bool honor_labels;             /* default false */
-    bool honor_timestamps;         /* default true */
+    bool honor_labels;     /* default false */
+    bool honor_timestamps; /* default true */
     bool track_timestamps_staleness;
-    bool enable_compression;       /* default true */
-    uint64_t body_size_limit;      /* bytes, 0 = none; default: global */
+    bool enable_compression;  /* default true */
+    uint64_t body_size_limit; /* bytes, 0 = none; default: global */
     uint64_t sample_limit, label_limit, label_name_length_limit, label_value_length_limit,
         target_limit, keep_dropped_targets; /* 0 = none; default: global */
-    const char **scrape_protocols; /* empty = the default negotiation */
+    const char **scrape_protocols;          /* empty = the default negotiation */
     size_t n_scrape_protocols;
     const char *fallback_scrape_protocol;
     const char *scrape_failure_log_file;
@@ -189,10 +189,10 @@ typedef struct config_scrape {
 } config_scrape_t;
 
 typedef struct config_global {
-    int64_t scrape_interval_ms;     /* default 1m */
-    int64_t scrape_timeout_ms;      /* default 10s (never above the interval) */
-    int64_t evaluation_interval_ms; /* default 1m */
-    int64_t rule_query_offset_ms;   /* default 0 */
+    int64_t scrape_interval_ms;      /* default 1m */
+    int64_t scrape_timeout_ms;       /* default 10s (never above the interval) */
+    int64_t evaluation_interval_ms;  /* default 1m */
+    int64_t rule_query_offset_ms;    /* default 0 */
     config_label_t *external_labels; /* sorted by name, $VARS expanded */
     size_t n_external_labels;
     const char *query_log_file;
@@ -232,13 +232,13 @@ typedef struct config_alerting {
 } config_alerting_t;
 
 typedef struct config_queue {
-    int64_t capacity;             /* default 10000 */
-    int64_t max_shards;           /* default 50 (Prometheus 2.42: 200; 3.x: 50) */
-    int64_t min_shards;           /* default 1 */
-    int64_t max_samples_per_send; /* default 2000 */
+    int64_t capacity;               /* default 10000 */
+    int64_t max_shards;             /* default 50 (Prometheus 2.42: 200; 3.x: 50) */
+    int64_t min_shards;             /* default 1 */
+    int64_t max_samples_per_send;   /* default 2000 */
     int64_t batch_send_deadline_ms; /* default 5s */
-    int64_t min_backoff_ms;       /* default 30ms */
-    int64_t max_backoff_ms;       /* default 5s */
+    int64_t min_backoff_ms;         /* default 30ms */
+    int64_t max_backoff_ms;         /* default 5s */
     bool retry_on_http_429;
     int64_t sample_age_limit_ms;
 } config_queue_t;
@@ -280,9 +280,9 @@ typedef struct config_remote_read {
 
 typedef struct config_storage {
     int64_t out_of_order_time_window_ms;
-    int64_t retention_time_ms;   /* 0 = flag default */
-    uint64_t retention_size;     /* 0 = flag default */
-    int64_t max_exemplars;       /* default 100000 */
+    int64_t retention_time_ms; /* 0 = flag default */
+    uint64_t retention_size;   /* 0 = flag default */
+    int64_t max_exemplars;     /* default 100000 */
 } config_storage_t;
 
 typedef struct config_tracing {
@@ -300,7 +300,7 @@ typedef struct config_tracing {
 
 /* vigil's own section (absent from prometheus.yml, which is fine). */
 typedef struct config_vigil_host {
-    bool enabled; /* default true */
+    bool enabled;                /* default true */
     config_switch_t *collectors; /* as written; the host module validates names */
     size_t n_collectors;
 } config_vigil_host_t;

@@ -150,10 +150,14 @@ static bool parse_int(const char *s, bool *neg, uint64_t *mag) {
     *neg = false;
     if (*s == '+' || *s == '-') *neg = *s++ == '-';
     int base = 10;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) base = 16, s += 2;
-    else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) base = 8, s += 2;
-    else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) base = 2, s += 2;
-    else if (s[0] == '0' && s[1] != '\0') base = 8; /* YAML 1.1 octal "0755" */
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        base = 16, s += 2;
+    else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
+        base = 8, s += 2;
+    else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B'))
+        base = 2, s += 2;
+    else if (s[0] == '0' && s[1] != '\0')
+        base = 8; /* YAML 1.1 octal "0755" */
     uint64_t v = 0;
     bool any = false;
     for (; *s; s++) {
@@ -172,12 +176,12 @@ static bool parse_int(const char *s, bool *neg, uint64_t *mag) {
 }
 
 static bool parse_bool(const char *s, bool *out) {
-    static const char *const t[] = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on",
-                                    "On", "ON"};
+    static const char *const t[] = {"y",    "Y",    "yes", "Yes", "YES", "true",
+                                    "True", "TRUE", "on",  "On",  "ON"};
     for (size_t i = 0; i < sizeof t / sizeof *t; i++)
         if (!strcmp(s, t[i])) return *out = true;
-    static const char *const f[] = {"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off",
-                                    "Off", "OFF"};
+    static const char *const f[] = {"n",     "N",     "no",  "No",  "NO", "false",
+                                    "False", "FALSE", "off", "Off", "OFF"};
     for (size_t i = 0; i < sizeof f / sizeof *f; i++)
         if (!strcmp(s, f[i])) return !(*out = false);
     return false;
@@ -230,7 +234,8 @@ static int parse_base2_bytes(const char *s, uint64_t *out, char *why, size_t why
         }
         if (!pre && !post) goto invalid;
         const char *u = s;
-        while (*s && *s != '.' && !(*s >= '0' && *s <= '9')) s++;
+        while (*s && *s != '.' && !(*s >= '0' && *s <= '9'))
+            s++;
         size_t ulen = (size_t)(s - u);
         size_t k;
         for (k = 0; k < sizeof units / sizeof *units; k++)
@@ -260,7 +265,8 @@ overflow:
 static const char *join_path(cfg_ctx_t *ctx, const char *p) {
     if (!*p || p[0] == '/' || !ctx->dir[0] || !strcmp(ctx->dir, ".")) return p;
     size_t dl = strlen(ctx->dir), pl = strlen(p);
-    while (pl >= 2 && p[0] == '.' && p[1] == '/') p += 2, pl -= 2;
+    while (pl >= 2 && p[0] == '.' && p[1] == '/')
+        p += 2, pl -= 2;
     char *out = vg_arena_alloc(ctx->arena, dl + pl + 2);
     memcpy(out, ctx->dir, dl);
     size_t o = dl;
@@ -324,7 +330,8 @@ static int decode_kv(cfg_ctx_t *ctx, const cfg_node_t *n, const char *go_type, s
      * neighbours, so that a huge map costs n log n, not n squared. */
     if (n->n > 1) {
         const cfg_node_t **keys = vg_malloc(n->n * sizeof *keys);
-        for (size_t i = 0; i < n->n; i++) keys[i] = n->kids[2 * i];
+        for (size_t i = 0; i < n->n; i++)
+            keys[i] = n->kids[2 * i];
         qsort(keys, n->n, sizeof *keys, key_cmp);
         const cfg_node_t *dup = NULL;
         for (size_t i = 1; i < n->n; i++) {
@@ -350,8 +357,8 @@ static int put_pair(cfg_ctx_t *ctx, const cfg_node_t *k, const cfg_node_t *v, vo
 static int put_switch(cfg_ctx_t *ctx, const cfg_node_t *k, const cfg_node_t *v, void *dst) {
     config_switch_t *p = dst;
     p->name = k->str;
-    if (v->kind != CFG_NODE_SCALAR || v->tag == CFG_TAG_STR || !(v->tag == CFG_TAG_NULL ||
-                                                                 parse_bool(v->str, &p->on)))
+    if (v->kind != CFG_NODE_SCALAR || v->tag == CFG_TAG_STR ||
+        !(v->tag == CFG_TAG_NULL || parse_bool(v->str, &p->on)))
         return cfg_type_error(ctx, v, "bool");
     if (v->tag == CFG_TAG_NULL) p->on = false;
     return VG_OK;
@@ -491,8 +498,10 @@ static int decode_field(cfg_ctx_t *ctx, const cfg_field_t *f, const cfg_node_t *
         } else {
             const char *s = n->str;
             const char *p = s + (*s == '+' || *s == '-');
-            if (!strcasecmp(p, ".inf")) v = *s == '-' ? -INFINITY : INFINITY;
-            else if (!strcasecmp(p, ".nan")) v = NAN;
+            if (!strcasecmp(p, ".inf"))
+                v = *s == '-' ? -INFINITY : INFINITY;
+            else if (!strcasecmp(p, ".nan"))
+                v = NAN;
             else {
                 char buf[128];
                 size_t o = 0;
@@ -534,8 +543,7 @@ static int decode_field(cfg_ctx_t *ctx, const cfg_field_t *f, const cfg_node_t *
     case CFG_F_SWITCHES:
         return decode_kv(ctx, n, "map[string]bool", sizeof(config_switch_t), dst, put_switch);
     case CFG_F_STRLIST:
-    case CFG_F_PATHLIST:
-        return decode_strlist(ctx, n, dst, f->kind == CFG_F_PATHLIST);
+    case CFG_F_PATHLIST: return decode_strlist(ctx, n, dst, f->kind == CFG_F_PATHLIST);
     case CFG_F_STRUCT:
         if (null) return VG_OK;
         return cfg_decode_struct(ctx, f->type, n, dst);
@@ -548,19 +556,15 @@ static int decode_field(cfg_ctx_t *ctx, const cfg_field_t *f, const cfg_node_t *
         *(void **)dst = obj;
         return VG_OK;
     }
-    case CFG_F_LIST:
-        return decode_list(ctx, f, n, dst);
-    case CFG_F_ANY:
-        return VG_OK;
+    case CFG_F_LIST: return decode_list(ctx, f, n, dst);
+    case CFG_F_ANY: return VG_OK;
     case CFG_F_SD:
         if (null) return VG_OK;
         if (n->kind != CFG_NODE_SEQ) return cfg_type_error(ctx, n, "[]discovery.Config");
         *(size_t *)dst += n->n;
         return VG_OK;
-    case CFG_F_CUSTOM:
-        return f->custom(ctx, n, dst);
-    case CFG_F_INLINE:
-        break;
+    case CFG_F_CUSTOM: return f->custom(ctx, n, dst);
+    case CFG_F_INLINE: break;
     }
     return cfg_fail(ctx, n, "internal: bad field kind");
 }
@@ -582,8 +586,8 @@ static bool is_merge_key(const cfg_node_t *k) {
 
 /* Decodes one key of a struct. A key that came through a merge ("<<") and
  * is already set is skipped: explicit keys and earlier merges win. */
-static int decode_key(cfg_ctx_t *ctx, const cfg_type_t *t, const cfg_node_t *k,
-                      const cfg_node_t *v, void *obj, seen_set_t *seen, bool merged) {
+static int decode_key(cfg_ctx_t *ctx, const cfg_type_t *t, const cfg_node_t *k, const cfg_node_t *v,
+                      void *obj, seen_set_t *seen, bool merged) {
     if (!visit(ctx)) return over_budget(ctx, k);
     if (k->kind != CFG_NODE_SCALAR) return cfg_type_error(ctx, k, "string");
     size_t base = 0;
@@ -601,13 +605,13 @@ static int decode_key(cfg_ctx_t *ctx, const cfg_type_t *t, const cfg_node_t *k,
 static int decode_merge(cfg_ctx_t *ctx, const cfg_type_t *t, const cfg_node_t *v, void *obj,
                         seen_set_t *seen, unsigned depth) {
     if (!visit(ctx)) return over_budget(ctx, v);
-    if (depth > VG_CONFIG_MAX_DEPTH)
-        return cfg_fail(ctx, v, "map merge nested too deeply");
+    if (depth > VG_CONFIG_MAX_DEPTH) return cfg_fail(ctx, v, "map merge nested too deeply");
     if (v->kind == CFG_NODE_SEQ) {
         for (size_t i = 0; i < v->n; i++) {
             if (v->kids[i]->kind != CFG_NODE_MAP)
-                return cfg_fail(ctx, v->kids[i], "map merge requires map or sequence of maps "
-                                                 "as the value");
+                return cfg_fail(ctx, v->kids[i],
+                                "map merge requires map or sequence of maps "
+                                "as the value");
             int rc = decode_merge(ctx, t, v->kids[i], obj, seen, depth + 1);
             if (rc) return rc;
         }

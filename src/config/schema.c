@@ -41,12 +41,13 @@ static void pcre_open(void) {
 }
 
 #define OFF(type, field) offsetof(type, field)
-#define END {NULL, 0, 0, NULL, NULL, NULL}
+#define END                                                                                        \
+    { NULL, 0, 0, NULL, NULL, NULL }
 
 /* Every list is a pointer followed by its count: check the layouts the
  * decoder relies on. */
-#define LIST_OK(type, items, count)                                                              \
-    _Static_assert(offsetof(type, count) == offsetof(type, items) + sizeof(void *),             \
+#define LIST_OK(type, items, count)                                                                \
+    _Static_assert(offsetof(type, count) == offsetof(type, items) + sizeof(void *),                \
                    #type "." #count " must follow " #items)
 LIST_OK(config_t, scrape_configs, n_scrape_configs);
 LIST_OK(config_t, rule_files, n_rule_files);
@@ -85,15 +86,15 @@ LIST_OK(config_vigil_host_t, collectors, n_collectors);
 /* Discovery mechanisms Prometheus knows that need a cloud API, a cluster or
  * a service registry vigil does not talk to: accepted, warned about. */
 static const char *const unreachable_sd[] = {
-    "azure_sd_configs",     "consul_sd_configs",     "digitalocean_sd_configs",
+    "azure_sd_configs",     "consul_sd_configs",      "digitalocean_sd_configs",
     "docker_sd_configs",    "dockerswarm_sd_configs", "dns_sd_configs",
-    "ec2_sd_configs",       "eureka_sd_configs",     "gce_sd_configs",
-    "hetzner_sd_configs",   "ionos_sd_configs",      "kubernetes_sd_configs",
-    "kuma_sd_configs",      "lightsail_sd_configs",  "linode_sd_configs",
-    "marathon_sd_configs",  "nerve_sd_configs",      "nomad_sd_configs",
-    "openstack_sd_configs", "ovhcloud_sd_configs",   "puppetdb_sd_configs",
-    "scaleway_sd_configs",  "serverset_sd_configs",  "stackit_sd_configs",
-    "triton_sd_configs",    "uyuni_sd_configs",      "vultr_sd_configs",
+    "ec2_sd_configs",       "eureka_sd_configs",      "gce_sd_configs",
+    "hetzner_sd_configs",   "ionos_sd_configs",       "kubernetes_sd_configs",
+    "kuma_sd_configs",      "lightsail_sd_configs",   "linode_sd_configs",
+    "marathon_sd_configs",  "nerve_sd_configs",       "nomad_sd_configs",
+    "openstack_sd_configs", "ovhcloud_sd_configs",    "puppetdb_sd_configs",
+    "scaleway_sd_configs",  "serverset_sd_configs",   "stackit_sd_configs",
+    "triton_sd_configs",    "uyuni_sd_configs",       "vultr_sd_configs",
 };
 #define N_UNREACHABLE_SD (sizeof unreachable_sd / sizeof *unreachable_sd)
 
@@ -127,14 +128,13 @@ static int tls_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
     config_tls_t *t = obj;
     static const char *const versions[] = {"TLS10", "TLS11", "TLS12", "TLS13"};
     if (t->min_version[0] && !str_in(t->min_version, versions, 4))
-        return cfg_fail(ctx, at_key(map, "min_version"), "unknown TLS version: %s",
-                        t->min_version);
+        return cfg_fail(ctx, at_key(map, "min_version"), "unknown TLS version: %s", t->min_version);
     if (t->max_version[0] && !str_in(t->max_version, versions, 4))
-        return cfg_fail(ctx, at_key(map, "max_version"), "unknown TLS version: %s",
-                        t->max_version);
+        return cfg_fail(ctx, at_key(map, "max_version"), "unknown TLS version: %s", t->max_version);
     if (t->min_version[0] && t->max_version[0] && strcmp(t->min_version, t->max_version) > 0)
-        return cfg_fail(ctx, map, "tls_config.max_version must be greater than or equal to "
-                                  "tls_config.min_version if both are specified");
+        return cfg_fail(ctx, map,
+                        "tls_config.max_version must be greater than or equal to "
+                        "tls_config.min_version if both are specified");
     if (t->ca[0] && t->ca_file[0])
         return cfg_fail(ctx, map, "at most one of ca and ca_file must be configured");
     if (t->cert[0] && t->cert_file[0])
@@ -143,11 +143,13 @@ static int tls_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
         return cfg_fail(ctx, map, "at most one of key and key_file must be configured");
     bool has_cert = t->cert[0] || t->cert_file[0], has_key = t->key[0] || t->key_file[0];
     if (has_cert && !has_key)
-        return cfg_fail(ctx, map, "exactly one of key or key_file must be configured when a "
-                                  "client certificate is configured");
+        return cfg_fail(ctx, map,
+                        "exactly one of key or key_file must be configured when a "
+                        "client certificate is configured");
     if (has_key && !has_cert)
-        return cfg_fail(ctx, map, "exactly one of cert or cert_file must be configured when a "
-                                  "client key is configured");
+        return cfg_fail(ctx, map,
+                        "exactly one of cert or cert_file must be configured when a "
+                        "client key is configured");
     return VG_OK;
 }
 
@@ -165,13 +167,12 @@ static const cfg_field_t tls_fields[] = {
     {"cert", CFG_F_STR, OFF(config_tls_t, cert), NULL, NULL, NULL},
     {"key", CFG_F_STR, OFF(config_tls_t, key), NULL, NULL, NULL},
     {"server_name", CFG_F_STR, OFF(config_tls_t, server_name), NULL, NULL, NULL},
-    {"insecure_skip_verify", CFG_F_BOOL, OFF(config_tls_t, insecure_skip_verify), NULL, NULL,
-     NULL},
+    {"insecure_skip_verify", CFG_F_BOOL, OFF(config_tls_t, insecure_skip_verify), NULL, NULL, NULL},
     {"min_version", CFG_F_STR, OFF(config_tls_t, min_version), NULL, NULL, NULL},
     {"max_version", CFG_F_STR, OFF(config_tls_t, max_version), NULL, NULL, NULL},
     END};
-static const cfg_type_t tls_type = {"config.TLSConfig", sizeof(config_tls_t), tls_fields,
-                                    tls_init, tls_validate};
+static const cfg_type_t tls_type = {"config.TLSConfig", sizeof(config_tls_t), tls_fields, tls_init,
+                                    tls_validate};
 
 static void basic_auth_init(void *obj) {
     config_basic_auth_t *b = obj;
@@ -194,8 +195,7 @@ static const cfg_field_t basic_auth_fields[] = {
     {"password_file", CFG_F_PATH, OFF(config_basic_auth_t, password_file), NULL, NULL, NULL},
     END};
 static const cfg_type_t basic_auth_type = {"config.BasicAuth", sizeof(config_basic_auth_t),
-                                           basic_auth_fields, basic_auth_init,
-                                           basic_auth_validate};
+                                           basic_auth_fields, basic_auth_init, basic_auth_validate};
 
 static void authorization_init(void *obj) {
     config_authorization_t *a = obj;
@@ -208,8 +208,8 @@ static const cfg_field_t authorization_fields[] = {
      NULL},
     END};
 static const cfg_type_t authorization_type = {"config.Authorization",
-                                              sizeof(config_authorization_t),
-                                              authorization_fields, authorization_init, NULL};
+                                              sizeof(config_authorization_t), authorization_fields,
+                                              authorization_init, NULL};
 
 static void oauth2_init(void *obj) {
     config_oauth2_t *o = obj;
@@ -219,8 +219,7 @@ static void oauth2_init(void *obj) {
 static const cfg_field_t oauth2_fields[] = {
     {"client_id", CFG_F_STR, OFF(config_oauth2_t, client_id), NULL, NULL, NULL},
     {"client_secret", CFG_F_STR, OFF(config_oauth2_t, client_secret), NULL, NULL, NULL},
-    {"client_secret_file", CFG_F_PATH, OFF(config_oauth2_t, client_secret_file), NULL, NULL,
-     NULL},
+    {"client_secret_file", CFG_F_PATH, OFF(config_oauth2_t, client_secret_file), NULL, NULL, NULL},
     {"client_certificate_key_id", CFG_F_ANY, 0, NULL, NULL, NULL},
     {"client_certificate_key", CFG_F_ANY, 0, NULL, NULL, NULL},
     {"client_certificate_key_file", CFG_F_ANY, 0, NULL, NULL, NULL},
@@ -257,8 +256,9 @@ static int http_validate(cfg_ctx_t *ctx, const cfg_node_t *map, config_http_clie
         return cfg_fail(ctx, map,
                         "at most one of bearer_token & bearer_token_file must be configured");
     if ((h->basic_auth || h->oauth2) && bearer)
-        return cfg_fail(ctx, map, "at most one of basic_auth, oauth2, bearer_token & "
-                                  "bearer_token_file must be configured");
+        return cfg_fail(ctx, map,
+                        "at most one of basic_auth, oauth2, bearer_token & "
+                        "bearer_token_file must be configured");
     if (h->authorization) {
         config_authorization_t *a = (config_authorization_t *)h->authorization;
         const cfg_node_t *am = at_key(map, "authorization");
@@ -267,19 +267,22 @@ static int http_validate(cfg_ctx_t *ctx, const cfg_node_t *map, config_http_clie
                             "authorization is not compatible with bearer_token & "
                             "bearer_token_file");
         if (a->credentials[0] && a->credentials_file[0])
-            return cfg_fail(ctx, am, "at most one of authorization credentials & "
-                                     "credentials_file must be configured");
+            return cfg_fail(ctx, am,
+                            "at most one of authorization credentials & "
+                            "credentials_file must be configured");
         /* Prometheus trims the type and defaults it to Bearer. */
         const char *t = a->type;
-        while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r') t++;
+        while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
+            t++;
         size_t tl = strlen(t);
-        while (tl && (t[tl - 1] == ' ' || t[tl - 1] == '\t' || t[tl - 1] == '\n' ||
-                      t[tl - 1] == '\r'))
+        while (tl &&
+               (t[tl - 1] == ' ' || t[tl - 1] == '\t' || t[tl - 1] == '\n' || t[tl - 1] == '\r'))
             tl--;
         a->type = tl ? vg_arena_strndup(ctx->arena, t, tl) : "Bearer";
         if (!strcasecmp(a->type, "basic"))
-            return cfg_fail(ctx, am, "authorization type cannot be set to \"basic\", use "
-                                     "\"basic_auth\" instead");
+            return cfg_fail(ctx, am,
+                            "authorization type cannot be set to \"basic\", use "
+                            "\"basic_auth\" instead");
         if (h->basic_auth || h->oauth2)
             return cfg_fail(ctx, am,
                             "at most one of basic_auth, oauth2 & authorization must be "
@@ -301,12 +304,14 @@ static int http_validate(cfg_ctx_t *ctx, const cfg_node_t *map, config_http_clie
                             "configured");
         if (!o->client_id[0]) return cfg_fail(ctx, om, "oauth2 client_id must be configured");
         if (!o->client_secret[0] && !o->client_secret_file[0])
-            return cfg_fail(ctx, om, "either oauth2 client_secret or client_secret_file must "
-                                     "be configured");
+            return cfg_fail(ctx, om,
+                            "either oauth2 client_secret or client_secret_file must "
+                            "be configured");
         if (!o->token_url[0]) return cfg_fail(ctx, om, "oauth2 token_url must be configured");
         if (o->client_secret[0] && o->client_secret_file[0])
-            return cfg_fail(ctx, om, "at most one of oauth2 client_secret & client_secret_file "
-                                     "must be configured");
+            return cfg_fail(ctx, om,
+                            "at most one of oauth2 client_secret & client_secret_file "
+                            "must be configured");
     }
     return VG_OK;
 }
@@ -314,8 +319,8 @@ static int http_validate(cfg_ctx_t *ctx, const cfg_node_t *map, config_http_clie
 static const cfg_field_t http_fields[] = {
     {"basic_auth", CFG_F_PSTRUCT, OFF(config_http_client_t, basic_auth), &basic_auth_type, NULL,
      NULL},
-    {"authorization", CFG_F_PSTRUCT, OFF(config_http_client_t, authorization),
-     &authorization_type, NULL, NULL},
+    {"authorization", CFG_F_PSTRUCT, OFF(config_http_client_t, authorization), &authorization_type,
+     NULL, NULL},
     {"oauth2", CFG_F_PSTRUCT, OFF(config_http_client_t, oauth2), &oauth2_type, NULL, NULL},
     {"bearer_token", CFG_F_STR, OFF(config_http_client_t, bearer_token), NULL, NULL, NULL},
     {"bearer_token_file", CFG_F_PATH, OFF(config_http_client_t, bearer_token_file), NULL, NULL,
@@ -323,11 +328,10 @@ static const cfg_field_t http_fields[] = {
     {"tls_config", CFG_F_STRUCT, OFF(config_http_client_t, tls_config), &tls_type, NULL, NULL},
     {"proxy_url", CFG_F_STR, OFF(config_http_client_t, proxy_url), NULL, NULL, NULL},
     {"no_proxy", CFG_F_STR, OFF(config_http_client_t, no_proxy), NULL, NULL, NULL},
-    {"proxy_from_environment", CFG_F_BOOL, OFF(config_http_client_t, proxy_from_environment),
-     NULL, NULL, NULL},
+    {"proxy_from_environment", CFG_F_BOOL, OFF(config_http_client_t, proxy_from_environment), NULL,
+     NULL, NULL},
     {"proxy_connect_header", CFG_F_ANY, 0, NULL, NULL, NULL},
-    {"follow_redirects", CFG_F_BOOL, OFF(config_http_client_t, follow_redirects), NULL, NULL,
-     NULL},
+    {"follow_redirects", CFG_F_BOOL, OFF(config_http_client_t, follow_redirects), NULL, NULL, NULL},
     {"enable_http2", CFG_F_BOOL, OFF(config_http_client_t, enable_http2), NULL, NULL, NULL},
     {"http_headers", CFG_F_ANY, 0, NULL, NULL, NULL},
     END};
@@ -380,8 +384,8 @@ static int decode_regex(cfg_ctx_t *ctx, const cfg_node_t *n, void *dst) {
         memcpy(anchored + 4 + len, ")$", 3);
         int errcode = 0;
         PCRE2_SIZE erroff = 0;
-        pcre2_code *code = pcre.compile((PCRE2_SPTR)anchored, len + 6, PCRE2_UTF, &errcode,
-                                        &erroff, NULL);
+        pcre2_code *code =
+            pcre.compile((PCRE2_SPTR)anchored, len + 6, PCRE2_UTF, &errcode, &erroff, NULL);
         if (!code) {
             PCRE2_UCHAR why[256];
             if (pcre.error_message(errcode, why, sizeof why) < 0)
@@ -454,8 +458,9 @@ static int relabel_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
                         a == CONFIG_RELABEL_LOWERCASE || a == CONFIG_RELABEL_UPPERCASE ||
                         a == CONFIG_RELABEL_KEEPEQUAL || a == CONFIG_RELABEL_DROPEQUAL;
     if (needs_target && !c->target_label[0])
-        return cfg_fail(ctx, map, "relabel configuration for %s action requires 'target_label' "
-                                  "value",
+        return cfg_fail(ctx, map,
+                        "relabel configuration for %s action requires 'target_label' "
+                        "value",
                         an);
     const cfg_node_t *tl = at_key(map, "target_label");
     if (a == CONFIG_RELABEL_REPLACE) {
@@ -468,8 +473,8 @@ static int relabel_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
     bool eqcase = a == CONFIG_RELABEL_LOWERCASE || a == CONFIG_RELABEL_UPPERCASE ||
                   a == CONFIG_RELABEL_KEEPEQUAL || a == CONFIG_RELABEL_DROPEQUAL;
     if (eqcase && !cfg_label_name_valid(c->target_label, utf8))
-        return cfg_fail(ctx, tl, "\"%s\" is invalid 'target_label' for %s action",
-                        c->target_label, an);
+        return cfg_fail(ctx, tl, "\"%s\" is invalid 'target_label' for %s action", c->target_label,
+                        an);
     if (eqcase && strcmp(c->replacement, "$1"))
         return cfg_fail(ctx, at_key(map, "replacement"),
                         "'replacement' can not be set for %s action", an);
@@ -477,8 +482,8 @@ static int relabel_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
         return cfg_fail(ctx, at_key(map, "replacement"),
                         "\"%s\" is invalid 'replacement' for %s action", c->replacement, an);
     if (a == CONFIG_RELABEL_HASHMOD && !cfg_label_name_valid(c->target_label, utf8))
-        return cfg_fail(ctx, tl, "\"%s\" is invalid 'target_label' for %s action",
-                        c->target_label, an);
+        return cfg_fail(ctx, tl, "\"%s\" is invalid 'target_label' for %s action", c->target_label,
+                        an);
     if ((a == CONFIG_RELABEL_KEEPEQUAL || a == CONFIG_RELABEL_DROPEQUAL) &&
         (strcmp(c->regex, "(.*)") || c->modulus || strcmp(c->separator, ";") ||
          strcmp(c->replacement, "$1")))
@@ -509,8 +514,8 @@ static const cfg_field_t relabel_fields[] = {
     {"replacement", CFG_F_STR, OFF(config_relabel_t, replacement), NULL, NULL, NULL},
     {"action", CFG_F_CUSTOM, OFF(config_relabel_t, action), NULL, decode_action, NULL},
     END};
-static const cfg_type_t relabel_type = {"relabel.Config", sizeof(config_relabel_t),
-                                        relabel_fields, relabel_init, relabel_validate};
+static const cfg_type_t relabel_type = {"relabel.Config", sizeof(config_relabel_t), relabel_fields,
+                                        relabel_init, relabel_validate};
 
 /* ------------------------------------------------------------ discovery */
 
@@ -524,8 +529,8 @@ static const cfg_field_t static_fields[] = {
     {"targets", CFG_F_STRLIST, OFF(config_static_t, targets), NULL, NULL, NULL},
     {"labels", CFG_F_LABELS, OFF(config_static_t, labels), NULL, NULL, NULL},
     END};
-static const cfg_type_t static_type = {"targetgroup.Group", sizeof(config_static_t),
-                                       static_fields, NULL, static_validate};
+static const cfg_type_t static_type = {"targetgroup.Group", sizeof(config_static_t), static_fields,
+                                       NULL, static_validate};
 
 /* file_sd: ^[^*]*(\*[^/]*)?\.(json|yml|yaml|JSON|YML|YAML)$ */
 static bool file_sd_name_ok(const char *s) {
@@ -554,11 +559,10 @@ static int file_sd_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
 }
 static const cfg_field_t file_sd_fields[] = {
     {"files", CFG_F_PATHLIST, OFF(config_file_sd_t, files), NULL, NULL, NULL},
-    {"refresh_interval", CFG_F_DUR, OFF(config_file_sd_t, refresh_interval_ms), NULL, NULL,
-     NULL},
+    {"refresh_interval", CFG_F_DUR, OFF(config_file_sd_t, refresh_interval_ms), NULL, NULL, NULL},
     END};
-static const cfg_type_t file_sd_type = {"file.SDConfig", sizeof(config_file_sd_t),
-                                        file_sd_fields, file_sd_init, file_sd_validate};
+static const cfg_type_t file_sd_type = {"file.SDConfig", sizeof(config_file_sd_t), file_sd_fields,
+                                        file_sd_init, file_sd_validate};
 
 static void http_sd_init(void *obj) {
     config_http_sd_t *h = obj;
@@ -581,17 +585,16 @@ static int http_sd_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
 }
 static const cfg_field_t http_sd_fields[] = {
     {"url", CFG_F_STR, OFF(config_http_sd_t, url), NULL, NULL, NULL},
-    {"refresh_interval", CFG_F_DUR, OFF(config_http_sd_t, refresh_interval_ms), NULL, NULL,
-     NULL},
+    {"refresh_interval", CFG_F_DUR, OFF(config_http_sd_t, refresh_interval_ms), NULL, NULL, NULL},
     {"", CFG_F_INLINE, OFF(config_http_sd_t, http), &http_type, NULL, NULL},
     END};
-static const cfg_type_t http_sd_type = {"http.SDConfig", sizeof(config_http_sd_t),
-                                        http_sd_fields, http_sd_init, http_sd_validate};
+static const cfg_type_t http_sd_type = {"http.SDConfig", sizeof(config_http_sd_t), http_sd_fields,
+                                        http_sd_init, http_sd_validate};
 
 /* Rejects static targets that look like URLs (Prometheus's check, made
  * only when the job has no relabel_configs that could fix them). */
-static int check_static_targets(cfg_ctx_t *ctx, const cfg_node_t *map,
-                                const config_static_t *sc, size_t n_sc) {
+static int check_static_targets(cfg_ctx_t *ctx, const cfg_node_t *map, const config_static_t *sc,
+                                size_t n_sc) {
     const cfg_node_t *seq = cfg_map_get(map, "static_configs");
     for (size_t i = 0; i < n_sc; i++) {
         for (size_t j = 0; j < sc[i].n_targets; j++) {
@@ -619,41 +622,40 @@ static void warn_unreachable(cfg_ctx_t *ctx, const cfg_node_t *map, const char *
     }
 }
 
-#define SD_FIELDS(type)                                                                          \
-    {"static_configs", CFG_F_LIST, OFF(type, static_configs), &static_type, NULL,               \
-     "empty or null section in static_configs"},                                                 \
-        {"file_sd_configs", CFG_F_LIST, OFF(type, file_sd_configs), &file_sd_type, NULL,        \
-         "empty or null section in file_sd_configs"},                                            \
-        {"http_sd_configs", CFG_F_LIST, OFF(type, http_sd_configs), &http_sd_type, NULL,        \
-         "empty or null section in http_sd_configs"},                                            \
-        {"azure_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},           \
-        {"consul_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},          \
-        {"digitalocean_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},    \
-        {"docker_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},          \
-        {"dockerswarm_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},     \
-        {"dns_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},             \
-        {"ec2_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},             \
-        {"eureka_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},          \
-        {"gce_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},             \
-        {"hetzner_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},         \
-        {"ionos_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},           \
-        {"kubernetes_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},      \
-        {"kuma_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},            \
-        {"lightsail_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},       \
-        {"linode_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},          \
-        {"marathon_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},        \
-        {"nerve_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},           \
-        {"nomad_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},           \
-        {"openstack_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},       \
-        {"ovhcloud_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},        \
-        {"puppetdb_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},        \
-        {"scaleway_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},        \
-        {"serverset_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},       \
-        {"stackit_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},         \
-        {"triton_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},          \
-        {"uyuni_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},           \
-    {                                                                                            \
-        "vultr_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL              \
+#define SD_FIELDS(type)                                                                            \
+    {"static_configs", CFG_F_LIST, OFF(type, static_configs),                                      \
+     &static_type,     NULL,       "empty or null section in static_configs"},                     \
+        {"file_sd_configs", CFG_F_LIST, OFF(type, file_sd_configs),                                \
+         &file_sd_type,     NULL,       "empty or null section in file_sd_configs"},               \
+        {"http_sd_configs", CFG_F_LIST, OFF(type, http_sd_configs),                                \
+         &http_sd_type,     NULL,       "empty or null section in http_sd_configs"},               \
+        {"azure_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},             \
+        {"consul_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},            \
+        {"digitalocean_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},      \
+        {"docker_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},            \
+        {"dockerswarm_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},       \
+        {"dns_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},               \
+        {"ec2_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},               \
+        {"eureka_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},            \
+        {"gce_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},               \
+        {"hetzner_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},           \
+        {"ionos_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},             \
+        {"kubernetes_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},        \
+        {"kuma_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},              \
+        {"lightsail_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},         \
+        {"linode_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},            \
+        {"marathon_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},          \
+        {"nerve_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},             \
+        {"nomad_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},             \
+        {"openstack_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},         \
+        {"ovhcloud_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},          \
+        {"puppetdb_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},          \
+        {"scaleway_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},          \
+        {"serverset_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},         \
+        {"stackit_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},           \
+        {"triton_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL},            \
+        {"uyuni_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL}, {           \
+        "vultr_sd_configs", CFG_F_SD, OFF(type, n_unreachable_sd), NULL, NULL, NULL                \
     }
 
 /* ------------------------------------------------------------ scrape */
@@ -669,9 +671,9 @@ static void scrape_init(void *obj) {
     s->scrape_failure_log_file = "";
 }
 
-static const char *const scrape_protocol_names[] = {
-    "PrometheusProto", "PrometheusText0.0.4", "PrometheusText1.0.0", "OpenMetricsText0.0.1",
-    "OpenMetricsText1.0.0"};
+static const char *const scrape_protocol_names[] = {"PrometheusProto", "PrometheusText0.0.4",
+                                                    "PrometheusText1.0.0", "OpenMetricsText0.0.1",
+                                                    "OpenMetricsText1.0.0"};
 
 static int check_protocols(cfg_ctx_t *ctx, const cfg_node_t *at, const char **p, size_t n,
                            const char *suffix) {
@@ -730,24 +732,22 @@ static const cfg_field_t scrape_fields[] = {
     {"params", CFG_F_PARAMS, OFF(config_scrape_t, params), NULL, NULL, NULL},
     {"scrape_interval", CFG_F_DUR, OFF(config_scrape_t, scrape_interval_ms), NULL, NULL, NULL},
     {"scrape_timeout", CFG_F_DUR, OFF(config_scrape_t, scrape_timeout_ms), NULL, NULL, NULL},
-    {"scrape_protocols", CFG_F_STRLIST, OFF(config_scrape_t, scrape_protocols), NULL, NULL,
-     NULL},
+    {"scrape_protocols", CFG_F_STRLIST, OFF(config_scrape_t, scrape_protocols), NULL, NULL, NULL},
     {"fallback_scrape_protocol", CFG_F_STR, OFF(config_scrape_t, fallback_scrape_protocol), NULL,
      NULL, NULL},
     {"scrape_failure_log_file", CFG_F_PATH, OFF(config_scrape_t, scrape_failure_log_file), NULL,
      NULL, NULL},
     {"metrics_path", CFG_F_STR, OFF(config_scrape_t, metrics_path), NULL, NULL, NULL},
     {"scheme", CFG_F_STR, OFF(config_scrape_t, scheme), NULL, NULL, NULL},
-    {"enable_compression", CFG_F_BOOL, OFF(config_scrape_t, enable_compression), NULL, NULL,
-     NULL},
+    {"enable_compression", CFG_F_BOOL, OFF(config_scrape_t, enable_compression), NULL, NULL, NULL},
     {"body_size_limit", CFG_F_SIZE, OFF(config_scrape_t, body_size_limit), NULL, NULL, NULL},
     {"sample_limit", CFG_F_UINT, OFF(config_scrape_t, sample_limit), NULL, NULL, NULL},
     {"target_limit", CFG_F_UINT, OFF(config_scrape_t, target_limit), NULL, NULL, NULL},
     {"label_limit", CFG_F_UINT, OFF(config_scrape_t, label_limit), NULL, NULL, NULL},
     {"label_name_length_limit", CFG_F_UINT, OFF(config_scrape_t, label_name_length_limit), NULL,
      NULL, NULL},
-    {"label_value_length_limit", CFG_F_UINT, OFF(config_scrape_t, label_value_length_limit),
-     NULL, NULL, NULL},
+    {"label_value_length_limit", CFG_F_UINT, OFF(config_scrape_t, label_value_length_limit), NULL,
+     NULL, NULL},
     {"keep_dropped_targets", CFG_F_UINT, OFF(config_scrape_t, keep_dropped_targets), NULL, NULL,
      NULL},
     {"native_histogram_bucket_limit", CFG_F_ANY, 0, NULL, NULL, NULL},
@@ -807,12 +807,10 @@ static int decode_validation_scheme(cfg_ctx_t *ctx, const cfg_node_t *n, void *d
 static const cfg_field_t global_fields[] = {
     {"scrape_interval", CFG_F_DUR, OFF(config_global_t, scrape_interval_ms), NULL, NULL, NULL},
     {"scrape_timeout", CFG_F_DUR, OFF(config_global_t, scrape_timeout_ms), NULL, NULL, NULL},
-    {"scrape_protocols", CFG_F_STRLIST, OFF(config_global_t, scrape_protocols), NULL, NULL,
-     NULL},
+    {"scrape_protocols", CFG_F_STRLIST, OFF(config_global_t, scrape_protocols), NULL, NULL, NULL},
     {"evaluation_interval", CFG_F_DUR, OFF(config_global_t, evaluation_interval_ms), NULL, NULL,
      NULL},
-    {"rule_query_offset", CFG_F_DUR, OFF(config_global_t, rule_query_offset_ms), NULL, NULL,
-     NULL},
+    {"rule_query_offset", CFG_F_DUR, OFF(config_global_t, rule_query_offset_ms), NULL, NULL, NULL},
     {"query_log_file", CFG_F_PATH, OFF(config_global_t, query_log_file), NULL, NULL, NULL},
     {"scrape_failure_log_file", CFG_F_PATH, OFF(config_global_t, scrape_failure_log_file), NULL,
      NULL, NULL},
@@ -823,8 +821,8 @@ static const cfg_field_t global_fields[] = {
     {"label_limit", CFG_F_UINT, OFF(config_global_t, label_limit), NULL, NULL, NULL},
     {"label_name_length_limit", CFG_F_UINT, OFF(config_global_t, label_name_length_limit), NULL,
      NULL, NULL},
-    {"label_value_length_limit", CFG_F_UINT, OFF(config_global_t, label_value_length_limit),
-     NULL, NULL, NULL},
+    {"label_value_length_limit", CFG_F_UINT, OFF(config_global_t, label_value_length_limit), NULL,
+     NULL, NULL},
     {"keep_dropped_targets", CFG_F_UINT, OFF(config_global_t, keep_dropped_targets), NULL, NULL,
      NULL},
     {"metric_name_validation_scheme", CFG_F_CUSTOM,
@@ -860,10 +858,11 @@ static int am_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
                         "scheme \"%s\" is not supported, use http or https", a->scheme);
     int rc = http_validate(ctx, map, &a->http);
     if (rc) return rc;
-    if (cfg_map_get(map, "sigv4") && (a->http.basic_auth || a->http.authorization ||
-                                      a->http.oauth2))
-        return cfg_fail(ctx, map, "at most one of basic_auth, authorization, oauth2, & sigv4 "
-                                  "must be configured");
+    if (cfg_map_get(map, "sigv4") &&
+        (a->http.basic_auth || a->http.authorization || a->http.oauth2))
+        return cfg_fail(ctx, map,
+                        "at most one of basic_auth, authorization, oauth2, & sigv4 "
+                        "must be configured");
     if (a->n_relabel_configs == 0 &&
         (rc = check_static_targets(ctx, map, a->static_configs, a->n_static_configs)))
         return rc;
@@ -900,19 +899,30 @@ static const cfg_type_t alerting_type = {"config.AlertingConfig", sizeof(config_
 
 /* ------------------------------------------------------------ remote */
 
-static const char *const reserved_headers[] = {
-    "host", "content-encoding", "content-length", "content-type", "user-agent", "connection",
-    "keep-alive", "proxy-authenticate", "proxy-authorization", "www-authenticate",
-    "accept-encoding", "x-prometheus-remote-write-version", "x-prometheus-remote-read-version",
-    "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"};
+static const char *const reserved_headers[] = {"host",
+                                               "content-encoding",
+                                               "content-length",
+                                               "content-type",
+                                               "user-agent",
+                                               "connection",
+                                               "keep-alive",
+                                               "proxy-authenticate",
+                                               "proxy-authorization",
+                                               "www-authenticate",
+                                               "accept-encoding",
+                                               "x-prometheus-remote-write-version",
+                                               "x-prometheus-remote-read-version",
+                                               "x-amz-date",
+                                               "x-amz-security-token",
+                                               "x-amz-content-sha256"};
 
-static int check_headers(cfg_ctx_t *ctx, const cfg_node_t *map, const config_pair_t *h,
-                         size_t n) {
+static int check_headers(cfg_ctx_t *ctx, const cfg_node_t *map, const config_pair_t *h, size_t n) {
     const cfg_node_t *at = at_key(map, "headers");
     for (size_t i = 0; i < n; i++) {
         if (!strcasecmp(h[i].name, "authorization"))
-            return cfg_fail(ctx, at, "authorization header must be changed via the basic_auth, "
-                                     "authorization, oauth2, or sigv4 parameter");
+            return cfg_fail(ctx, at,
+                            "authorization header must be changed via the basic_auth, "
+                            "authorization, oauth2, or sigv4 parameter");
         for (size_t k = 0; k < sizeof reserved_headers / sizeof *reserved_headers; k++)
             if (!strcasecmp(h[i].name, reserved_headers[k]))
                 return cfg_fail(ctx, at, "%s is a reserved header. It must not be changed",
@@ -944,8 +954,8 @@ static const cfg_field_t queue_fields[] = {
     {"retry_on_http_429", CFG_F_BOOL, OFF(config_queue_t, retry_on_http_429), NULL, NULL, NULL},
     {"sample_age_limit", CFG_F_DUR, OFF(config_queue_t, sample_age_limit_ms), NULL, NULL, NULL},
     END};
-static const cfg_type_t queue_type = {"config.QueueConfig", sizeof(config_queue_t),
-                                      queue_fields, queue_init, NULL};
+static const cfg_type_t queue_type = {"config.QueueConfig", sizeof(config_queue_t), queue_fields,
+                                      queue_init, NULL};
 
 static void metadata_init(void *obj) {
     config_metadata_t *m = obj;
@@ -956,8 +966,8 @@ static void metadata_init(void *obj) {
 static const cfg_field_t metadata_fields[] = {
     {"send", CFG_F_BOOL, OFF(config_metadata_t, send), NULL, NULL, NULL},
     {"send_interval", CFG_F_DUR, OFF(config_metadata_t, send_interval_ms), NULL, NULL, NULL},
-    {"max_samples_per_send", CFG_F_INT, OFF(config_metadata_t, max_samples_per_send), NULL,
-     NULL, NULL},
+    {"max_samples_per_send", CFG_F_INT, OFF(config_metadata_t, max_samples_per_send), NULL, NULL,
+     NULL},
     END};
 static const cfg_type_t metadata_type = {"config.MetadataConfig", sizeof(config_metadata_t),
                                          metadata_fields, metadata_init, NULL};
@@ -986,30 +996,28 @@ static int rw_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
                  !!cfg_map_get(map, "sigv4") + !!cfg_map_get(map, "azuread") +
                  !!cfg_map_get(map, "google_iam");
     if (n_auth > 1)
-        return cfg_fail(ctx, map, "at most one of basic_auth, authorization, oauth2, sigv4, "
-                                  "azuread or google_iam must be configured");
+        return cfg_fail(ctx, map,
+                        "at most one of basic_auth, authorization, oauth2, sigv4, "
+                        "azuread or google_iam must be configured");
     return VG_OK;
 }
 
 static const cfg_field_t rw_fields[] = {
     {"url", CFG_F_STR, OFF(config_remote_write_t, url), NULL, NULL, NULL},
-    {"remote_timeout", CFG_F_DUR, OFF(config_remote_write_t, remote_timeout_ms), NULL, NULL,
-     NULL},
+    {"remote_timeout", CFG_F_DUR, OFF(config_remote_write_t, remote_timeout_ms), NULL, NULL, NULL},
     {"headers", CFG_F_PAIRS, OFF(config_remote_write_t, headers), NULL, NULL, NULL},
     {"write_relabel_configs", CFG_F_LIST, OFF(config_remote_write_t, write_relabel_configs),
      &relabel_type, NULL, "empty or null relabeling rule in remote write config"},
     {"name", CFG_F_STR, OFF(config_remote_write_t, name), NULL, NULL, NULL},
     {"send_exemplars", CFG_F_BOOL, OFF(config_remote_write_t, send_exemplars), NULL, NULL, NULL},
-    {"send_native_histograms", CFG_F_BOOL, OFF(config_remote_write_t, send_native_histograms),
-     NULL, NULL, NULL},
-    {"round_robin_dns", CFG_F_BOOL, OFF(config_remote_write_t, round_robin_dns), NULL, NULL,
-     NULL},
-    {"protobuf_message", CFG_F_STR, OFF(config_remote_write_t, protobuf_message), NULL, NULL,
-     NULL},
+    {"send_native_histograms", CFG_F_BOOL, OFF(config_remote_write_t, send_native_histograms), NULL,
+     NULL, NULL},
+    {"round_robin_dns", CFG_F_BOOL, OFF(config_remote_write_t, round_robin_dns), NULL, NULL, NULL},
+    {"protobuf_message", CFG_F_STR, OFF(config_remote_write_t, protobuf_message), NULL, NULL, NULL},
     {"queue_config", CFG_F_STRUCT, OFF(config_remote_write_t, queue_config), &queue_type, NULL,
      NULL},
-    {"metadata_config", CFG_F_STRUCT, OFF(config_remote_write_t, metadata_config),
-     &metadata_type, NULL, NULL},
+    {"metadata_config", CFG_F_STRUCT, OFF(config_remote_write_t, metadata_config), &metadata_type,
+     NULL, NULL},
     {"sigv4", CFG_F_ANY, 0, NULL, NULL, NULL},
     {"azuread", CFG_F_ANY, 0, NULL, NULL, NULL},
     {"google_iam", CFG_F_ANY, 0, NULL, NULL, NULL},
@@ -1034,8 +1042,7 @@ static int rr_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
 }
 static const cfg_field_t rr_fields[] = {
     {"url", CFG_F_STR, OFF(config_remote_read_t, url), NULL, NULL, NULL},
-    {"remote_timeout", CFG_F_DUR, OFF(config_remote_read_t, remote_timeout_ms), NULL, NULL,
-     NULL},
+    {"remote_timeout", CFG_F_DUR, OFF(config_remote_read_t, remote_timeout_ms), NULL, NULL, NULL},
     {"chunked_read_limit", CFG_F_UINT, OFF(config_remote_read_t, chunked_read_limit), NULL, NULL,
      NULL},
     {"headers", CFG_F_PAIRS, OFF(config_remote_read_t, headers), NULL, NULL, NULL},
@@ -1043,8 +1050,8 @@ static const cfg_field_t rr_fields[] = {
     {"name", CFG_F_STR, OFF(config_remote_read_t, name), NULL, NULL, NULL},
     {"required_matchers", CFG_F_LABELS, OFF(config_remote_read_t, required_matchers), NULL, NULL,
      NULL},
-    {"filter_external_labels", CFG_F_BOOL, OFF(config_remote_read_t, filter_external_labels),
-     NULL, NULL, NULL},
+    {"filter_external_labels", CFG_F_BOOL, OFF(config_remote_read_t, filter_external_labels), NULL,
+     NULL, NULL},
     {"", CFG_F_INLINE, OFF(config_remote_read_t, http), &http_type, NULL, NULL},
     END};
 static const cfg_type_t rr_type = {"config.RemoteReadConfig", sizeof(config_remote_read_t),
@@ -1058,8 +1065,8 @@ static const cfg_field_t retention_fields[] = {
     END};
 /* The nested storage structs decode straight into config_storage_t: their
  * offsets are relative to it, and the parent fields use offset 0. */
-static const cfg_type_t retention_type = {"config.TSDBRetentionConfig", 0, retention_fields,
-                                          NULL, NULL};
+static const cfg_type_t retention_type = {"config.TSDBRetentionConfig", 0, retention_fields, NULL,
+                                          NULL};
 static const cfg_field_t tsdb_fields[] = {
     {"out_of_order_time_window", CFG_F_DUR, OFF(config_storage_t, out_of_order_time_window_ms),
      NULL, NULL, NULL},
@@ -1067,8 +1074,7 @@ static const cfg_field_t tsdb_fields[] = {
     END};
 static const cfg_type_t tsdb_type = {"config.TSDBConfig", 0, tsdb_fields, NULL, NULL};
 static const cfg_field_t exemplars_fields[] = {
-    {"max_exemplars", CFG_F_INT, OFF(config_storage_t, max_exemplars), NULL, NULL, NULL},
-    END};
+    {"max_exemplars", CFG_F_INT, OFF(config_storage_t, max_exemplars), NULL, NULL, NULL}, END};
 static const cfg_type_t exemplars_type = {"config.ExemplarsConfig", 0, exemplars_fields, NULL,
                                           NULL};
 static void storage_init(void *obj) { ((config_storage_t *)obj)->max_exemplars = 100000; }
@@ -1106,8 +1112,7 @@ static int tracing_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
 static const cfg_field_t tracing_fields[] = {
     {"client_type", CFG_F_STR, OFF(config_tracing_t, client_type), NULL, NULL, NULL},
     {"endpoint", CFG_F_STR, OFF(config_tracing_t, endpoint), NULL, NULL, NULL},
-    {"sampling_fraction", CFG_F_FLOAT, OFF(config_tracing_t, sampling_fraction), NULL, NULL,
-     NULL},
+    {"sampling_fraction", CFG_F_FLOAT, OFF(config_tracing_t, sampling_fraction), NULL, NULL, NULL},
     {"insecure", CFG_F_BOOL, OFF(config_tracing_t, insecure), NULL, NULL, NULL},
     {"tls_config", CFG_F_STRUCT, OFF(config_tracing_t, tls_config), &tls_type, NULL, NULL},
     {"headers", CFG_F_PAIRS, OFF(config_tracing_t, headers), NULL, NULL, NULL},
@@ -1124,8 +1129,8 @@ static const cfg_field_t host_fields[] = {
     {"enabled", CFG_F_BOOL, OFF(config_vigil_host_t, enabled), NULL, NULL, NULL},
     {"collectors", CFG_F_SWITCHES, OFF(config_vigil_host_t, collectors), NULL, NULL, NULL},
     END};
-static const cfg_type_t host_type = {"vigil.HostConfig", sizeof(config_vigil_host_t),
-                                     host_fields, host_init, NULL};
+static const cfg_type_t host_type = {"vigil.HostConfig", sizeof(config_vigil_host_t), host_fields,
+                                     host_init, NULL};
 static int vigil_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
     (void)ctx;
     (void)map;
@@ -1133,8 +1138,7 @@ static int vigil_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
     return VG_OK;
 }
 static const cfg_field_t vigil_fields[] = {
-    {"host", CFG_F_STRUCT, OFF(config_vigil_t, host), &host_type, NULL, NULL},
-    END};
+    {"host", CFG_F_STRUCT, OFF(config_vigil_t, host), &host_type, NULL, NULL}, END};
 static const cfg_type_t vigil_type = {"vigil.Config", sizeof(config_vigil_t), vigil_fields, NULL,
                                       vigil_validate};
 
@@ -1188,11 +1192,9 @@ static int config_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
         if (!s->target_limit) s->target_limit = g->target_limit;
         if (!s->label_limit) s->label_limit = g->label_limit;
         if (!s->label_name_length_limit) s->label_name_length_limit = g->label_name_length_limit;
-        if (!s->label_value_length_limit)
-            s->label_value_length_limit = g->label_value_length_limit;
+        if (!s->label_value_length_limit) s->label_value_length_limit = g->label_value_length_limit;
         if (!s->keep_dropped_targets) s->keep_dropped_targets = g->keep_dropped_targets;
-        if (!s->scrape_failure_log_file[0])
-            s->scrape_failure_log_file = g->scrape_failure_log_file;
+        if (!s->scrape_failure_log_file[0]) s->scrape_failure_log_file = g->scrape_failure_log_file;
         if (!s->n_scrape_protocols && !cfg_map_get(jm, "scrape_protocols")) {
             s->scrape_protocols = g->scrape_protocols;
             s->n_scrape_protocols = g->n_scrape_protocols;
@@ -1202,7 +1204,8 @@ static int config_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
     if (c->n_scrape_configs > 1) {
         size_t n = c->n_scrape_configs;
         const config_scrape_t **byname = vg_malloc(n * sizeof *byname);
-        for (size_t i = 0; i < n; i++) byname[i] = &c->scrape_configs[i];
+        for (size_t i = 0; i < n; i++)
+            byname[i] = &c->scrape_configs[i];
         qsort(byname, n, sizeof *byname, job_ptr_cmp);
         const config_scrape_t *dup = NULL;
         for (size_t i = 1; i < n; i++) {
@@ -1263,8 +1266,7 @@ static const cfg_field_t config_fields[] = {
     {"runtime", CFG_F_ANY, 0, NULL, NULL, NULL},
     {"alerting", CFG_F_STRUCT, OFF(config_t, alerting), &alerting_type, NULL, NULL},
     {"rule_files", CFG_F_PATHLIST, OFF(config_t, rule_files), NULL, NULL, NULL},
-    {"scrape_config_files", CFG_F_PATHLIST, OFF(config_t, scrape_config_files), NULL, NULL,
-     NULL},
+    {"scrape_config_files", CFG_F_PATHLIST, OFF(config_t, scrape_config_files), NULL, NULL, NULL},
     {"scrape_configs", CFG_F_LIST, OFF(config_t, scrape_configs), &scrape_type, NULL,
      "empty or null scrape config section"},
     {"storage", CFG_F_STRUCT, OFF(config_t, storage), &storage_type, NULL, NULL},
@@ -1318,8 +1320,10 @@ static const char *expand_env(cfg_ctx_t *ctx, const char *label, const char *v) 
         }
         name[n] = '\0';
         const char *env = getenv(name);
-        if (env && *env) vg_buf_puts(&b, env);
-        else cfg_warn(ctx, "external label %s: empty environment variable %s", label, name);
+        if (env && *env)
+            vg_buf_puts(&b, env);
+        else
+            cfg_warn(ctx, "external label %s: empty environment variable %s", label, name);
     }
     char *out = cfg_strdup(ctx, b.data ? b.data : "");
     vg_buf_free(&b);
@@ -1336,8 +1340,8 @@ static bool wants_utf8(const cfg_node_t *root) {
 
 int cfg_decode(config_t *c, const cfg_node_t *root, vg_arena_t *arena, const char *name,
                const char *dir, char ***out_warnings, size_t *out_n_warnings, vg_err_t *err) {
-    cfg_ctx_t ctx = {.arena = arena, .name = name, .dir = dir, .err = err,
-                     .visits_left = VG_CONFIG_MAX_VISITS};
+    cfg_ctx_t ctx = {
+        .arena = arena, .name = name, .dir = dir, .err = err, .visits_left = VG_CONFIG_MAX_VISITS};
     cfg_init_struct(&config_type, c);
     int rc;
     if (cfg_is_null(root)) {

@@ -54,7 +54,7 @@ static bool is_digits(const char *s, size_t n, int base) {
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
         if (ch == '_') continue;
-        if (base == 16 ? !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+        if (base == 16  ? !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
                            (ch >= 'A' && ch <= 'F'))
             : base == 8 ? !(ch >= '0' && ch <= '7')
             : base == 2 ? !(ch == '0' || ch == '1')
@@ -71,7 +71,8 @@ static bool is_float(const char *s, size_t n) {
     const char *r = s + i;
     if ((rest == 4 && (!memcmp(r, ".inf", 4) || !memcmp(r, ".Inf", 4) || !memcmp(r, ".INF", 4))))
         return true;
-    if (i == 0 && n == 4 && (!memcmp(s, ".nan", 4) || !memcmp(s, ".NaN", 4) || !memcmp(s, ".NAN", 4)))
+    if (i == 0 && n == 4 &&
+        (!memcmp(s, ".nan", 4) || !memcmp(s, ".NaN", 4) || !memcmp(s, ".NAN", 4)))
         return true;
     bool digits = false, dot = false;
     for (; i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_'); i++) {
@@ -97,9 +98,9 @@ static bool is_float(const char *s, size_t n) {
 static cfg_tag_t resolve_plain(const char *s, size_t n) {
     if (n == 0 || (n == 1 && s[0] == '~')) return CFG_TAG_NULL;
     static const char *const nulls[] = {"null", "Null", "NULL"};
-    static const char *const bools[] = {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No",
-                                        "NO", "true", "True", "TRUE", "false", "False",
-                                        "FALSE", "on", "On", "ON", "off", "Off", "OFF"};
+    static const char *const bools[] = {
+        "y",    "Y",    "yes",   "Yes",   "YES",   "n",  "N",  "no", "No",  "NO",  "true",
+        "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF"};
     for (size_t i = 0; i < sizeof nulls / sizeof *nulls; i++)
         if (strlen(nulls[i]) == n && !memcmp(nulls[i], s, n)) return CFG_TAG_NULL;
     for (size_t i = 0; i < sizeof bools / sizeof *bools; i++)
@@ -167,8 +168,8 @@ static int next_event(tree_builder_t *tb, yaml_event_t *ev) {
 /* Builds the node that starts with `ev` (already taken from the parser). */
 static int build(tree_builder_t *tb, yaml_event_t *ev, unsigned depth, cfg_node_t **out) {
     if (++tb->n_nodes > VG_CONFIG_MAX_NODES)
-        return fail_at(tb, VG_ERR_LIMIT, ev->start_mark.line, ev->start_mark.column,
-                       "yaml: %s", "too many nodes in the document");
+        return fail_at(tb, VG_ERR_LIMIT, ev->start_mark.line, ev->start_mark.column, "yaml: %s",
+                       "too many nodes in the document");
     switch (ev->type) {
     case YAML_ALIAS_EVENT: {
         const char *name = (const char *)ev->data.alias.anchor;
@@ -196,12 +197,11 @@ static int build(tree_builder_t *tb, yaml_event_t *ev, unsigned depth, cfg_node_
     case YAML_MAPPING_START_EVENT: {
         bool is_map = ev->type == YAML_MAPPING_START_EVENT;
         if (depth >= VG_CONFIG_MAX_DEPTH)
-            return fail_at(tb, VG_ERR_LIMIT, ev->start_mark.line, ev->start_mark.column,
-                           "yaml: %s", "nesting deeper than 64 levels");
+            return fail_at(tb, VG_ERR_LIMIT, ev->start_mark.line, ev->start_mark.column, "yaml: %s",
+                           "nesting deeper than 64 levels");
         cfg_node_t *n = node_new(tb, is_map ? CFG_NODE_MAP : CFG_NODE_SEQ, ev);
         n->tag = is_map ? CFG_TAG_MAP : CFG_TAG_SEQ;
-        anchor_add(tb, is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor,
-                   n);
+        anchor_add(tb, is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor, n);
         kid_list_t kids = {0};
         int rc = VG_OK;
         for (;;) {
@@ -227,8 +227,8 @@ static int build(tree_builder_t *tb, yaml_event_t *ev, unsigned depth, cfg_node_
         return rc;
     }
     default:
-        return fail_at(tb, VG_ERR_INPUT, ev->start_mark.line, ev->start_mark.column,
-                       "yaml: %s", "unexpected event");
+        return fail_at(tb, VG_ERR_INPUT, ev->start_mark.line, ev->start_mark.column, "yaml: %s",
+                       "unexpected event");
     }
 }
 
@@ -256,9 +256,7 @@ int cfg_yaml_parse(const char *text, size_t len, const char *name, vg_arena_t *a
             in_doc = true;
             break;
         case YAML_DOCUMENT_END_EVENT: done = true; break;
-        default:
-            rc = build(&tb, &ev, 0, out_root);
-            break;
+        default: rc = build(&tb, &ev, 0, out_root); break;
         }
         yaml_event_delete(&ev);
     }

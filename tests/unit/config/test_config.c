@@ -229,7 +229,8 @@ static void test_full_fixture(void **state) {
         CONFIG_RELABEL_REPLACE,   CONFIG_RELABEL_KEEP,      CONFIG_RELABEL_HASHMOD,
         CONFIG_RELABEL_LABELMAP,  CONFIG_RELABEL_LABELKEEP, CONFIG_RELABEL_UPPERCASE,
         CONFIG_RELABEL_LOWERCASE, CONFIG_RELABEL_KEEPEQUAL, CONFIG_RELABEL_DROPEQUAL};
-    for (size_t i = 0; i < 9; i++) assert_int_equal(n->relabel_configs[i].action, actions[i]);
+    for (size_t i = 0; i < 9; i++)
+        assert_int_equal(n->relabel_configs[i].action, actions[i]);
     assert_string_equal(n->relabel_configs[0].regex, "(.*):\\d+");
     assert_string_equal(n->relabel_configs[0].replacement, "${1}");
     assert_string_equal(n->relabel_configs[1].separator, "/");
@@ -286,15 +287,23 @@ static void test_sizes(void **state) {
     static const struct {
         const char *in;
         uint64_t bytes;
-    } ok[] = {{"0", 0},           {"1000", 1000},      {"512B", 512},
-              {"1KB", 1024},      {"1KiB", 1024},      {"10MB", 10485760},
-              {"2MiB", 2097152},  {"1GB", 1073741824}, {"1TiB", 1099511627776ull},
-              {"1GB512MB", 1610612736}, {"0.5KB", 512}, {"1PB", 1125899906842624ull},
+    } ok[] = {{"0", 0},
+              {"1000", 1000},
+              {"512B", 512},
+              {"1KB", 1024},
+              {"1KiB", 1024},
+              {"10MB", 10485760},
+              {"2MiB", 2097152},
+              {"1GB", 1073741824},
+              {"1TiB", 1099511627776ull},
+              {"1GB512MB", 1610612736},
+              {"0.5KB", 512},
+              {"1PB", 1125899906842624ull},
               {"1EiB", 1152921504606846976ull}};
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         char yaml[256];
-        snprintf(yaml, sizeof yaml,
-                 "scrape_configs:\n  - job_name: j\n    body_size_limit: %s\n", ok[i].in);
+        snprintf(yaml, sizeof yaml, "scrape_configs:\n  - job_name: j\n    body_size_limit: %s\n",
+                 ok[i].in);
         vg_err_t err = {0};
         config_t *c = load_str(yaml, &err);
         if (!c) fail_msg("%s: %s", ok[i].in, err.msg);
@@ -335,8 +344,8 @@ static const struct {
     {"bad-http-sd.yml", "4:14: URL scheme must be 'http' or 'https'", false},
     {"bad-job-as-list.yml", "2:15: cannot unmarshal !!seq into string", false},
     {"bad-missing-job-name.yml", "2:5: job_name is empty", false},
-    {"bad-regex.yml",
-     "5:16: error parsing regexp: missing closing parenthesis: `^(?:foo(bar)$`", false},
+    {"bad-regex.yml", "5:16: error parsing regexp: missing closing parenthesis: `^(?:foo(bar)$`",
+     false},
     {"bad-relabel-action.yml", "5:17: unknown relabel action \"explode\"", false},
     {"bad-relabel-hashmod.yml", "4:9: relabel configuration for hashmod requires non-zero modulus",
      false},
@@ -410,8 +419,8 @@ static void test_broken_fixtures(void **state) {
         }
         char want[VG_ERR_MSG_MAX];
         snprintf(want, sizeof want, "%s:%s", broken[i].file, broken[i].msg);
-        if (strcmp(err.msg, want)) fail_msg("%s:\n got  %s\n want %s", broken[i].file, err.msg,
-                                            want);
+        if (strcmp(err.msg, want))
+            fail_msg("%s:\n got  %s\n want %s", broken[i].file, err.msg, want);
     }
 }
 
@@ -425,8 +434,10 @@ static void test_promtool_agrees(void **state) {
         char cmd[512];
         snprintf(cmd, sizeof cmd, "promtool check config %s >/dev/null 2>&1", broken[i].file);
         int rc = system(cmd);
-        if (broken[i].vigil_only) assert_int_equal(rc, 0);
-        else if (rc == 0) fail_msg("promtool accepts %s", broken[i].file);
+        if (broken[i].vigil_only)
+            assert_int_equal(rc, 0);
+        else if (rc == 0)
+            fail_msg("promtool accepts %s", broken[i].file);
     }
     assert_int_equal(system("promtool check config good-full.yml >/dev/null 2>&1"), 0);
     /* vigil.yml without its vigil: section is a valid prometheus.yml. */
@@ -450,8 +461,10 @@ static void test_inline_errors(void **state) {
     expect_error(y, "t.yml:4:8: empty or null target relabeling rule in scrape config");
     snprintf(y, sizeof y, "%s    relabel_configs:\n      - action: ''\n", j);
     expect_error(y, "t.yml:4:17: relabel action cannot be empty");
-    snprintf(y, sizeof y, "%s    relabel_configs:\n      - source_labels: [a-b]\n"
-                          "        action: keep\n", j);
+    snprintf(y, sizeof y,
+             "%s    relabel_configs:\n      - source_labels: [a-b]\n"
+             "        action: keep\n",
+             j);
     expect_error(y, "t.yml:4:25: \"a-b\" is not a valid label name");
     snprintf(y, sizeof y, "%s    relabel_configs:\n      - target_label: '${1'\n", j);
     expect_error(y, "t.yml:4:9: \"${1\" is invalid 'target_label' for replace action");
@@ -621,8 +634,10 @@ static void test_bounds(void **state) {
     vg_err_t err = {0};
     /* Nesting. */
     vg_buf_t b = VG_BUF_INIT;
-    for (int i = 0; i < 100; i++) vg_buf_puts(&b, "[");
-    for (int i = 0; i < 100; i++) vg_buf_puts(&b, "]");
+    for (int i = 0; i < 100; i++)
+        vg_buf_puts(&b, "[");
+    for (int i = 0; i < 100; i++)
+        vg_buf_puts(&b, "]");
     assert_null(config_load_string(b.data, b.len, "t.yml", &err));
     assert_int_equal(err.code, VG_ERR_LIMIT);
     assert_non_null(strstr(err.msg, "nesting deeper than 64"));
@@ -653,8 +668,9 @@ static void test_bounds(void **state) {
     vg_buf_puts(&b, "scrape_configs:\n  - job_name: j\n    static_configs: &a1 [*a0, *a0, *a0, "
                     "*a0, *a0, *a0, *a0, *a0, *a0, *a0]\n");
     for (int i = 2; i < 9; i++)
-        vg_buf_printf(&b, "  - job_name: j%d\n    static_configs: &a%d [*a%d, *a%d, *a%d, *a%d, "
-                          "*a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
+        vg_buf_printf(&b,
+                      "  - job_name: j%d\n    static_configs: &a%d [*a%d, *a%d, *a%d, *a%d, "
+                      "*a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
                       i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
     t0 = vg_time_mono();
     assert_null(config_load_string(b.data, b.len, "t.yml", &err));
@@ -663,7 +679,8 @@ static void test_bounds(void **state) {
 
     /* Many keys in one map: duplicate detection is not quadratic. */
     vg_buf_puts(&b, "global:\n  external_labels:\n");
-    for (int i = 0; i < 200000; i++) vg_buf_printf(&b, "    l%d: v\n", i);
+    for (int i = 0; i < 200000; i++)
+        vg_buf_printf(&b, "    l%d: v\n", i);
     t0 = vg_time_mono();
     config_t *c = config_load_string(b.data, b.len, "t.yml", &err);
     assert_non_null(c);
@@ -783,14 +800,22 @@ static void test_fuzz_corpus(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_seed_003),       cmocka_unit_test(test_all_seed_configs),
-        cmocka_unit_test(test_compliance_config), cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_full_fixture),   cmocka_unit_test(test_v3_fixture),
-        cmocka_unit_test(test_sizes),          cmocka_unit_test(test_broken_fixtures),
-        cmocka_unit_test(test_promtool_agrees), cmocka_unit_test(test_inline_errors),
-        cmocka_unit_test(test_unreachable_sd), cmocka_unit_test(test_vigil_section),
-        cmocka_unit_test(test_env_and_anchors), cmocka_unit_test(test_bounds),
-        cmocka_unit_test(test_refcount),       cmocka_unit_test(test_check_output),
+        cmocka_unit_test(test_seed_003),
+        cmocka_unit_test(test_all_seed_configs),
+        cmocka_unit_test(test_compliance_config),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_full_fixture),
+        cmocka_unit_test(test_v3_fixture),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_broken_fixtures),
+        cmocka_unit_test(test_promtool_agrees),
+        cmocka_unit_test(test_inline_errors),
+        cmocka_unit_test(test_unreachable_sd),
+        cmocka_unit_test(test_vigil_section),
+        cmocka_unit_test(test_env_and_anchors),
+        cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_refcount),
+        cmocka_unit_test(test_check_output),
         cmocka_unit_test(test_fuzz_corpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
