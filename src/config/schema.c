@@ -10,35 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <dlfcn.h>
-#include <pthread.h>
-
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
-
-/* The loader only checks that relabel regexes compile. Until libpcre2-8 is
- * in the build's link line, PCRE2 is opened at run time; if it is missing,
- * the check is skipped (the scrape module compiles them again anyway). */
-typedef pcre2_code *(*pcre2_compile_fn)(PCRE2_SPTR, PCRE2_SIZE, uint32_t, int *, PCRE2_SIZE *,
-                                        pcre2_compile_context *);
-typedef void (*pcre2_code_free_fn)(pcre2_code *);
-typedef int (*pcre2_get_error_message_fn)(int, PCRE2_UCHAR *, PCRE2_SIZE);
-static struct {
-    pcre2_compile_fn compile;
-    pcre2_code_free_fn code_free;
-    pcre2_get_error_message_fn error_message;
-} pcre;
-static pthread_once_t pcre_once = PTHREAD_ONCE_INIT;
-
-static void pcre_open(void) {
-    void *h = dlopen("libpcre2-8.so.0", RTLD_NOW | RTLD_LOCAL);
-    if (!h) return;
-    /* POSIX allows converting dlsym's void * to a function pointer. */
-    *(void **)&pcre.compile = dlsym(h, "pcre2_compile_8");
-    *(void **)&pcre.code_free = dlsym(h, "pcre2_code_free_8");
-    *(void **)&pcre.error_message = dlsym(h, "pcre2_get_error_message_8");
-    if (!pcre.compile || !pcre.code_free || !pcre.error_message) pcre.compile = NULL;
-}
 
 #define OFF(type, field) offsetof(type, field)
 #define END                                                                                        \
@@ -375,8 +348,7 @@ static int decode_regex(cfg_ctx_t *ctx, const cfg_node_t *n, void *dst) {
     const char *s = "";
     int rc = cfg_scalar_string(ctx, n, &s);
     if (rc) return rc;
-    pthread_once(&pcre_once, pcre_open);
-    if (pcre.compile) {
+    {
         size_t len = strlen(s);
         char *anchored = vg_malloc(len + 7);
         memcpy(anchored, "^(?:", 4);
@@ -385,14 +357,14 @@ static int decode_regex(cfg_ctx_t *ctx, const cfg_node_t *n, void *dst) {
         int errcode = 0;
         PCRE2_SIZE erroff = 0;
         pcre2_code *code =
-            pcre.compile((PCRE2_SPTR)anchored, len + 6, PCRE2_UTF, &errcode, &erroff, NULL);
+            pcre2_compile((PCRE2_SPTR)anchored, len + 6, PCRE2_UTF, &errcode, &erroff, NULL);
         if (!code) {
             PCRE2_UCHAR why[256];
-            if (pcre.error_message(errcode, why, sizeof why) < 0)
+            if (pcre2_get_error_message(errcode, why, sizeof why) < 0)
                 strcpy((char *)why, "invalid pattern");
             rc = cfg_fail(ctx, n, "error parsing regexp: %s: `%s`", (const char *)why, anchored);
         } else {
-            pcre.code_free(code);
+            pcre2_code_free(code);
         }
         free(anchored);
         if (rc) return rc;
