@@ -174,4 +174,32 @@ void vg_log(vg_log_level_t level, const char *msg, ...);
 int vg_file_read_all(const char *path, size_t max_len, char **out_data, size_t *out_len,
                      vg_err_t *err);
 
+/* Durable file I/O. Storage code writes only through these, so tests can
+ * inject faults in one place: a failed or short (torn) write, ENOSPC, a
+ * failed fsync. They retry on EINTR and report errors with the path. */
+int vg_fd_write_all(int fd, const void *p, size_t n, const char *path, vg_err_t *err);
+int vg_fd_pwrite_all(int fd, const void *p, size_t n, int64_t off, const char *path,
+                     vg_err_t *err);
+int vg_fd_fsync(int fd, const char *path, vg_err_t *err);
+int vg_fd_truncate(int fd, int64_t len, const char *path, vg_err_t *err);
+/* fsyncs a directory, so that a rename or a new file in it is durable. */
+int vg_dir_fsync(const char *dir, vg_err_t *err);
+/* Writes data to path atomically: a temporary file, fsync, rename, fsync
+ * of the directory. */
+int vg_file_write_atomic(const char *path, const void *data, size_t n, vg_err_t *err);
+/* Creates a directory and its parents (mode 0755); an existing one is fine. */
+int vg_mkdir_all(const char *path, vg_err_t *err);
+/* Removes a file or a directory tree; a missing one is fine. */
+int vg_remove_all(const char *path, vg_err_t *err);
+
+/* Fault injection for tests. After `countdown` more calls of the kind,
+ * the call fails with errno_value (0: a torn write that writes only half
+ * and then fails with EIO). Also read from the environment variable
+ * VIGIL_FAULT="write:<countdown>:<errno>" once at start-up by the server, so
+ * integration tests can drive the real binary into a full disk. */
+typedef enum vg_fault_kind { VG_FAULT_WRITE = 0, VG_FAULT_FSYNC = 1 } vg_fault_kind_t;
+void vg_fault_set(vg_fault_kind_t kind, long countdown, int errno_value);
+void vg_fault_clear(void);
+int vg_fault_from_env(void);
+
 #endif
