@@ -1,0 +1,154 @@
+/*
+ * tsdb — vigil's time-series store.
+ *
+ * What it does: keeps samples (int64 milliseconds, float64 value) of series
+ * named by label sets. Appends are batched (one remote-write request, one
+ * scrape): a batch is written to the write-ahead log before it is applied
+ * to the in-memory head, so an acknowledged sample survives kill -9. The
+ * head holds each series' samples in Gorilla-compressed chunks, with label
+ * strings interned, and an inverted index (postings) for selection by
+ * label matchers. A clean shutdown checkpoints the head's compressed
+ * chunks so the next start loads them instead of replaying the log.
+ * Formats: docs/format/wal.md, docs/format/chunks.md.
+ *
+ * What it owns: everything under <dir>/wal and all in-memory series. Label
+ * sets passed in are borrowed; label sets handed out belong to the set or
+ * iterator that returned them.
+ *
+ * Threads: any number of threads may append and query at once. Series are
+ * sharded into stripes, each with its own lock; the WAL serialises writes
+ * of whole batches; a background thread fsyncs the WAL. An appender or a
+ * series set belongs to one thread at a time.
+ */
+#ifndef VG_TSDB_H
+#define VG_TSDB_H
+
+#include "labels/labels.h"
+#include "selfmon/selfmon.h"
+
+typedef struct tsdb tsdb_t;
+
+typedef struct tsdb_options {
+    const char *dir;               /* data directory (created if missing) */
+    int64_t retention_ms;          /* samples older than now − this are dropped; 0: 30 days */
+    int64_t wal_fsync_interval_ms; /* 0: 1000 */
+    size_t max_series;             /* 0: unlimited */
+    labels_limits_t limits;        /* per series; zero fields mean no limit */
+    selfmon_t *selfmon;            /* where the store's metrics go; may be NULL */
+} tsdb_options_t;
+
+/* Opens the store: loads the checkpoint, replays the WAL (vg_log reports
+ * progress) and starts the fsync thread. NULL with err set when the
+ * directory cannot be used; a damaged WAL never stops it. */
+tsdb_t *tsdb_open(const tsdb_options_t *opts, vg_err_t *err);
+
+/* Stops the background thread, checkpoints the head so the next open
+ * needs no WAL replay, and frees everything. */
+void tsdb_close(tsdb_t *db);
+
+/* ------------------------------------------------------------ appending */
+
+typedef struct tsdb_appender tsdb_appender_t;
+
+tsdb_appender_t *tsdb_appender_new(tsdb_t *db);
+void tsdb_appender_free(tsdb_appender_t *a); /* rolls back what was not committed */
+
+/* Per-sample outcomes of tsdb_appender_add (besides VG_OK). */
+#define TSDB_ERR_OUT_OF_ORDER (-100) /* older than the series' newest sample */
+#define TSDB_ERR_DUPLICATE (-101)    /* same timestamp, different value */
+#define TSDB_ERR_TOO_OLD (-102)      /* before the retention window */
+#define TSDB_ERR_SERIES_LIMIT (-103) /* a new series over max_series */
+#define TSDB_ERR_LABELS (-104)       /* invalid or over-limit labels */
+
+/* Queues one sample of the series named ls (borrowed; sorted, validated by
+ * the caller or here). *ref caches the series between calls: pass 0 the
+ * first time, then the value it returned to skip the label lookup (scrape
+ * loops do this). An exact repeat of a series' newest sample is accepted
+ * and stored once. Errors concern this sample only; the batch goes on. */
+int tsdb_appender_add(tsdb_appender_t *a, const labels_t *ls, uint64_t *ref, int64_t t, double v,
+                      vg_err_t *err);
+/* Same, for a series known by a ref from an earlier add (0 if unknown). */
+int tsdb_appender_add_ref(tsdb_appender_t *a, uint64_t ref, int64_t t, double v, vg_err_t *err);
+
+/* Writes the batch to the WAL, then applies it. VG_ERR_IO when the WAL
+ * write failed: nothing of the batch is stored and the caller answers 5xx.
+ * The appender is empty and reusable afterwards. */
+int tsdb_appender_commit(tsdb_appender_t *a, vg_err_t *err);
+void tsdb_appender_rollback(tsdb_appender_t *a);
+size_t tsdb_appender_pending(const tsdb_appender_t *a);
+
+/* -------------------------------------------------------------- reading */
+
+typedef struct tsdb_series_set tsdb_series_set_t;
+
+/* Selects the series that match every matcher (borrowed) and have samples
+ * in [mint, maxt], sorted by label set. limit 0: no limit. The set is a
+ * consistent snapshot: later appends do not show in it. */
+int tsdb_select(tsdb_t *db, int64_t mint, int64_t maxt, labels_matcher_t *const *matchers,
+                size_t n_matchers, size_t limit, tsdb_series_set_t **out, vg_err_t *err);
+size_t tsdb_series_set_len(const tsdb_series_set_t *s);
+const labels_t *tsdb_series_set_labels(const tsdb_series_set_t *s, size_t i);
+void tsdb_series_set_free(tsdb_series_set_t *s);
+
+/* Walks the samples of series i in [mint, maxt] of the select, in time
+ * order. */
+typedef struct tsdb_iter {
+    const tsdb_series_set_t *set;
+    size_t series, chunk;
+    int64_t mint, maxt;
+    int64_t t;
+    double v;
+    void *state; /* private */
+} tsdb_iter_t;
+
+void tsdb_iter_init(tsdb_iter_t *it, const tsdb_series_set_t *s, size_t i);
+/* 1 with it->t, it->v set; 0 at the end; negative on corrupt data. */
+int tsdb_iter_next(tsdb_iter_t *it);
+void tsdb_iter_done(tsdb_iter_t *it);
+
+/* Label names (sorted, unique) of the series that match (all series when
+ * n_matchers is 0) in [mint, maxt]. The strings belong to *out_buf, an
+ * array of C-string pointers the caller frees with free() after use. */
+int tsdb_label_names(tsdb_t *db, int64_t mint, int64_t maxt, labels_matcher_t *const *matchers,
+                     size_t n_matchers, char ***out, size_t *out_n, vg_err_t *err);
+/* Values (sorted, unique) of one label among the matching series. */
+int tsdb_label_values(tsdb_t *db, const char *name, int64_t mint, int64_t maxt,
+                      labels_matcher_t *const *matchers, size_t n_matchers, char ***out,
+                      size_t *out_n, vg_err_t *err);
+void tsdb_strings_free(char **v, size_t n);
+
+/* ---------------------------------------------------------------- admin */
+
+/* Deletes the samples in [mint, maxt] of every matching series (logged in
+ * the WAL first, so a restart does not bring them back). */
+int tsdb_delete(tsdb_t *db, int64_t mint, int64_t maxt, labels_matcher_t *const *matchers,
+                size_t n_matchers, vg_err_t *err);
+
+typedef struct tsdb_head_stats {
+    uint64_t n_series;
+    uint64_t n_chunks;
+    uint64_t n_samples;
+    int64_t min_time, max_time; /* INT64_MAX / INT64_MIN when empty */
+    uint64_t memory_bytes;      /* series, chunks, postings and symbols */
+    uint64_t symbol_bytes;
+} tsdb_head_stats_t;
+
+void tsdb_head_stats(tsdb_t *db, tsdb_head_stats_t *out);
+
+/* One row of a cardinality statistic. */
+typedef struct tsdb_stat_row {
+    char *name;
+    uint64_t value;
+} tsdb_stat_row_t;
+
+/* The tables of Prometheus's /api/v1/status/tsdb, top `limit` rows each,
+ * sorted by value descending. Free with tsdb_cardinality_free. */
+typedef struct tsdb_cardinality {
+    tsdb_stat_row_t *series_by_metric, *values_by_label, *memory_by_label, *series_by_pair;
+    size_t n_series_by_metric, n_values_by_label, n_memory_by_label, n_series_by_pair;
+} tsdb_cardinality_t;
+
+void tsdb_cardinality(tsdb_t *db, size_t limit, tsdb_cardinality_t *out);
+void tsdb_cardinality_free(tsdb_cardinality_t *c);
+
+#endif
