@@ -13,37 +13,50 @@
 #include <zstd.h>
 
 /* The most bytes one append writes: a sample n >= 2 is at most 68 + 77 bits,
- * sample 0 at most 10 + 8 bytes, sample 1 at most 10 bytes + 77 bits. */
+ * sample 0 at most 10 + 8 bytes, sample 1 at most 10 bytes + 77 bits. The
+ * writer also stores whole 8-byte words, up to 7 bytes past the last bit. */
 #define APPEND_MAX_BYTES 24
+#define APPEND_RESERVE (APPEND_MAX_BYTES + 8)
+
+static inline uint64_t load_be64(const uint8_t *p) {
+    uint64_t x;
+    memcpy(&x, p, sizeof x);
+    return __builtin_bswap64(x);
+}
+
+static inline void store_be64(uint8_t *p, uint64_t x) {
+    x = __builtin_bswap64(x);
+    memcpy(p, &x, sizeof x);
+}
 
 /* ------------------------------------------------------------ bit writer */
 
-/* The write position, kept in locals during one append. */
+/* The write position, kept in locals during one append: bit counts from the
+ * start of the chunk (header included). */
 typedef struct bit_writer {
     uint8_t *data;
-    size_t len;
-    unsigned free_bits; /* unused low bits of data[len - 1], 0..7 */
+    uint64_t bit;
 } bit_writer_t;
 
-/* Writes the low n bits of u (1 <= n <= 64), most significant first. The
- * caller has reserved the room. Padding bits are always zero, so the partial
- * last byte can be completed with OR. */
+/* Writes the low n bits of u (1 <= n <= 56), most significant first, with
+ * one 8-byte store. The byte holding the write position has only zeros
+ * after it (padding, or the buffer's NUL), and everything after that byte is
+ * free room (reserved by the caller), so the store may overwrite it. */
+static inline void put_bits_56(bit_writer_t *w, uint64_t u, unsigned n) {
+    size_t byte = (size_t)(w->bit >> 3);
+    unsigned off = (unsigned)(w->bit & 7);
+    uint64_t v = (u << (64 - n)) >> off;
+    store_be64(w->data + byte, v | (uint64_t)w->data[byte] << 56);
+    w->bit += n;
+}
+
+/* Writes the low n bits of u (1 <= n <= 64). */
 static inline void put_bits(bit_writer_t *w, uint64_t u, unsigned n) {
-    if (n < 64) u &= (UINT64_C(1) << n) - 1;
-    if (w->free_bits) {
-        unsigned take = n < w->free_bits ? n : w->free_bits;
-        w->data[w->len - 1] |= (uint8_t)((u >> (n - take)) << (w->free_bits - take));
-        w->free_bits -= take;
-        n -= take;
+    if (n > 56) {
+        put_bits_56(w, u >> 32, n - 32);
+        n = 32;
     }
-    while (n >= 8) {
-        n -= 8;
-        w->data[w->len++] = (uint8_t)(u >> n);
-    }
-    if (n) {
-        w->data[w->len++] = (uint8_t)(u << (8 - n));
-        w->free_bits = 8 - n;
-    }
+    put_bits_56(w, u, n);
 }
 
 /* LEB128, as Go's binary.PutUvarint; Prometheus writes each byte through the
@@ -101,8 +114,8 @@ int tsdb_chunk_app_append(tsdb_chunk_app_t *a, int64_t t, double v, vg_err_t *er
         return vg_err_set(err, VG_ERR_LIMIT, "chunk already holds %d samples, its maximum",
                           TSDB_CHUNK_MAX_SAMPLES);
     assert(a->n == 0 || t > a->t);
-    vg_buf_reserve(a->buf, APPEND_MAX_BYTES);
-    bit_writer_t w = {(uint8_t *)a->buf->data, a->buf->len, a->free_bits};
+    if (a->buf->cap - a->buf->len <= APPEND_RESERVE) vg_buf_reserve(a->buf, APPEND_RESERVE);
+    bit_writer_t w = {(uint8_t *)a->buf->data, (uint64_t)a->buf->len * 8 - a->free_bits};
     uint64_t v_bits;
     memcpy(&v_bits, &v, sizeof v_bits);
     /* Deltas wrap in 64 bits: increasing timestamps more than 2^63 apart
@@ -137,9 +150,10 @@ int tsdb_chunk_app_append(tsdb_chunk_app_t *a, int64_t t, double v, vg_err_t *er
     a->n++;
     w.data[0] = (uint8_t)(a->n >> 8);
     w.data[1] = (uint8_t)a->n;
-    w.data[w.len] = 0; /* vg_buf_t stays NUL-terminated */
-    a->buf->len = w.len;
-    a->free_bits = (uint8_t)w.free_bits;
+    size_t len = (size_t)((w.bit + 7) / 8);
+    w.data[len] = 0; /* vg_buf_t stays NUL-terminated */
+    a->buf->len = len;
+    a->free_bits = (uint8_t)(len * 8 - w.bit);
     a->t = t;
     a->t_delta = t_delta;
     a->v_bits = v_bits;
@@ -158,7 +172,7 @@ int tsdb_chunk_app_reopen(tsdb_chunk_app_t *a, vg_buf_t *buf, vg_err_t *err) {
      * left a whole zero byte there, and a hostile chunk anything at all. */
     size_t len = TSDB_CHUNK_HEADER_LEN + (it.bit + 7) / 8;
     unsigned free_bits = (unsigned)((8 - it.bit % 8) % 8);
-    vg_buf_reserve(buf, APPEND_MAX_BYTES);
+    vg_buf_reserve(buf, APPEND_RESERVE);
     uint8_t *d = (uint8_t *)buf->data;
     if (free_bits) d[len - 1] &= (uint8_t)(0xff << free_bits);
     buf->len = len;
@@ -180,35 +194,28 @@ int tsdb_chunk_app_reopen(tsdb_chunk_app_t *a, vg_buf_t *buf, vg_err_t *err) {
 
 /* -------------------------------------------------------------- iterator */
 
-static inline uint64_t load_be64(const uint8_t *p) {
-    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
-           (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
-           (uint64_t)p[6] << 8 | (uint64_t)p[7];
-}
-
-/* Reads n bits (1 <= n <= 64). Returns false, reading nothing, when fewer
- * than n bits are left: the only check that keeps hostile chunks in bounds. */
-static inline bool get_bits(tsdb_chunk_iter_t *it, unsigned n, uint64_t *out) {
-    size_t left = it->len * 8 - it->bit;
-    if (n > left) return false;
+/* The next 64 bits of the stream without consuming them; bits past the end
+ * read as zeros. The caller checks how many bits are left before using
+ * them: that check keeps hostile chunks in bounds. */
+static inline uint64_t peek64(const tsdb_chunk_iter_t *it) {
     size_t byte = it->bit >> 3;
     unsigned off = (unsigned)(it->bit & 7);
-    uint64_t v;
-    if (byte + 9 <= it->len) {
-        v = load_be64(it->data + byte);
-        if (off) v = (v << off) | (it->data[byte + 8] >> (8 - off));
-    } else {
-        /* Near the end: the same 64-bit window, with zeros past the last
-         * byte (they are never among the n bits taken). */
-        v = 0;
-        for (size_t i = 0; i < 8; i++)
-            v = v << 8 | (byte + i < it->len ? it->data[byte + i] : 0);
-        if (off && byte + 8 < it->len)
-            v = (v << off) | (it->data[byte + 8] >> (8 - off));
-        else if (off)
-            v <<= off;
+    const uint8_t *d = it->data;
+    if (byte + 9 <= it->len) return load_be64(d + byte) << off | (uint64_t)d[byte + 8] >> (8 - off);
+    uint64_t v = 0;
+    for (size_t i = 0; i < 9; i++) {
+        uint64_t b = byte + i < it->len ? d[byte + i] : 0;
+        v = i < 8 ? v << 8 | b : (off ? v << off | b >> (8 - off) : v);
     }
-    *out = v >> (64 - n);
+    return v;
+}
+
+static inline size_t bits_left(const tsdb_chunk_iter_t *it) { return it->len * 8 - it->bit; }
+
+/* Reads n bits (1 <= n <= 64); false, reading nothing, when fewer are left. */
+static inline bool get_bits(tsdb_chunk_iter_t *it, unsigned n, uint64_t *out) {
+    if (n > bits_left(it)) return false;
+    *out = peek64(it) >> (64 - n);
     it->bit += n;
     return true;
 }
@@ -264,15 +271,19 @@ double tsdb_chunk_iter_v_at(const tsdb_chunk_iter_t *it) {
 }
 
 /* Reads one XOR value into it->v_bits; returns NULL or the reason it failed. */
-static const char *get_xor(tsdb_chunk_iter_t *it) {
-    uint64_t b;
-    if (!get_bits(it, 1, &b)) return "truncated";
-    if (b == 0) return NULL; /* same value */
-    if (!get_bits(it, 1, &b)) return "truncated";
-    if (b == 1) {
-        uint64_t hdr;
-        if (!get_bits(it, 11, &hdr)) return "truncated";
-        unsigned lead = (unsigned)(hdr >> 6), m = (unsigned)(hdr & 63);
+static inline const char *get_xor(tsdb_chunk_iter_t *it) {
+    uint64_t w = peek64(it);
+    size_t left = bits_left(it);
+    if (left < 1) return "truncated";
+    if (!(w >> 63)) { /* "0": same value */
+        it->bit += 1;
+        return NULL;
+    }
+    unsigned ctl = 2;
+    if (w >> 62 & 1) { /* "11": a new window */
+        ctl = 13;
+        if (left < ctl) return "truncated";
+        unsigned lead = (unsigned)(w >> 57) & 31, m = (unsigned)(w >> 51) & 63;
         if (m == 0) m = 64;
         if (lead + m > 64) return "XOR window wider than 64 bits";
         it->leading = (uint8_t)lead;
@@ -282,7 +293,16 @@ static const char *get_xor(tsdb_chunk_iter_t *it) {
     /* Before any "11" the window is (0, 0), so a bare "10" reads 64 bits,
      * as Prometheus's reader does. */
     unsigned m = 64u - it->leading - it->trailing;
-    if (!get_bits(it, m, &b)) return "truncated";
+    if (left < ctl + m) return "truncated";
+    uint64_t b;
+    if (ctl + m <= 64) {
+        b = (w << ctl) >> (64 - m);
+        it->bit += ctl + m;
+    } else {
+        it->bit += ctl;
+        b = peek64(it) >> (64 - m);
+        it->bit += m;
+    }
     it->v_bits ^= b << it->trailing;
     return NULL;
 }
@@ -303,20 +323,25 @@ int tsdb_chunk_iter_next(tsdb_chunk_iter_t *it, vg_err_t *err) {
         if (!get_uvarint(it, &u, &why)) return iter_fail(it, why, err);
         it->t_delta = u;
     } else {
-        unsigned prefix = 0, i;
-        for (i = 0; i < 4; i++) {
-            uint64_t b;
-            if (!get_bits(it, 1, &b)) return iter_fail(it, "truncated", err);
-            if (!b) break;
-            prefix++;
-        }
+        /* The prefix is 0, 10, 110, 1110 or 1111: count the leading ones. */
+        uint64_t w = peek64(it);
+        unsigned ones = (unsigned)__builtin_clzll(~w | 1);
+        if (ones > 4) ones = 4;
         static const unsigned sizes[5] = {0, 14, 17, 20, 64};
-        unsigned sz = sizes[prefix];
+        unsigned sz = sizes[ones], prefix = ones < 4 ? ones + 1 : 4;
         uint64_t dod = 0;
-        if (sz) {
-            if (!get_bits(it, sz, &dod)) return iter_fail(it, "truncated", err);
-            /* A k-bit pattern above 2^(k-1) is negative (see chunks.md). */
-            if (sz < 64 && dod > (UINT64_C(1) << (sz - 1))) dod -= UINT64_C(1) << sz;
+        if (sz < 64) {
+            if (bits_left(it) < prefix + sz) return iter_fail(it, "truncated", err);
+            it->bit += prefix + sz;
+            if (sz) {
+                dod = (w << prefix) >> (64 - sz);
+                /* A k-bit pattern above 2^(k-1) is negative (see chunks.md). */
+                if (dod > (UINT64_C(1) << (sz - 1))) dod -= UINT64_C(1) << sz;
+            }
+        } else {
+            if (bits_left(it) < 4 + 64) return iter_fail(it, "truncated", err);
+            it->bit += 4;
+            get_bits(it, 64, &dod);
         }
         it->t_delta += dod; /* wraps, as the writer's subtraction did */
     }

@@ -8,7 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+
 #include "tsdb/chunk.h"
+
+/* The fuzz target's checks, so that the committed corpus is replayed here. */
+#include "../../../fuzz/fuzz_chunk.c"
 
 typedef struct sample {
     int64_t t;
@@ -628,6 +633,28 @@ static void test_zstd(void **state) {
     vg_buf_free(&back);
 }
 
+/* The committed fuzz corpus passes the fuzz target's checks. */
+static void test_fuzz_corpus(void **state) {
+    (void)state;
+    DIR *d = opendir(VG_SOURCE_DIR "/fuzz/corpus/chunk");
+    assert_non_null(d);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/fuzz/corpus/chunk/%s", VG_SOURCE_DIR, e->d_name);
+        char *data;
+        size_t len;
+        assert_int_equal(vg_file_read_all(path, 1 << 20, &data, &len, NULL), 0);
+        LLVMFuzzerTestOneInput((const uint8_t *)data, len);
+        free(data);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 10);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prometheus_bytes),
@@ -642,6 +669,7 @@ int main(void) {
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_reuse_before_window),
         cmocka_unit_test(test_zstd),
+        cmocka_unit_test(test_fuzz_corpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
