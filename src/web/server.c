@@ -78,10 +78,13 @@ static unsigned method_bit(const char *m) {
 }
 
 static const web_route_t *route_find(const char *path) {
-    for (const web_route_t *r = web_routes; r->path; r++) {
-        if (r->prefix ? strncmp(path, r->path, strlen(r->path)) == 0 : strcmp(path, r->path) == 0)
-            return r;
-    }
+    static const web_route_t *const tables[] = {web_routes, web_tsdb_routes};
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (const web_route_t *r = tables[t]; r->path; r++) {
+            if (r->prefix ? strncmp(path, r->path, strlen(r->path)) == 0
+                          : strcmp(path, r->path) == 0)
+                return r;
+        }
     return NULL;
 }
 
@@ -109,8 +112,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, request_state_
     if (res->content_type) MHD_add_response_header(r, "Content-Type", res->content_type);
     for (size_t i = 0; i < res->n_headers; i++)
         MHD_add_response_header(r, res->header_names[i], res->header_values[i]);
-    static const char *const codes[] = {"200", "204", "400", "403", "404", "405",
-                                        "413", "422", "429", "500", "503"};
+    static const char *const codes[] = {"200", "204", "400", "403", "404", "405", "413",
+                                        "415", "422", "429", "500", "503"};
     char code[8];
     snprintf(code, sizeof code, "%d", res->status);
     st->code = "other";

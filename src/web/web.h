@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 
 #include "selfmon/selfmon.h"
+#include "tsdb/tsdb.h"
 
 /* What the handlers need from the rest of the program. */
 typedef struct web_app {
@@ -34,6 +35,9 @@ typedef struct web_app {
     void (*quit)(void *ud);
     void *ud;
     bool enable_lifecycle; /* POST /-/reload and /-/quit allowed */
+    bool enable_admin_api; /* the /api/v1/admin/tsdb endpoints allowed */
+    /* The store, NULL until it has been opened (handlers answer 503). */
+    _Atomic(tsdb_t *) tsdb;
     atomic_bool ready;     /* /-/ready answers 200 only when true */
 } web_app_t;
 

@@ -7,6 +7,11 @@
 
 struct MHD_Connection;
 
+typedef struct web_param {
+    const char *name;
+    const char *value;
+} web_param_t;
+
 typedef struct web_request {
     vg_arena_t *arena; /* freed when the request ends */
     struct MHD_Connection *conn;
@@ -15,6 +20,11 @@ typedef struct web_request {
     const char *path;
     const char *body; /* NUL-terminated; body_len bytes */
     size_t body_len;
+    /* Query-string and form-body parameters, in order, repeats kept; filled
+     * by web_params_load (arena memory). */
+    web_param_t *params;
+    size_t n_params;
+    bool params_loaded;
 } web_request_t;
 
 #define WEB_MAX_HEADERS 4
@@ -48,8 +58,10 @@ typedef struct web_route {
     const char *method_not_allowed;
 } web_route_t;
 
-/* The route table, in handlers.c; ends with a NULL path. */
+/* Route tables, each ending with a NULL path: the server's own endpoints
+ * (handlers.c) and the storage API (api_tsdb.c). */
 extern const web_route_t web_routes[];
+extern const web_route_t web_tsdb_routes[];
 
 /* Helpers that fill the response; handlers return right after them. */
 void web_reply_text(web_response_t *res, int status, const char *text);
@@ -59,5 +71,27 @@ void web_add_header(web_response_t *res, const char *name, const char *value);
 
 /* The value of a request header, or NULL. */
 const char *web_header(web_request_t *req, const char *name);
+
+/* Parameters as Prometheus's API takes them: the URL's query string plus,
+ * for a POST with Content-Type application/x-www-form-urlencoded, the
+ * body. The first value of name, or NULL. */
+const char *web_param(web_request_t *req, const char *name);
+/* Every value of a repeated parameter (match[]); returns the count and
+ * points *out at an arena array. */
+size_t web_param_all(web_request_t *req, const char *name, const char ***out);
+
+/* Times as Prometheus's API parses them: Unix seconds with a fraction, or
+ * RFC 3339. An absent parameter gives def. On a bad value the helper writes
+ * the 400 answer ("invalid parameter \"start\": cannot parse ...") and
+ * returns -1; the handler just returns. */
+int web_param_time_or_reply(web_request_t *req, web_response_t *res, const char *name,
+                            int64_t def, int64_t *out_ms);
+
+/* Parses a series selector (metric{label="v", l2=~"re"}) into matchers
+ * allocated with labels_matcher_new; the caller frees them and the array.
+ * Errors read like Prometheus's: "1:7: parse error: unexpected ...". */
+struct labels_matcher;
+int web_parse_selector(const char *s, struct labels_matcher ***out, size_t *out_n,
+                       vg_err_t *err);
 
 #endif
