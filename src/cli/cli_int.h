@@ -6,12 +6,12 @@
 #include <stddef.h>
 #include <stdio.h>
 
-typedef enum { FLAG_STRING, FLAG_BOOL, FLAG_BYTES, FLAG_UINT } flag_kind_t;
+typedef enum { FLAG_STRING, FLAG_BOOL, FLAG_BYTES, FLAG_UINT, FLAG_DURATION } flag_kind_t;
 
 typedef struct cli_flag {
     const char *name; /* without the leading "--" */
     flag_kind_t kind;
-    void *target; /* const char **, bool *, size_t *, unsigned * */
+    void *target; /* const char **, bool *, size_t *, unsigned *, int64_t * (ms) */
     const char *help;
 } cli_flag_t;
 

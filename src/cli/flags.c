@@ -3,6 +3,8 @@
  * --name and --no-name for booleans. */
 #include "cli_int.h"
 
+#include "core/core.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,6 +59,7 @@ static int set_value(const cli_flag_t *f, const char *value) {
         else return -1;
         return 0;
     case FLAG_BYTES: return cli_parse_bytes(value, (size_t *)f->target);
+    case FLAG_DURATION: return vg_duration_parse(value, strlen(value), (int64_t *)f->target);
     case FLAG_UINT: {
         char *end;
         errno = 0;

@@ -33,6 +33,11 @@ typedef struct serve_options {
     bool enable_lifecycle;
     size_t max_body_bytes;
     unsigned threads;
+    bool enable_admin_api;
+    int64_t retention_ms;
+    size_t retention_bytes;
+    int64_t wal_fsync_ms;
+    size_t max_series;
     collector_flag_t collectors[MAX_COLLECTOR_FLAGS];
     size_t n_collectors;
 } serve_options_t;
@@ -46,6 +51,7 @@ typedef struct server_root {
     selfmon_t *selfmon;
     selfmon_family_t *reloads_total, *reload_success, *reload_time;
     web_app_t app;
+    tsdb_t *tsdb;
 } server_root_t;
 
 /* node_exporter's --collector.<name>, --no-collector.<name> and
@@ -144,17 +150,6 @@ static void root_quit(void *ud) {
     kill(getpid(), SIGTERM);
 }
 
-static int ensure_dir(const char *path, vg_err_t *err) {
-    struct stat st;
-    if (stat(path, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) return VG_OK;
-        return vg_err_set(err, VG_ERR_IO, "storage path %s is not a directory", path);
-    }
-    if (mkdir(path, 0755) != 0)
-        return vg_err_set(err, VG_ERR_IO, "create storage path %s: %s", path, strerror(errno));
-    return VG_OK;
-}
-
 int cli_serve(int argc, char **argv) {
     server_root_t root;
     memset(&root, 0, sizeof root);
@@ -180,6 +175,18 @@ int cli_serve(int argc, char **argv) {
         {"web.max-request-body-size", FLAG_BYTES, &o->max_body_bytes,
          "largest request body accepted (default 32MiB)"},
         {"web.threads", FLAG_UINT, &o->threads, "HTTP worker threads (default 4)"},
+        {"web.enable-admin-api", FLAG_BOOL, &o->enable_admin_api,
+         "allow the /api/v1/admin/tsdb endpoints (default off)"},
+        {"storage.tsdb.retention.time", FLAG_DURATION, &o->retention_ms,
+         "how long to keep samples (default 30d)"},
+        {"storage.retention.time", FLAG_DURATION, &o->retention_ms, "the same"},
+        {"storage.tsdb.retention.size", FLAG_BYTES, &o->retention_bytes,
+         "most bytes of samples to keep (accepted; enforced once blocks are written)"},
+        {"storage.retention.size", FLAG_BYTES, &o->retention_bytes, "the same"},
+        {"storage.wal.fsync-interval", FLAG_DURATION, &o->wal_fsync_ms,
+         "how often the WAL is fsynced (default 1s)"},
+        {"storage.max-series", FLAG_BYTES, &o->max_series,
+         "most series the store holds; 0 for no limit (default 0)"},
         {NULL, FLAG_STRING, NULL, NULL},
     };
     size_t n_args;
@@ -206,7 +213,7 @@ int cli_serve(int argc, char **argv) {
     char host[256];
     unsigned port;
     if (web_parse_listen_address(o->listen_address, host, sizeof host, &port, &err) != VG_OK ||
-        ensure_dir(o->storage_path, &err) != VG_OK) {
+        vg_mkdir_all(o->storage_path, &err) != VG_OK) {
         vg_log_error("Cannot start", "err", err.msg, NULL);
         return 1;
     }
@@ -245,6 +252,11 @@ int cli_serve(int argc, char **argv) {
     root.app.quit = root_quit;
     root.app.ud = &root;
     root.app.enable_lifecycle = o->enable_lifecycle;
+    root.app.enable_admin_api = o->enable_admin_api;
+    if (vg_fault_from_env() != VG_OK) {
+        fprintf(stderr, "vigil: error: VIGIL_FAULT must be write|fsync:<countdown>:<errno>\n");
+        return 2;
+    }
 
     /* Signals are taken by this thread alone: block them before any other
      * thread starts so every thread inherits the mask. */
@@ -270,6 +282,26 @@ int cli_serve(int argc, char **argv) {
     char port_text[16];
     snprintf(port_text, sizeof port_text, "%u", web_server_port(srv));
     vg_log_info("Listening", "address", o->listen_address, "port", port_text, NULL);
+    /* The store opens while the server already answers (503 until then),
+     * as Prometheus serves /-/ready during WAL replay. */
+    vg_buf_t tsdb_dir = VG_BUF_INIT;
+    vg_buf_printf(&tsdb_dir, "%s/tsdb", o->storage_path);
+    tsdb_options_t topts = {.dir = tsdb_dir.data,
+                            .retention_ms = o->retention_ms,
+                            .wal_fsync_interval_ms = o->wal_fsync_ms,
+                            .max_series = o->max_series,
+                            .selfmon = root.selfmon};
+    root.tsdb = tsdb_open(&topts, &err);
+    vg_buf_free(&tsdb_dir);
+    if (!root.tsdb) {
+        vg_log_error("Cannot open the storage", "err", err.msg, NULL);
+        web_server_stop(srv);
+        config_unref(root.config);
+        host_free(root.host);
+        selfmon_free(root.selfmon);
+        return 1;
+    }
+    atomic_store(&root.app.tsdb, root.tsdb);
     atomic_store(&root.app.ready, true);
     vg_log_info("Server is ready to receive web requests.", NULL);
 
@@ -287,6 +319,7 @@ int cli_serve(int argc, char **argv) {
     }
     atomic_store(&root.app.ready, false);
     web_server_stop(srv);
+    tsdb_close(root.tsdb);
     config_unref(root.config);
     host_free(root.host);
     selfmon_free(root.selfmon);
