@@ -203,7 +203,25 @@ uint64_t labels_hash_names(const labels_t *ls, const char *const *names, size_t 
 
 int labels_compare(const labels_t *a, const labels_t *b) {
     size_t n = a->n < b->n ? a->n : b->n;
-    for (size_t i = 0; i < n; i++) {
+    /* Skip the leading labels that are byte-for-byte the same (same bytes
+     * and same offsets): find the first differing blob byte, then step over
+     * whole labels that end before it. Series sorted together share most
+     * labels, so this usually leaves one label to compare. */
+    const char *ab = lbl_blob(a), *bb = lbl_blob(b);
+    size_t m = a->blob_len < b->blob_len ? a->blob_len : b->blob_len, d = 0;
+    while (d + 8 <= m) {
+        uint64_t x, y;
+        memcpy(&x, ab + d, 8);
+        memcpy(&y, bb + d, 8);
+        if (x != y) break;
+        d += 8;
+    }
+    while (d < m && ab[d] == bb[d]) d++;
+    size_t i = 0;
+    while (i < n && a->off[2 * i + 1] == b->off[2 * i + 1] && lbl_end(a, i) == lbl_end(b, i) &&
+           lbl_end(a, i) <= d)
+        i++;
+    for (; i < n; i++) {
         labels_label_t x = labels_at(a, i), y = labels_at(b, i);
         int c = lbl_strcmp(x.name, x.name_len, y.name, y.name_len);
         if (c) return c < 0 ? -1 : 1;

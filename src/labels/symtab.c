@@ -34,9 +34,16 @@ typedef struct sym {
     char str[];
 } sym_t;
 
+/* The hash sits in the slot so that a probe touches a string only when the
+ * hashes agree: one cache miss fewer per step on a big table. */
+typedef struct slot {
+    sym_t *p; /* NULL: empty */
+    uint32_t hash;
+} slot_t;
+
 typedef struct stripe {
     pthread_mutex_t mu;
-    sym_t **slots;
+    slot_t *slots;
     size_t cap; /* a power of two, or 0 */
     size_t n;
 } __attribute__((aligned(64))) stripe_t;
@@ -72,7 +79,7 @@ void labels_symtab_free(labels_symtab_t *t) {
     if (!t) return;
     for (int i = 0; i < N_STRIPES; i++) {
         stripe_t *st = &t->stripes[i];
-        for (size_t j = 0; j < st->cap; j++) free(st->slots[j]);
+        for (size_t j = 0; j < st->cap; j++) free(st->slots[j].p);
         free(st->slots);
         pthread_mutex_destroy(&st->mu);
     }
@@ -93,12 +100,13 @@ size_t labels_symtab_strlen(const char *interned) { return sym_of(interned)->len
 static size_t probe(const stripe_t *st, uint32_t h, const char *s, size_t len, bool *found) {
     size_t mask = st->cap - 1, i = h & mask;
     for (;;) {
-        sym_t *y = st->slots[i];
-        if (!y) {
+        const slot_t *sl = &st->slots[i];
+        if (!sl->p) {
             *found = false;
             return i;
         }
-        if (y->hash == h && y->len == len && memcmp(y->str, s, len) == 0) {
+        sym_t *y = sl->p;
+        if (sl->hash == h && y->len == len && memcmp(y->str, s, len) == 0) {
             *found = true;
             return i;
         }
@@ -108,13 +116,12 @@ static size_t probe(const stripe_t *st, uint32_t h, const char *s, size_t len, b
 
 static void grow(labels_symtab_t *t, stripe_t *st) {
     size_t cap = st->cap ? st->cap * 2 : 64;
-    sym_t **slots = vg_calloc(cap, sizeof *slots);
+    slot_t *slots = vg_calloc(cap, sizeof *slots);
     for (size_t j = 0; j < st->cap; j++) {
-        sym_t *y = st->slots[j];
-        if (!y) continue;
-        size_t i = y->hash & (cap - 1);
-        while (slots[i]) i = (i + 1) & (cap - 1);
-        slots[i] = y;
+        if (!st->slots[j].p) continue;
+        size_t i = st->slots[j].hash & (cap - 1);
+        while (slots[i].p) i = (i + 1) & (cap - 1);
+        slots[i] = st->slots[j];
     }
     free(st->slots);
     atomic_fetch_add(&t->memory_bytes, (cap - st->cap) * sizeof *slots);
@@ -174,7 +181,7 @@ static const char *lookup(labels_symtab_t *t, const char *s, size_t len, uint32_
     bool found = false;
     size_t i = st->cap ? probe(st, h, s, len, &found) : 0;
     if (found) {
-        sym_t *y = st->slots[i];
+        sym_t *y = st->slots[i].p;
         if (insert) y->refs++;
         pthread_mutex_unlock(&st->mu);
         if (out_id) *out_id = y->id;
@@ -196,7 +203,8 @@ static const char *lookup(labels_symtab_t *t, const char *s, size_t len, uint32_
     if (len) memcpy(y->str, s, len);
     y->str[len] = 0;
     y->id = id_alloc(t);
-    st->slots[i] = y;
+    st->slots[i].p = y;
+    st->slots[i].hash = h;
     st->n++;
     atomic_store_explicit(id_slot(t, y->id), y, memory_order_release);
     pthread_mutex_unlock(&st->mu);
@@ -245,13 +253,13 @@ void labels_symtab_release(labels_symtab_t *t, uint32_t id) {
     /* Remove with backward shift so probe chains stay unbroken. */
     bool found = false;
     size_t mask = st->cap - 1, i = probe(st, y->hash, y->str, y->len, &found);
-    st->slots[i] = NULL;
-    for (size_t j = (i + 1) & mask; st->slots[j]; j = (j + 1) & mask) {
-        size_t home = st->slots[j]->hash & mask;
+    st->slots[i].p = NULL;
+    for (size_t j = (i + 1) & mask; st->slots[j].p; j = (j + 1) & mask) {
+        size_t home = st->slots[j].hash & mask;
         bool move = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
         if (move) {
             st->slots[i] = st->slots[j];
-            st->slots[j] = NULL;
+            st->slots[j].p = NULL;
             i = j;
         }
     }
