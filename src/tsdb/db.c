@@ -4,6 +4,9 @@
 #include "tsdb_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +235,23 @@ tsdb_t *tsdb_open(const tsdb_options_t *opts, vg_err_t *err) {
     db->dir = vg_strdup(opts->dir);
     db->opts.dir = db->dir;
     db->symtab = labels_symtab_new();
+    /* flock, unlike a pid file, is released by the kernel when the process
+     * dies, so a restart after kill -9 never finds a stale lock. */
+    vg_buf_t lock_path = VG_BUF_INIT;
+    vg_buf_printf(&lock_path, "%s/lock", db->dir);
+    db->lock_fd = open(lock_path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (db->lock_fd < 0 || flock(db->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        vg_err_set(err, VG_ERR_IO, "lock %s: %s", lock_path.data,
+                   errno == EWOULDBLOCK ? "the directory is used by another vigil process"
+                                        : strerror(errno));
+        vg_buf_free(&lock_path);
+        if (db->lock_fd >= 0) close(db->lock_fd);
+        labels_symtab_free(db->symtab);
+        free(db->dir);
+        free(db);
+        return NULL;
+    }
+    vg_buf_free(&lock_path);
     pthread_rwlock_init(&db->commit_lock, NULL);
     pthread_mutex_init(&db->bg_lock, NULL);
     pthread_cond_init(&db->bg_cond, NULL);
@@ -297,6 +317,7 @@ void tsdb_close(tsdb_t *db) {
     pthread_rwlock_destroy(&db->commit_lock);
     pthread_mutex_destroy(&db->bg_lock);
     pthread_cond_destroy(&db->bg_cond);
+    if (db->lock_fd >= 0) close(db->lock_fd);
     free(db->dir);
     free(db);
 }

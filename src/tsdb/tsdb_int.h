@@ -86,6 +86,7 @@ struct tsdb {
     char *dir;
     labels_symtab_t *symtab;
     wal_t *wal;
+    int lock_fd; /* flock on <dir>/lock: one process per directory */
     /* Commits hold it shared while they write the WAL and apply; a WAL
      * checkpoint holds it exclusively while it switches segments. */
     pthread_rwlock_t commit_lock;
