@@ -15,7 +15,7 @@ static volatile uint64_t sink;
             body;                                                                                  \
         }                                                                                          \
         double dt = vg_time_mono() - t0;                                                           \
-        printf("%-44s %8.1f ns/op\n", name, dt * 1e9 / (double)(iters));                          \
+        printf("%-44s %8.1f ns/op\n", name, dt * 1e9 / (double)(iters));                           \
     } while (0)
 
 static labels_matcher_t *mk(labels_match_type_t t, const char *v) {
@@ -78,7 +78,8 @@ int main(void) {
         labels_matcher_free(m);
     }
     vg_buf_t big = VG_BUF_INIT;
-    for (int i = 0; i < 1000; i++) vg_buf_printf(&big, "%spod-%d", i ? "|" : "", i);
+    for (int i = 0; i < 1000; i++)
+        vg_buf_printf(&big, "%spod-%d", i ? "|" : "", i);
     labels_matcher_t *m = NULL;
     labels_matcher_new(LABELS_MATCH_REGEXP, "pod", 3, big.data, big.len, &m, NULL);
     BENCH("match =~ 1000-way alternation", N, sink += labels_matcher_matches(m, "pod-777", 7));

@@ -59,7 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             break;
         }
     span_t rules_part = {in, blank ? (size_t)(blank - in) : size};
-    span_t labels_part = {blank ? blank + 2 : in + size, blank ? size - (size_t)(blank - in) - 2 : 0};
+    span_t labels_part = {blank ? blank + 2 : in + size,
+                          blank ? size - (size_t)(blank - in) - 2 : 0};
 
     /* Labels. */
     labels_builder_t *b = labels_builder_new();
@@ -163,7 +164,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         labels_matcher_free(m);
     }
 
-    for (size_t i = 0; i < n_owned; i++) free(owned[i]);
+    for (size_t i = 0; i < n_owned; i++)
+        free(owned[i]);
     labels_free(base);
     labels_builder_free(b);
     return 0;

@@ -94,7 +94,8 @@ const char *labels_metric_name(const labels_t *ls, size_t *out_len) {
 /* Fills a set from labels already sorted by name and unique. */
 static labels_t *build_sorted(const labels_label_t *ls, size_t n) {
     size_t blob = 0;
-    for (size_t i = 0; i < n; i++) blob += ls[i].name_len + ls[i].value_len + 2;
+    for (size_t i = 0; i < n; i++)
+        blob += ls[i].name_len + ls[i].value_len + 2;
     labels_t *out = lbl_alloc(n, blob);
     char *p = (char *)lbl_blob(out);
     uint32_t pos = 0;
@@ -190,7 +191,7 @@ uint64_t labels_hash_names(const labels_t *ls, const char *const *names, size_t 
         size_t nl = ls->off[2 * i + 1] - no - 1;
         bool listed = name_in(blob + no, nl, names, n_names);
         bool take = without ? !listed && !lbl_streq(blob + no, nl, LABELS_METRIC_NAME,
-                                                   LABELS_METRIC_NAME_LEN)
+                                                    LABELS_METRIC_NAME_LEN)
                             : listed;
         if (!take) continue;
         memcpy(buf + len, blob + no, end - no);
@@ -216,7 +217,8 @@ int labels_compare(const labels_t *a, const labels_t *b) {
         if (x != y) break;
         d += 8;
     }
-    while (d < m && ab[d] == bb[d]) d++;
+    while (d < m && ab[d] == bb[d])
+        d++;
     size_t i = 0;
     while (i < n && a->off[2 * i + 1] == b->off[2 * i + 1] && lbl_end(a, i) == lbl_end(b, i) &&
            lbl_end(a, i) <= d)
@@ -294,12 +296,14 @@ void labels_quote(vg_buf_t *out, const char *s, size_t len) {
             } else if (r < 0x10000) {
                 esc[0] = '\\';
                 esc[1] = 'u';
-                for (int k = 0; k < 4; k++) esc[2 + k] = hex[(r >> (12 - 4 * k)) & 15];
+                for (int k = 0; k < 4; k++)
+                    esc[2 + k] = hex[(r >> (12 - 4 * k)) & 15];
                 vg_buf_append(out, esc, 6);
             } else {
                 esc[0] = '\\';
                 esc[1] = 'U';
-                for (int k = 0; k < 8; k++) esc[2 + k] = hex[(r >> (28 - 4 * k)) & 15];
+                for (int k = 0; k < 8; k++)
+                    esc[2 + k] = hex[(r >> (28 - 4 * k)) & 15];
                 vg_buf_append(out, esc, 10);
             }
         }
@@ -432,8 +436,8 @@ int labels_validate(const labels_t *ls, bool utf8, vg_err_t *err) {
         }
         if (!labels_utf8_valid(l.value, l.value_len)) {
             put_name(&b, l.name, l.name_len > 200 ? 200 : l.name_len);
-            int rc = vg_err_set(err, VG_ERR_INPUT, "invalid UTF-8 in the value of label %s",
-                                b.data);
+            int rc =
+                vg_err_set(err, VG_ERR_INPUT, "invalid UTF-8 in the value of label %s", b.data);
             vg_buf_free(&b);
             return rc;
         }
@@ -508,7 +512,8 @@ const char *lbl_builder_copy(labels_builder_t *b, const char *s, size_t n) {
     if (!blk || blk->cap - blk->used < n) {
         /* Reuse a spare block big enough, else allocate. */
         lbl_block_t **pp = &b->spare;
-        while (*pp && (*pp)->cap < n) pp = &(*pp)->next;
+        while (*pp && (*pp)->cap < n)
+            pp = &(*pp)->next;
         if (*pp) {
             blk = *pp;
             *pp = blk->next;
@@ -543,7 +548,8 @@ void labels_builder_free(labels_builder_t *b) {
     free(b->add);
     free_blocks(b->blocks);
     free_blocks(b->spare);
-    for (int i = 0; i < 3; i++) vg_buf_free(&b->scratch[i]);
+    for (int i = 0; i < 3; i++)
+        vg_buf_free(&b->scratch[i]);
     free(b);
 }
 
@@ -690,7 +696,8 @@ void labels_builder_range(labels_builder_t *b,
         labels_label_t l = labels_at(base, i);
         fn(b, &l, ctx);
     }
-    for (size_t i = 0; i < na; i++) fn(b, &add[i], ctx);
+    for (size_t i = 0; i < na; i++)
+        fn(b, &add[i], ctx);
     if (gone != gone_stack) free(gone);
     if (add != add_stack) free(add);
 }
@@ -705,7 +712,8 @@ labels_t *labels_builder_labels(labels_builder_t *b) {
     size_t blob = 0;
     for (size_t i = 0; i < nb; i++)
         if (!b->gone[i]) blob += lbl_end(base, i) - base->off[2 * i];
-    for (size_t i = 0; i < b->n_add; i++) blob += b->add[i].name_len + b->add[i].value_len + 2;
+    for (size_t i = 0; i < b->n_add; i++)
+        blob += b->add[i].name_len + b->add[i].value_len + 2;
     labels_t *out = lbl_alloc(n, blob);
     char *p = (char *)lbl_blob(out);
     const char *bb = base ? lbl_blob(base) : NULL;
@@ -718,9 +726,8 @@ labels_t *labels_builder_labels(labels_builder_t *b) {
             bl = labels_at(base, i);
         }
         /* Added labels that sort before this base label (all, at the end). */
-        while (a < b->n_add &&
-               (i == nb || lbl_strcmp(b->add[a].name, b->add[a].name_len, bl.name,
-                                      bl.name_len) < 0)) {
+        while (a < b->n_add && (i == nb || lbl_strcmp(b->add[a].name, b->add[a].name_len, bl.name,
+                                                      bl.name_len) < 0)) {
             const labels_label_t *l = &b->add[a++];
             out->off[2 * k] = pos;
             if (l->name_len) memcpy(p + pos, l->name, l->name_len);

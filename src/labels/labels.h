@@ -244,8 +244,8 @@ const char *labels_regex_pattern(const labels_regex_t *re, size_t *out_len);
  * $1, ${1}, $name, ${name}, $$; "$1x" names the group "1x"; a group that
  * does not exist or did not take part expands to nothing; a malformed $ is
  * copied. Returns false (and appends nothing) when re does not match s. */
-bool labels_regex_expand(const labels_regex_t *re, const char *s, size_t len,
-                         const char *templ, size_t templ_len, vg_buf_t *out);
+bool labels_regex_expand(const labels_regex_t *re, const char *s, size_t len, const char *templ,
+                         size_t templ_len, vg_buf_t *out);
 /* Matches cut short by a PCRE2 limit since the process started. */
 uint64_t labels_regex_limit_errors(void);
 

@@ -62,15 +62,15 @@ typedef struct lbl_block {
 } lbl_block_t;
 
 struct labels_builder {
-    const labels_t *base;   /* borrowed */
-    uint8_t *gone;          /* per base label: deleted, or overridden by add[] */
+    const labels_t *base; /* borrowed */
+    uint8_t *gone;        /* per base label: deleted, or overridden by add[] */
     size_t gone_cap;
-    size_t n_gone;          /* how many base labels are gone */
-    labels_label_t *add;    /* labels set since the reset, in first-set order */
+    size_t n_gone;       /* how many base labels are gone */
+    labels_label_t *add; /* labels set since the reset, in first-set order */
     size_t n_add, add_cap;
-    lbl_block_t *blocks;    /* current block first */
-    lbl_block_t *spare;     /* blocks kept from before the last reset */
-    vg_buf_t scratch[3];    /* relabel's joined value, target and result */
+    lbl_block_t *blocks; /* current block first */
+    lbl_block_t *spare;  /* blocks kept from before the last reset */
+    vg_buf_t scratch[3]; /* relabel's joined value, target and result */
 };
 
 /* Copies n bytes into the builder's block memory. */

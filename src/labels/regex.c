@@ -106,8 +106,8 @@ enum tok_kind {
     T_STAR,
     T_PLUS,
     T_QMARK,
-    T_LCAP,  /* ( */
-    T_LNC,   /* (?: */
+    T_LCAP, /* ( */
+    T_LNC,  /* (?: */
     T_RPAREN,
     T_BAR,
     T_CARET,
@@ -137,14 +137,38 @@ static bool tokenize(const char *p, size_t n, tok_t *toks, size_t *out_n) {
             t.off = (uint32_t)(i + 1);
             i += 2;
             break;
-        case '.': t.kind = T_DOT; i++; break;
-        case '*': t.kind = T_STAR; i++; break;
-        case '+': t.kind = T_PLUS; i++; break;
-        case '?': t.kind = T_QMARK; i++; break;
-        case ')': t.kind = T_RPAREN; i++; break;
-        case '|': t.kind = T_BAR; i++; break;
-        case '^': t.kind = T_CARET; i++; break;
-        case '$': t.kind = T_DOLLAR; i++; break;
+        case '.':
+            t.kind = T_DOT;
+            i++;
+            break;
+        case '*':
+            t.kind = T_STAR;
+            i++;
+            break;
+        case '+':
+            t.kind = T_PLUS;
+            i++;
+            break;
+        case '?':
+            t.kind = T_QMARK;
+            i++;
+            break;
+        case ')':
+            t.kind = T_RPAREN;
+            i++;
+            break;
+        case '|':
+            t.kind = T_BAR;
+            i++;
+            break;
+        case '^':
+            t.kind = T_CARET;
+            i++;
+            break;
+        case '$':
+            t.kind = T_DOLLAR;
+            i++;
+            break;
         case '(':
             if (i + 1 < n && p[i + 1] == '?') {
                 if (i + 2 < n && p[i + 2] == ':') {
@@ -219,7 +243,7 @@ static bool parse_branch(const char *p, const tok_t *toks, size_t a, size_t b, c
             continue;
         }
         if (t->kind != T_DOT || i + 1 >= b) return false;
-        uint8_t g = toks[i + 1].kind == T_STAR ? GAP_STAR
+        uint8_t g = toks[i + 1].kind == T_STAR   ? GAP_STAR
                     : toks[i + 1].kind == T_PLUS ? GAP_PLUS
                                                  : GAP_NONE;
         if (g == GAP_NONE) return false;
@@ -448,7 +472,8 @@ static int compile_pcre(labels_regex_t *re, vg_err_t *err) {
     free(rewritten);
     if (!re->code) {
         PCRE2_UCHAR why[256];
-        if (pcre2_get_error_message(ec, why, sizeof why) < 0) strcpy((char *)why, "invalid pattern");
+        if (pcre2_get_error_message(ec, why, sizeof why) < 0)
+            strcpy((char *)why, "invalid pattern");
         return vg_err_set(err, VG_ERR_INPUT, "error parsing regexp: %s at offset %zu: `%.*s`",
                           (const char *)why, (size_t)eo,
                           (int)(re->pattern_len > 256 ? 256 : re->pattern_len), re->pattern);
@@ -676,8 +701,8 @@ void lbl_tmpl_expand(const lbl_tmpl_t *t, const char *s, const size_t *ovec, int
     }
 }
 
-bool labels_regex_expand(const labels_regex_t *re, const char *s, size_t len,
-                         const char *templ, size_t templ_len, vg_buf_t *out) {
+bool labels_regex_expand(const labels_regex_t *re, const char *s, size_t len, const char *templ,
+                         size_t templ_len, vg_buf_t *out) {
     size_t ovec_stack[2 * 16];
     size_t pairs = re->n_groups + 1;
     if (pairs > LBL_MAX_GROUPS + 1) pairs = LBL_MAX_GROUPS + 1;

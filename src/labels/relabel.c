@@ -58,7 +58,8 @@ static char *copy(const char *s, size_t n) {
 }
 
 static void rule_free(rule_t *r) {
-    for (size_t i = 0; i < r->n_src; i++) free(r->src[i]);
+    for (size_t i = 0; i < r->n_src; i++)
+        free(r->src[i]);
     free(r->src);
     free(r->src_len);
     free(r->sep);
@@ -70,7 +71,8 @@ static void rule_free(rule_t *r) {
 
 void labels_relabel_free(labels_relabel_t *p) {
     if (!p) return;
-    for (size_t i = 0; i < p->n_rules; i++) rule_free(&p->rules[i]);
+    for (size_t i = 0; i < p->n_rules; i++)
+        rule_free(&p->rules[i]);
     free(p->rules);
     free(p);
 }
@@ -92,15 +94,14 @@ static int rule_check(const config_relabel_t *c, bool utf8, vg_err_t *err) {
                         a == CONFIG_RELABEL_KEEPEQUAL || a == CONFIG_RELABEL_DROPEQUAL;
     if (needs_target && !tl_len)
         return vg_err_set(err, VG_ERR_INPUT,
-                          "relabel configuration for %s action requires 'target_label' value",
-                          an);
+                          "relabel configuration for %s action requires 'target_label' value", an);
     bool plain_target = a == CONFIG_RELABEL_HASHMOD || a == CONFIG_RELABEL_LOWERCASE ||
                         a == CONFIG_RELABEL_UPPERCASE || a == CONFIG_RELABEL_KEEPEQUAL ||
                         a == CONFIG_RELABEL_DROPEQUAL ||
                         (a == CONFIG_RELABEL_REPLACE && !strchr(tl, '$'));
     if (plain_target && !labels_name_valid(tl, tl_len, utf8))
-        return vg_err_set(err, VG_ERR_INPUT, "\"%s\" is invalid 'target_label' for %s action",
-                          tl, an);
+        return vg_err_set(err, VG_ERR_INPUT, "\"%s\" is invalid 'target_label' for %s action", tl,
+                          an);
     return VG_OK;
 }
 
@@ -130,7 +131,7 @@ static int rule_compile(rule_t *r, const config_relabel_t *c, bool utf8, vg_err_
     lbl_tmpl_compile(&r->target_tmpl, r->re, tl, r->target_len);
     lbl_tmpl_compile(&r->repl_tmpl, r->re, repl, strlen(repl));
     int maxg = r->target_tmpl.max_group > r->repl_tmpl.max_group ? r->target_tmpl.max_group
-                                                                  : r->repl_tmpl.max_group;
+                                                                 : r->repl_tmpl.max_group;
     r->n_pairs = maxg + 1;
     r->modulus = c->modulus;
     if (r->action == CONFIG_RELABEL_HASHMOD) {
@@ -232,7 +233,8 @@ static void do_hashmod(const rule_t *r, labels_builder_t *b, const char *val, si
         return;
     }
     uint64_t h = 0;
-    for (int i = 8; i < 16; i++) h = (h << 8) | sum[i];
+    for (int i = 8; i < 16; i++)
+        h = (h << 8) | sum[i];
     char num[24];
     int n = snprintf(num, sizeof num, "%llu", (unsigned long long)(h % r->modulus));
     labels_builder_set(b, r->target, r->target_len, num, (size_t)n);

@@ -66,7 +66,8 @@ labels_symtab_t *labels_symtab_new(void) {
         abort();
     }
     memset(t, 0, sizeof *t);
-    for (int i = 0; i < N_STRIPES; i++) pthread_mutex_init(&t->stripes[i].mu, NULL);
+    for (int i = 0; i < N_STRIPES; i++)
+        pthread_mutex_init(&t->stripes[i].mu, NULL);
     pthread_mutex_init(&t->id_mu, NULL);
     t->next_id = 1;
     /* calloc of a big block maps zero pages: untouched entries cost nothing. */
@@ -79,20 +80,20 @@ void labels_symtab_free(labels_symtab_t *t) {
     if (!t) return;
     for (int i = 0; i < N_STRIPES; i++) {
         stripe_t *st = &t->stripes[i];
-        for (size_t j = 0; j < st->cap; j++) free(st->slots[j].p);
+        for (size_t j = 0; j < st->cap; j++)
+            free(st->slots[j].p);
         free(st->slots);
         pthread_mutex_destroy(&st->mu);
     }
-    for (size_t p = 0; p < MAX_PAGES; p++) free((void *)atomic_load(&t->pages[p]));
+    for (size_t p = 0; p < MAX_PAGES; p++)
+        free((void *)atomic_load(&t->pages[p]));
     free(t->pages);
     free(t->free_ids);
     pthread_mutex_destroy(&t->id_mu);
     free(t);
 }
 
-static inline sym_t *sym_of(const char *s) {
-    return (sym_t *)(void *)(s - offsetof(sym_t, str));
-}
+static inline sym_t *sym_of(const char *s) { return (sym_t *)(void *)(s - offsetof(sym_t, str)); }
 
 size_t labels_symtab_strlen(const char *interned) { return sym_of(interned)->len; }
 
@@ -120,7 +121,8 @@ static void grow(labels_symtab_t *t, stripe_t *st) {
     for (size_t j = 0; j < st->cap; j++) {
         if (!st->slots[j].p) continue;
         size_t i = st->slots[j].hash & (cap - 1);
-        while (slots[i].p) i = (i + 1) & (cap - 1);
+        while (slots[i].p)
+            i = (i + 1) & (cap - 1);
         slots[i] = st->slots[j];
     }
     free(st->slots);

@@ -136,9 +136,7 @@ bool lbl_rune_is_word(uint32_t r) {
 static locale_t utf8_locale;
 static pthread_once_t locale_once = PTHREAD_ONCE_INIT;
 
-static void locale_init(void) {
-    utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-}
+static void locale_init(void) { utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0); }
 
 void lbl_case_map(vg_buf_t *out, const char *s, size_t len, bool upper) {
     const unsigned char *p = (const unsigned char *)s;
@@ -163,8 +161,8 @@ void lbl_case_map(vg_buf_t *out, const char *s, size_t len, bool upper) {
             if (upper && r >= 'a' && r <= 'z') r -= 32;
             if (!upper && r >= 'A' && r <= 'Z') r += 32;
         } else if (utf8_locale && !(r == 0xFFFD && w == 1)) {
-            wint_t m = upper ? towupper_l((wint_t)r, utf8_locale)
-                             : towlower_l((wint_t)r, utf8_locale);
+            wint_t m =
+                upper ? towupper_l((wint_t)r, utf8_locale) : towlower_l((wint_t)r, utf8_locale);
             if (m <= 0x10FFFF && !(m >= 0xD800 && m <= 0xDFFF)) r = (uint32_t)m;
         }
         char enc[4];

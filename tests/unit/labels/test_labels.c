@@ -176,6 +176,50 @@ static void test_compare_equal(void **state) {
     labels_free(y);
 }
 
+/* labels_compare against a plain label-by-label comparison, on random sets
+ * whose names and values hold 0xff bytes (the blob's separator). */
+static int naive_compare(const labels_t *a, const labels_t *b) {
+    size_t n = labels_len(a) < labels_len(b) ? labels_len(a) : labels_len(b);
+    for (size_t i = 0; i < n; i++) {
+        labels_label_t x = labels_at(a, i), y = labels_at(b, i);
+        int c = lbl_strcmp(x.name, x.name_len, y.name, y.name_len);
+        if (!c) c = lbl_strcmp(x.value, x.value_len, y.value, y.value_len);
+        if (c) return c < 0 ? -1 : 1;
+    }
+    return labels_len(a) < labels_len(b) ? -1 : labels_len(a) > labels_len(b);
+}
+
+static labels_t *random_set(unsigned *seed) {
+    labels_builder_t *b = labels_builder_new();
+    labels_builder_reset(b, NULL);
+    int n = (int)(rand_r(seed) % 4);
+    for (int i = 0; i < n; i++) {
+        char nm[4], v[4];
+        size_t nl = 1 + (size_t)rand_r(seed) % 3, vl = 1 + (size_t)rand_r(seed) % 3;
+        for (size_t k = 0; k < nl; k++)
+            nm[k] = "ab\xff"[rand_r(seed) % 3];
+        for (size_t k = 0; k < vl; k++)
+            v[k] = "ab\xff"[rand_r(seed) % 3];
+        labels_builder_set(b, nm, nl, v, vl);
+    }
+    labels_t *ls = labels_builder_labels(b);
+    labels_builder_free(b);
+    return ls;
+}
+
+static void test_compare_random(void **state) {
+    (void)state;
+    unsigned seed = 7;
+    for (int i = 0; i < 20000; i++) {
+        labels_t *a = random_set(&seed), *b = random_set(&seed);
+        int c = labels_compare(a, b);
+        assert_int_equal(c < 0 ? -1 : c > 0, naive_compare(a, b));
+        assert_int_equal(labels_equal(a, b), naive_compare(a, b) == 0);
+        labels_free(a);
+        labels_free(b);
+    }
+}
+
 static void test_format(void **state) {
     (void)state;
     labels_t *ls = L("__name__", "up", "job", "x");
@@ -223,12 +267,12 @@ static void test_format(void **state) {
         {"\x01\x7f", 2, "\"\\x01\\x7f\""},
         {"x\0y", 3, "\"x\\x00y\""},
         {"\xff", 1, "\"\\xff\""},
-        {"\xc3", 1, "\"\\xc3\""},                 /* truncated sequence */
+        {"\xc3", 1, "\"\\xc3\""},                   /* truncated sequence */
         {"\xed\xa0\x80", 3, "\"\\xed\\xa0\\x80\""}, /* a surrogate is invalid */
         {"\xc3\xa9t\xc3\xa9", 5, "\"\xc3\xa9t\xc3\xa9\""},
-        {"\xc2\xa0", 2, "\"\\u00a0\""},             /* no-break space: not printable in Go */
-        {"\xe2\x80\xa8", 3, "\"\\u2028\""},         /* line separator */
-        {"\xee\x80\x80", 3, "\"\\ue000\""},         /* private use */
+        {"\xc2\xa0", 2, "\"\\u00a0\""},                  /* no-break space: not printable in Go */
+        {"\xe2\x80\xa8", 3, "\"\\u2028\""},              /* line separator */
+        {"\xee\x80\x80", 3, "\"\\ue000\""},              /* private use */
         {"\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\""}, /* emoji: printable */
         {"\xf3\xa0\x80\x81", 4, "\"\\U000e0001\""},      /* language tag: format char */
         {"\xef\xbf\xbd", 3, "\"\xef\xbf\xbd\""},         /* a real U+FFFD is printable */
@@ -283,7 +327,8 @@ static void test_validity(void **state) {
 static void test_limits(void **state) {
     (void)state;
     vg_err_t err = {0};
-    labels_t *ls = L("__name__", "http_requests_total", "path", "/\xc3\xa9t\xc3\xa9", "code", "200");
+    labels_t *ls =
+        L("__name__", "http_requests_total", "path", "/\xc3\xa9t\xc3\xa9", "code", "200");
     labels_limits_t none = {0};
     assert_int_equal(labels_check_limits(ls, &none, &err), 0);
     assert_int_equal(labels_check_limits(ls, NULL, &err), 0);
@@ -437,9 +482,17 @@ static void test_case_map(void **state) {
         {"bAr123Foo", true, "BAR123FOO"},
         {"\xc3\x80\xc3\x89\xc3\x8e", false, "\xc3\xa0\xc3\xa9\xc3\xae"}, /* ÀÉÎ -> àéî */
         {"\xc3\xa0\xc3\xa9", true, "\xc3\x80\xc3\x89"},
-        {"\xce\xa3\xce\x91", false, "\xcf\x83\xce\xb1"},   /* ΣΑ -> σα (no final sigma) */
-        {"stra\xc3\x9f" "e", true, "STRA\xc3\x9f" "E"},     /* ß has no simple uppercase */
-        {"A\xff" "B", false, "a\xef\xbf\xbd" "b"},          /* bad byte -> U+FFFD */
+        {"\xce\xa3\xce\x91", false, "\xcf\x83\xce\xb1"}, /* ΣΑ -> σα (no final sigma) */
+        {"stra\xc3\x9f"
+         "e",
+         true,
+         "STRA\xc3\x9f"
+         "E"}, /* ß has no simple uppercase */
+        {"A\xff"
+         "B",
+         false,
+         "a\xef\xbf\xbd"
+         "b"}, /* bad byte -> U+FFFD */
         {"", false, ""},
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
@@ -452,11 +505,12 @@ static void test_case_map(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sorted_unique), cmocka_unit_test(test_from_pairs),
-        cmocka_unit_test(test_hash),          cmocka_unit_test(test_compare_equal),
-        cmocka_unit_test(test_format),        cmocka_unit_test(test_validity),
-        cmocka_unit_test(test_limits),        cmocka_unit_test(test_builder),
-        cmocka_unit_test(test_builder_range_order), cmocka_unit_test(test_case_map),
+        cmocka_unit_test(test_sorted_unique),  cmocka_unit_test(test_from_pairs),
+        cmocka_unit_test(test_hash),           cmocka_unit_test(test_compare_equal),
+        cmocka_unit_test(test_compare_random), cmocka_unit_test(test_format),
+        cmocka_unit_test(test_validity),       cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_builder),        cmocka_unit_test(test_builder_range_order),
+        cmocka_unit_test(test_case_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -120,16 +120,16 @@ static void test_regex_semantics(void **state) {
 
 static void test_regex_fast_paths_chosen(void **state) {
     (void)state;
-    const char *fast[] = {"foo", "foo|bar", "(foo|bar)", ".*", ".+", "foo.*", ".*foo",
-                          ".*foo.*", "a.*b", "(.*)", "^foo$", "", "(?:(a))", "\\.x",
-                          "\xc3\xa9|x"};
+    const char *fast[] = {"foo",   "foo|bar", "(foo|bar)", ".*",   ".+",
+                          "foo.*", ".*foo",   ".*foo.*",   "a.*b", "(.*)",
+                          "^foo$", "",        "(?:(a))",   "\\.x", "\xc3\xa9|x"};
     for (size_t i = 0; i < sizeof fast / sizeof fast[0]; i++) {
         labels_regex_t *re = rx(fast[i]);
         if (!lbl_regex_is_fast(re)) fail_msg("%s should take a fast path", fast[i]);
         labels_regex_free(re);
     }
-    const char *slow[] = {"(?i)foo", "a|b.*", "fo?", "a(b|c)", "(a)(b)", "[ab]", "a{2}", "\\d",
-                          "a.", ".*.*.+.+", "(a)|b"};
+    const char *slow[] = {"(?i)foo", "a|b.*", "fo?", "a(b|c)",   "(a)(b)", "[ab]",
+                          "a{2}",    "\\d",   "a.",  ".*.*.+.+", "(a)|b"};
     for (size_t i = 0; i < sizeof slow / sizeof slow[0]; i++) {
         labels_regex_t *re = rx(slow[i]);
         if (lbl_regex_is_fast(re)) fail_msg("%s should use PCRE2", slow[i]);
@@ -151,7 +151,8 @@ static void test_regex_fast_vs_pcre(void **state) {
         int n = 1 + RAND() % 6;
         bool group = RAND() % 4 == 0;
         if (group) strcat(pat, "(");
-        for (int k = 0; k < n; k++) strcat(pat, atoms[RAND() % (sizeof atoms / sizeof atoms[0])]);
+        for (int k = 0; k < n; k++)
+            strcat(pat, atoms[RAND() % (sizeof atoms / sizeof atoms[0])]);
         if (group) strcat(pat, ")");
         labels_regex_t *fast = NULL, *slow = NULL;
         vg_err_t err = {0};
@@ -164,7 +165,8 @@ static void test_regex_fast_vs_pcre(void **state) {
         for (int t = 0; t < 30; t++) {
             char s[16];
             int len = RAND() % 8;
-            for (int j = 0; j < len; j++) s[j] = alphabet[RAND() % 5];
+            for (int j = 0; j < len; j++)
+                s[j] = alphabet[RAND() % 5];
             bool a = labels_regex_match(fast, s, (size_t)len);
             bool b = labels_regex_match(slow, s, (size_t)len);
             if (a != b) fail_msg("pattern /%s/ on \"%.*s\": fast %d, pcre %d", pat, len, s, a, b);
@@ -174,7 +176,8 @@ static void test_regex_fast_vs_pcre(void **state) {
             assert_int_equal(g1 >= 0, g2 >= 0);
             if (g1 >= 0) {
                 assert_int_equal(g1, g2);
-                for (int q = 0; q < 2 * g1; q++) assert_int_equal(ov1[q], ov2[q]);
+                for (int q = 0; q < 2 * g1; q++)
+                    assert_int_equal(ov1[q], ov2[q]);
             }
             checked++;
         }
@@ -212,7 +215,7 @@ static void test_regex_hostile(void **state) {
         const char *re, *tail;
     } hostile[] = {
         {"(\\w+\\s?)+", "!"}, {"(a+)+b", "b!"},  {"(a|aa)+", "b"},
-        {"(.*a){12}", "b"},     {"(a*)*b", "cbb"}, {"(?:a|a)*c", "c!"},
+        {"(.*a){12}", "b"},   {"(a*)*b", "cbb"}, {"(?:a|a)*c", "c!"},
     };
     char s[4200];
     uint64_t before = labels_regex_limit_errors();
@@ -260,16 +263,16 @@ static void test_expand(void **state) {
     (void)state;
     expand_eq("f(.*)", "foo", "ch${1}-ch${1}", "choo-choo");
     expand_eq("f(.*)", "foo", "ch$1-ch$1", "choo-choo");
-    expand_eq("f(.*)", "foo", "$1x", "");    /* the group named "1x" */
+    expand_eq("f(.*)", "foo", "$1x", ""); /* the group named "1x" */
     expand_eq("f(.*)", "foo", "${1}x", "oox");
     expand_eq("f(.*)", "foo", "$0", "foo");
     expand_eq("f(.*)", "foo", "$$1", "$1");
-    expand_eq("f(.*)", "foo", "a$", "a$");   /* malformed: copied */
+    expand_eq("f(.*)", "foo", "a$", "a$"); /* malformed: copied */
     expand_eq("f(.*)", "foo", "${1", "${1");
     expand_eq("f(.*)", "foo", "${}", "${}");
     expand_eq("f(.*)", "foo", "$-1", "$-1");
-    expand_eq("f(.*)", "foo", "$01", "");    /* leading zero: a name */
-    expand_eq("f(.*)", "foo", "$2", "");     /* no such group */
+    expand_eq("f(.*)", "foo", "$01", ""); /* leading zero: a name */
+    expand_eq("f(.*)", "foo", "$2", "");  /* no such group */
     expand_eq("f(.*)", "foo", "$999999999", "");
     expand_eq("f(.*)", "foo", "$1\xc3\xa9", ""); /* é is a letter: part of the name */
     expand_eq("f(.*)", "foo", "${1}\xc3\xa9", "oo\xc3\xa9");
@@ -373,10 +376,11 @@ static void test_matchers(void **state) {
 static void test_matcher_big_alternation(void **state) {
     (void)state;
     vg_buf_t p = VG_BUF_INIT;
-    for (int i = 0; i < 5000; i++) vg_buf_printf(&p, "%spod-%d", i ? "|" : "", i * 7);
+    for (int i = 0; i < 5000; i++)
+        vg_buf_printf(&p, "%spod-%d", i ? "|" : "", i * 7);
     labels_matcher_t *mm = NULL;
-    assert_int_equal(
-        labels_matcher_new(LABELS_MATCH_REGEXP, "pod", 3, p.data, p.len, &mm, NULL), 0);
+    assert_int_equal(labels_matcher_new(LABELS_MATCH_REGEXP, "pod", 3, p.data, p.len, &mm, NULL),
+                     0);
     const labels_label_t *set;
     assert_int_equal(labels_matcher_set_matches(mm, &set), 5000);
     assert_true(labels_matcher_matches(mm, "pod-0", 5));
@@ -388,10 +392,10 @@ static void test_matcher_big_alternation(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_regex_semantics),     cmocka_unit_test(test_regex_fast_paths_chosen),
-        cmocka_unit_test(test_regex_fast_vs_pcre),  cmocka_unit_test(test_regex_errors),
-        cmocka_unit_test(test_regex_hostile),       cmocka_unit_test(test_expand),
-        cmocka_unit_test(test_matchers),            cmocka_unit_test(test_matcher_big_alternation),
+        cmocka_unit_test(test_regex_semantics),    cmocka_unit_test(test_regex_fast_paths_chosen),
+        cmocka_unit_test(test_regex_fast_vs_pcre), cmocka_unit_test(test_regex_errors),
+        cmocka_unit_test(test_regex_hostile),      cmocka_unit_test(test_expand),
+        cmocka_unit_test(test_matchers),           cmocka_unit_test(test_matcher_big_alternation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

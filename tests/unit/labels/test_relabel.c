@@ -29,10 +29,10 @@ typedef struct spec {
 
 typedef struct rcase {
     const char *name;
-    const char *in[16];  /* name, value, ..., NULL */
+    const char *in[16]; /* name, value, ..., NULL */
     spec_t rules[MAX_RULES];
     size_t n_rules;
-    const char *out;     /* labels_format of the result, or NULL when dropped */
+    const char *out; /* labels_format of the result, or NULL when dropped */
     bool utf8;
 } rcase_t;
 
@@ -40,7 +40,8 @@ static void to_config(const spec_t *s, config_relabel_t *c) {
     memset(c, 0, sizeof *c);
     c->action = s->action;
     size_t n = 0;
-    while (n < 4 && s->src[n]) n++;
+    while (n < 4 && s->src[n])
+        n++;
     c->source_labels = (const char **)s->src;
     c->n_source_labels = n;
     c->separator = s->sep ? s->sep : ";";
@@ -52,7 +53,8 @@ static void to_config(const spec_t *s, config_relabel_t *c) {
 
 static labels_t *make_labels(const char *const *kv) {
     labels_builder_t *b = labels_builder_new();
-    for (size_t i = 0; kv[i]; i += 2) labels_builder_set_s(b, kv[i], kv[i + 1]);
+    for (size_t i = 0; kv[i]; i += 2)
+        labels_builder_set_s(b, kv[i], kv[i + 1]);
     labels_t *ls = labels_builder_labels(b);
     labels_builder_free(b);
     return ls;
@@ -61,7 +63,8 @@ static labels_t *make_labels(const char *const *kv) {
 /* Runs one case; returns the formatted result or NULL when dropped. */
 static char *run(const rcase_t *c) {
     config_relabel_t cfg[MAX_RULES];
-    for (size_t i = 0; i < c->n_rules; i++) to_config(&c->rules[i], &cfg[i]);
+    for (size_t i = 0; i < c->n_rules; i++)
+        to_config(&c->rules[i], &cfg[i]);
     labels_relabel_t *p = NULL;
     vg_err_t err = {0};
     if (labels_relabel_compile(cfg, c->n_rules, c->utf8, &p, &err))
@@ -115,7 +118,11 @@ static const rcase_t cases[] = {
       {REPLACE, {"a"}, ";", "f(.*)", "d", "ch$1-ch$1", 0}},
      2,
      NULL},
-    {"drop", {"a", "foo", "b", "bar", NULL}, {{DROP, {"a"}, NULL, ".*o.*", NULL, NULL, 0}}, 1, NULL},
+    {"drop",
+     {"a", "foo", "b", "bar", NULL},
+     {{DROP, {"a"}, NULL, ".*o.*", NULL, NULL, 0}},
+     1,
+     NULL},
     {"group in the middle",
      {"a", "abc", NULL},
      {{REPLACE, {"a"}, ";", ".*(b).*", "d", "$1", 0}},
@@ -131,7 +138,11 @@ static const rcase_t cases[] = {
      {{DROP, {"a"}, NULL, "f|o", NULL, NULL, 0}},
      1,
      "{a=\"foo\"}"},
-    {"keep no match", {"a", "foo", NULL}, {{KEEP, {"a"}, NULL, "no-match", NULL, NULL, 0}}, 1, NULL},
+    {"keep no match",
+     {"a", "foo", NULL},
+     {{KEEP, {"a"}, NULL, "no-match", NULL, NULL, 0}},
+     1,
+     NULL},
     {"keep match",
      {"a", "foo", NULL},
      {{KEEP, {"a"}, NULL, "f.*", NULL, NULL, 0}},
@@ -187,11 +198,15 @@ static const rcase_t cases[] = {
      "{a=\"some-name-0\"}"},
     {"sd tags",
      {"__meta_sd_tags", "path:/secret,job:some-job,label:foo=bar", NULL},
-     {{REPLACE, {"__meta_sd_tags"}, NULL, "(?:.+,|^)path:(/[^,]+).*", "__metrics_path__", "${1}",
+     {{REPLACE,
+       {"__meta_sd_tags"},
+       NULL,
+       "(?:.+,|^)path:(/[^,]+).*",
+       "__metrics_path__",
+       "${1}",
        0},
       {REPLACE, {"__meta_sd_tags"}, NULL, "(?:.+,|^)job:([^,]+).*", "job", "${1}", 0},
-      {REPLACE, {"__meta_sd_tags"}, NULL, "(?:.+,|^)label:([^=]+)=([^,]+).*", "${1}", "${2}",
-       0}},
+      {REPLACE, {"__meta_sd_tags"}, NULL, "(?:.+,|^)label:([^=]+)=([^,]+).*", "${1}", "${2}", 0}},
      3,
      "{__meta_sd_tags=\"path:/secret,job:some-job,label:foo=bar\", __metrics_path__=\"/secret\", "
      "foo=\"bar\", job=\"some-job\"}"},
@@ -199,8 +214,13 @@ static const rcase_t cases[] = {
      {"__meta_kubernetes_pod_container_port_name", "foo",
       "__meta_kubernetes_pod_annotation_XXX_metrics_port", "9091", NULL},
      {{LABELDROP, {NULL}, NULL, "^__meta_kubernetes_pod_container_port_name$", NULL, NULL, 0},
-      {REPLACE, {"__meta_kubernetes_pod_annotation_XXX_metrics_port"}, NULL, "(.+)",
-       "__meta_kubernetes_pod_container_port_name", "metrics", 0},
+      {REPLACE,
+       {"__meta_kubernetes_pod_annotation_XXX_metrics_port"},
+       NULL,
+       "(.+)",
+       "__meta_kubernetes_pod_container_port_name",
+       "metrics",
+       0},
       {KEEP, {"__meta_kubernetes_pod_container_port_name"}, NULL, "^metrics$", NULL, NULL, 0}},
      3,
      "{__meta_kubernetes_pod_annotation_XXX_metrics_port=\"9091\", "
@@ -456,7 +476,8 @@ static void test_relabel_reuse(void **state) {
         {HASHMOD, {"host"}, NULL, NULL, "shard", NULL, 4},
     };
     config_relabel_t cfg[4];
-    for (int i = 0; i < 4; i++) to_config(&specs[i], &cfg[i]);
+    for (int i = 0; i < 4; i++)
+        to_config(&specs[i], &cfg[i]);
     labels_relabel_t *p = NULL;
     assert_int_equal(labels_relabel_compile(cfg, 4, false, &p, NULL), 0);
     labels_builder_t *b = labels_builder_new();

@@ -82,7 +82,8 @@ static void test_intern_many(void **state) {
     print_message("symtab: %d strings of ~11 bytes in %zu bytes (%.1f per string)\n", N,
                   st.memory_bytes, (double)st.memory_bytes / N);
     /* Release every other one, then check all. */
-    for (int i = 0; i < N; i += 2) labels_symtab_release(t, ids[i]);
+    for (int i = 0; i < N; i += 2)
+        labels_symtab_release(t, ids[i]);
     for (int i = 0; i < N; i++) {
         int n = snprintf(s, sizeof s, "value-%d", i);
         uint32_t id = 0;
@@ -132,7 +133,8 @@ static void *work(void *arg) {
             const char *p = labels_symtab_intern(w->t, s, (size_t)n, &ids[i]);
             if (strcmp(p, s) || labels_symtab_get(w->t, ids[i]) != p) w->errors++;
         }
-        for (int i = 0; i < 2000; i++) labels_symtab_release(w->t, ids[i]);
+        for (int i = 0; i < 2000; i++)
+            labels_symtab_release(w->t, ids[i]);
     }
     return NULL;
 }
