@@ -149,8 +149,7 @@ static int skip_group(reader_t *r, uint32_t num, const char *msg, size_t at, vg_
 /* Reads the next field of the message r is over. Returns 1 with *f filled,
  * 0 at the end of the message, or a negative code with a message. Groups
  * are skipped whole and returned with wire type WT_SGROUP. */
-static inline int next_field(reader_t *r, const char *msg, field_t *f, vg_err_t *err) {
-    if (r->p >= r->end) return 0;
+static int next_field_slow(reader_t *r, const char *msg, field_t *f, vg_err_t *err) {
     f->at = (size_t)(r->p - r->base);
     uint64_t tag;
     int rc = read_varint(&r->p, r->end, &tag);
@@ -202,6 +201,24 @@ static inline int next_field(reader_t *r, const char *msg, field_t *f, vg_err_t 
                           "proto: invalid wire type %u for field %u of %s at byte %zu", f->wt,
                           f->num, msg, f->at);
     }
+}
+
+/* next_field with the common case inline: a length-delimited field with a
+ * one-byte tag and a length under 128 (every label and sample). */
+static inline int next_field(reader_t *r, const char *msg, field_t *f, vg_err_t *err) {
+    const uint8_t *p = r->p;
+    if (p >= r->end) return 0;
+    if (r->end - p >= 2 && p[0] < 0x80 && (p[0] & 7) == WT_LEN && p[0] >= 8 && p[1] < 0x80 &&
+        p[1] <= r->end - p - 2) {
+        f->at = (size_t)(p - r->base);
+        f->num = p[0] >> 3;
+        f->wt = WT_LEN;
+        f->ptr = p + 2;
+        f->len = p[1];
+        r->p = p + 2 + p[1];
+        return 1;
+    }
+    return next_field_slow(r, msg, f, err);
 }
 
 /* Checks the wire type of a known field. */
@@ -325,6 +342,20 @@ static void labels_reserve(ingest_rw_label_t **arr, size_t *cap, size_t n) {
 /* Decodes a Label message. */
 static int parse_label(const reader_t *parent, const field_t *lf, ingest_rw_label_t *l,
                        vg_err_t *err) {
+    /* Fast path: name then value, both under 128 bytes, nothing else. */
+    const uint8_t *p = lf->ptr;
+    size_t len = lf->len;
+    if (len >= 4 && p[0] == (1 << 3 | WT_LEN) && p[1] < 0x80) {
+        size_t nl = p[1];
+        if (nl + 4 <= len && p[nl + 2] == (2 << 3 | WT_LEN) && p[nl + 3] < 0x80 &&
+            nl + 4 + p[nl + 3] == len) {
+            l->name = (const char *)p + 2;
+            l->name_len = nl;
+            l->value = (const char *)p + nl + 4;
+            l->value_len = p[nl + 3];
+            return 0;
+        }
+    }
     reader_t r = sub_reader(parent, lf);
     l->name = l->value = (const char *)empty_bytes;
     l->name_len = l->value_len = 0;
@@ -345,28 +376,51 @@ static int parse_label(const reader_t *parent, const field_t *lf, ingest_rw_labe
     return rc;
 }
 
+/* Who a label belongs to, for messages; formatted only when one is made. */
+typedef struct subject {
+    size_t index; /* of the series */
+    const ingest_rw_label_t *labels;
+    size_t n_labels;
+    bool exemplar;
+    size_t at; /* byte offset of the series or exemplar */
+} subject_t;
+
+/* Writes "series 3 (up)" or "series 3: exemplar". */
+static void subject_name(const subject_t *who, char *out, size_t out_len) {
+    if (who->exemplar)
+        snprintf(out, out_len, "series %zu: exemplar", who->index);
+    else
+        series_ref(who->labels, who->n_labels, who->index, out, out_len);
+}
+
 /* Checks one label against the length limits (a hard error) and against
- * what Prometheus accepts (noted in inv). what is "series 3 (up)" or
- * "exemplar 2 of series 3 (up)", built lazily through the callback args. */
+ * what Prometheus accepts (noted in inv). The common case, a good label,
+ * costs two comparisons and two UTF-8 scans. */
 static int check_label(const ingest_rw_decoder_t *d, const ingest_rw_label_t *l, size_t i,
-                       const char *what, size_t at, invalid_t *inv, vg_err_t *err) {
-    char ref[80];
-    if (l->name_len > d->limits.max_name_len || l->value_len > d->limits.max_value_len) {
+                       const subject_t *who, invalid_t *inv, vg_err_t *err) {
+    bool over_name = l->name_len > d->limits.max_name_len;
+    bool over = over_name || l->value_len > d->limits.max_value_len;
+    if (!over && (inv->set || (l->name_len > 0 && ingest_rw_utf8_valid(l->name, l->name_len) &&
+                               ingest_rw_utf8_valid(l->value, l->value_len))))
+        return 0;
+    char what[128], ref[80];
+    subject_name(who, what, sizeof what);
+    if (over) {
         label_ref(l, i, ref, sizeof ref);
-        bool name = l->name_len > d->limits.max_name_len;
         return vg_err_set(err, VG_ERR_LIMIT,
                           "%s at byte %zu: label %s has a %s of %zu bytes, over the limit of %zu",
-                          what, at, ref, name ? "name" : "value", name ? l->name_len : l->value_len,
-                          name ? d->limits.max_name_len : d->limits.max_value_len);
+                          what, who->at, ref, over_name ? "name" : "value",
+                          over_name ? l->name_len : l->value_len,
+                          over_name ? d->limits.max_name_len : d->limits.max_value_len);
     }
-    if (inv->set) return 0;
     if (l->name_len == 0) {
-        invalid_note(inv, "%s at byte %zu: label #%zu has an empty name", what, at, i + 1);
+        invalid_note(inv, "%s at byte %zu: label #%zu has an empty name", what, who->at, i + 1);
     } else if (!ingest_rw_utf8_valid(l->name, l->name_len)) {
-        invalid_note(inv, "%s at byte %zu: label name #%zu is not valid UTF-8", what, at, i + 1);
-    } else if (!ingest_rw_utf8_valid(l->value, l->value_len)) {
+        invalid_note(inv, "%s at byte %zu: label name #%zu is not valid UTF-8", what, who->at,
+                     i + 1);
+    } else {
         label_ref(l, i, ref, sizeof ref);
-        invalid_note(inv, "%s at byte %zu: the value of label %s is not valid UTF-8", what, at,
+        invalid_note(inv, "%s at byte %zu: the value of label %s is not valid UTF-8", what, who->at,
                      ref);
     }
     return 0;
@@ -375,6 +429,19 @@ static int check_label(const ingest_rw_decoder_t *d, const ingest_rw_label_t *l,
 /* Decodes and checks a Sample message. */
 static int parse_sample(const reader_t *parent, const field_t *sf, ingest_rw_sample_t *s,
                         vg_err_t *err) {
+    /* Fast path: the encoding every known sender uses, value then
+     * timestamp, nothing else. */
+    const uint8_t *p = sf->ptr, *end = sf->ptr + sf->len;
+    if (sf->len >= 11 && p[0] == (1 << 3 | WT_I64) && p[9] == (2 << 3 | WT_VARINT)) {
+        const uint8_t *q = p + 10;
+        uint64_t ts;
+        if (read_varint(&q, end, &ts) == 0 && q == end) {
+            uint64_t bits = load_le64(p + 1);
+            memcpy(&s->value, &bits, sizeof s->value);
+            s->timestamp_ms = (int64_t)ts;
+            return 0;
+        }
+    }
     reader_t r = sub_reader(parent, sf);
     s->value = 0;
     s->timestamp_ms = 0;
@@ -393,13 +460,11 @@ static int parse_sample(const reader_t *parent, const field_t *sf, ingest_rw_sam
 }
 
 /* Decodes and checks an Exemplar; its labels go into the decoder's exemplar
- * scratch array. what names the series for messages. */
+ * scratch array. index is the series' for messages. */
 static int parse_exemplar(ingest_rw_decoder_t *d, const reader_t *parent, const field_t *ef,
-                          const char *what, invalid_t *inv, ingest_rw_exemplar_t *ex,
-                          vg_err_t *err) {
+                          size_t index, invalid_t *inv, ingest_rw_exemplar_t *ex, vg_err_t *err) {
     reader_t r = sub_reader(parent, ef);
-    char ewhat[160];
-    snprintf(ewhat, sizeof ewhat, "%s: exemplar", what);
+    subject_t who = {index, NULL, 0, true, ef->at};
     ex->n_labels = 0;
     ex->value = 0;
     ex->timestamp_ms = 0;
@@ -410,12 +475,12 @@ static int parse_exemplar(ingest_rw_decoder_t *d, const reader_t *parent, const 
             if (want_wt(&f, WT_LEN, "Exemplar", err) < 0) return VG_ERR_INPUT;
             if (ex->n_labels == d->limits.max_labels)
                 return vg_err_set(err, VG_ERR_LIMIT,
-                                  "%s: exemplar at byte %zu has more than %zu labels", what, ef->at,
-                                  d->limits.max_labels);
+                                  "series %zu: exemplar at byte %zu has more than %zu labels",
+                                  index, ef->at, d->limits.max_labels);
             labels_reserve(&d->ex_labels, &d->ex_labels_cap, ex->n_labels + 1);
             ingest_rw_label_t *l = &d->ex_labels[ex->n_labels];
             if ((rc = parse_label(&r, &f, l, err)) < 0) return rc;
-            if ((rc = check_label(d, l, ex->n_labels, ewhat, ef->at, inv, err)) < 0) return rc;
+            if ((rc = check_label(d, l, ex->n_labels, &who, inv, err)) < 0) return rc;
             ex->n_labels++;
         } else if (f.num == 2) {
             if (want_wt(&f, WT_I64, "Exemplar", err) < 0) return VG_ERR_INPUT;
@@ -438,7 +503,7 @@ static int name_cmp(const ingest_rw_label_t *a, const ingest_rw_label_t *b) {
 
 /* The checks on a whole label set that Prometheus makes: a non-empty
  * metric name and no name twice. Sets s->labels_sorted. */
-static void check_label_set(ingest_rw_series_t *s, const char *what, invalid_t *inv) {
+static void check_label_set(ingest_rw_series_t *s, const subject_t *who, invalid_t *inv) {
     const ingest_rw_label_t *ls = s->labels;
     bool has_name = false, sorted = true, dup = false;
     for (size_t i = 0; i < s->n_labels; i++) {
@@ -455,6 +520,9 @@ static void check_label_set(ingest_rw_series_t *s, const char *what, invalid_t *
         for (size_t j = i + 1; !dup && j < s->n_labels; j++)
             if (name_cmp(&ls[i], &ls[j]) == 0) dup = true;
     s->labels_sorted = sorted;
+    if ((has_name && !dup) || inv->set) return;
+    char what[128];
+    subject_name(who, what, sizeof what);
     if (!has_name) invalid_note(inv, "%s: no metric name (label __name__)", what);
     if (dup) invalid_note(inv, "%s: a label name appears twice", what);
 }
@@ -468,8 +536,6 @@ static int parse_series(ingest_rw_decoder_t *d, const reader_t *parent, const fi
     s->raw = sf->ptr;
     s->raw_len = sf->len;
     s->decoder = d;
-    char what[128];
-    what[0] = '\0';
     field_t f;
     int rc;
     while ((rc = next_field(&r, "TimeSeries", &f, err)) > 0) {
@@ -495,9 +561,8 @@ static int parse_series(ingest_rw_decoder_t *d, const reader_t *parent, const fi
         }
         case 3: {
             if (want_wt(&f, WT_LEN, "TimeSeries", err) < 0) return VG_ERR_INPUT;
-            if (!what[0]) snprintf(what, sizeof what, "series %zu", index);
             ingest_rw_exemplar_t ex;
-            if ((rc = parse_exemplar(d, &r, &f, what, inv, &ex, err)) < 0) return rc;
+            if ((rc = parse_exemplar(d, &r, &f, index, inv, &ex, err)) < 0) return rc;
             s->n_exemplars++;
             break;
         }
@@ -510,11 +575,11 @@ static int parse_series(ingest_rw_decoder_t *d, const reader_t *parent, const fi
         }
     }
     if (rc < 0) return rc;
-    s->labels = d->labels ? d->labels : (const ingest_rw_label_t *)NULL;
-    series_ref(s->labels, s->n_labels, index, what, sizeof what);
+    s->labels = d->labels;
+    subject_t who = {index, s->labels, s->n_labels, false, sf->at};
     for (size_t i = 0; i < s->n_labels; i++)
-        if ((rc = check_label(d, &s->labels[i], i, what, sf->at, inv, err)) < 0) return rc;
-    check_label_set(s, what, inv);
+        if ((rc = check_label(d, &s->labels[i], i, &who, inv, err)) < 0) return rc;
+    check_label_set(s, &who, inv);
     return 0;
 }
 
@@ -708,7 +773,7 @@ bool ingest_rw_exemplar_iter_next(ingest_rw_exemplar_iter_t *it, ingest_rw_exemp
     while (next_field(&r, "TimeSeries", &f, NULL) > 0) {
         if (f.num != 3 || f.wt != WT_LEN) continue;
         invalid_t inv = {0};
-        if (parse_exemplar(it->decoder, &r, &f, "", &inv, out, NULL) < 0) break;
+        if (parse_exemplar(it->decoder, &r, &f, 0, &inv, out, NULL) < 0) break;
         it->p = r.p;
         return true;
     }
