@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 #include <math.h>
 #include <snappy-c.h>
 #include <stdio.h>
@@ -889,6 +890,52 @@ static void test_utf8(void **state) {
     assert_true(ingest_rw_utf8_valid("a\0b", 3));
 }
 
+/* ------------------------------------------------------- fuzz corpus */
+
+/* The committed fuzz corpus decodes (or fails with a message) with the fuzz
+ * target's modes: byte 0 bit 0 raw protobuf, bit 1 drop invalid series,
+ * bit 2 tiny limits. */
+static void test_fuzz_corpus(void **state) {
+    (void)state;
+    DIR *dir = opendir(VG_SOURCE_DIR "/fuzz/corpus/remote_write");
+    assert_non_null(dir);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(dir)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char path[512], *data;
+        size_t len;
+        snprintf(path, sizeof path, "%s/fuzz/corpus/remote_write/%s", VG_SOURCE_DIR, e->d_name);
+        vg_err_t err = {0};
+        assert_int_equal(vg_file_read_all(path, 1 << 20, &data, &len, &err), 0);
+        if (len == 0) {
+            free(data);
+            continue;
+        }
+        unsigned mode = (unsigned char)data[0];
+        ingest_rw_limits_t tiny = {1 << 20, 4, 16, 16};
+        ingest_rw_decoder_t d;
+        ingest_rw_decoder_init(&d, (mode & 4) ? &tiny : NULL,
+                               (mode & 2) ? VG_INGEST_RW_DROP_INVALID : 0);
+        seen_t seen = {VG_BUF_INIT, 0, 0, -1};
+        ingest_rw_handler_t h = {on_series, on_metadata, &seen};
+        ingest_rw_stats_t st;
+        int rc = (mode & 1) ? ingest_rw_decoder_decode(&d, data + 1, len - 1, &h, &st, &err)
+                            : ingest_rw_decoder_decode_body(&d, data + 1, len - 1, &h, &st, &err);
+        if (rc < 0 && !err.msg[0]) {
+            print_error("%s: rc=%d with no message\n", e->d_name, rc);
+            fail();
+        }
+        if (rc == 0) assert_int_equal(seen.n_series, st.n_series);
+        vg_buf_free(&seen.text);
+        ingest_rw_decoder_free(&d);
+        free(data);
+        n++;
+    }
+    closedir(dir);
+    assert_true(n >= 5);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
@@ -906,6 +953,7 @@ int main(void) {
         cmocka_unit_test(test_callback_abort),
         cmocka_unit_test(test_many_labels),
         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_fuzz_corpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
