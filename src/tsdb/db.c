@@ -147,7 +147,7 @@ static int replay_chunk(void *ud, uint64_t ref, int64_t mint, int64_t maxt, uint
 /* ------------------------------------------------------- checkpointing */
 
 /* Writes every series and its chunks as checkpoint records into b. */
-static void encode_head(tsdb_t *db, vg_buf_t *b) {
+void head_encode_checkpoint(tsdb_t *db, vg_buf_t *b) {
     for (size_t i = 0; i < HEAD_STRIPES; i++) {
         head_stripe_t *st = &db->stripes[i];
         pthread_mutex_lock(&st->lock);
@@ -188,7 +188,7 @@ static int checkpoint(tsdb_t *db, vg_err_t *err) {
     pthread_rwlock_unlock(&db->commit_lock);
     if (rc != VG_OK) return rc;
     vg_buf_t b = VG_BUF_INIT;
-    encode_head(db, &b);
+    head_encode_checkpoint(db, &b);
     rc = wal_checkpoint(db->wal, closed, b.data ? b.data : "", b.len, err);
     vg_buf_free(&b);
     return rc;
@@ -198,7 +198,8 @@ static int checkpoint(tsdb_t *db, vg_err_t *err) {
 
 static void *background(void *arg) {
     tsdb_t *db = arg;
-    int64_t last_retention = 0;
+    /* the first maintenance round comes a minute after start */
+    int64_t last_retention = vg_time_now_ms();
     pthread_mutex_lock(&db->bg_lock);
     while (!db->bg_stop) {
         struct timespec ts;
@@ -215,7 +216,7 @@ static void *background(void *arg) {
         int64_t now = vg_time_now_ms();
         if (now - last_retention > 60000) {
             last_retention = now;
-            head_truncate_before(db, retention_cutoff(db));
+            tsdb_maintain(db);
         }
         if (db->m_head_series) selfmon_set(db->m_head_series, NULL, (double)atomic_load(&db->n_series));
         pthread_mutex_lock(&db->bg_lock);
@@ -253,10 +254,19 @@ tsdb_t *tsdb_open(const tsdb_options_t *opts, vg_err_t *err) {
     }
     vg_buf_free(&lock_path);
     pthread_rwlock_init(&db->commit_lock, NULL);
+    pthread_rwlock_init(&db->blocks_lock, NULL);
+    pthread_mutex_init(&db->maint_lock, NULL);
     pthread_mutex_init(&db->bg_lock, NULL);
     pthread_cond_init(&db->bg_cond, NULL);
     head_init(db);
     metrics_init(db);
+    vg_buf_t blocks_dir = VG_BUF_INIT;
+    vg_buf_printf(&blocks_dir, "%s/blocks", db->dir);
+    db->blocks_dir = vg_buf_detach(&blocks_dir);
+    if (blocks_load(db, err) != VG_OK) {
+        tsdb_close(db);
+        return NULL;
+    }
     vg_buf_t wal_dir = VG_BUF_INIT;
     vg_buf_printf(&wal_dir, "%s/wal", db->dir);
     db->wal = wal_open(wal_dir.data, err);
@@ -313,8 +323,12 @@ void tsdb_close(tsdb_t *db) {
         wal_close(db->wal);
     }
     head_free(db);
+    blocks_close_all(db);
+    free(db->blocks_dir);
     if (db->symtab) labels_symtab_free(db->symtab);
     pthread_rwlock_destroy(&db->commit_lock);
+    pthread_rwlock_destroy(&db->blocks_lock);
+    pthread_mutex_destroy(&db->maint_lock);
     pthread_mutex_destroy(&db->bg_lock);
     pthread_cond_destroy(&db->bg_cond);
     if (db->lock_fd >= 0) close(db->lock_fd);
@@ -564,5 +578,8 @@ int tsdb_delete(tsdb_t *db, int64_t mint, int64_t maxt, labels_matcher_t *const 
     }
     vg_buf_free(&b);
     free(refs);
+    if (rc == VG_OK) rc = blocks_delete(db, mint, maxt, matchers, n_matchers, err);
     return rc;
 }
+
+void tsdb_compact(tsdb_t *db) { tsdb_maintain(db); }

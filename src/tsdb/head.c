@@ -258,8 +258,13 @@ void head_series_add_chunk(head_series_t *s, int64_t mint, int64_t maxt, uint16_
     }
 }
 
+void head_series_seal_before(head_series_t *s, int64_t t) {
+    if (s->open.len > 0 && s->app.t < t) seal_open(s);
+}
+
 size_t head_truncate_before(tsdb_t *db, int64_t t) {
     size_t dropped = 0;
+    int64_t new_min = INT64_MAX;
     for (size_t i = 0; i < HEAD_STRIPES; i++) {
         head_stripe_t *st = &db->stripes[i];
         pthread_mutex_lock(&st->lock);
@@ -275,8 +280,14 @@ size_t head_truncate_before(tsdb_t *db, int64_t t) {
                     }
                 }
                 s->n_chunks = keep;
+                if (keep && s->chunks[0]->mint < new_min) new_min = s->chunks[0]->mint;
+                if (s->open.len && s->open_mint < new_min) new_min = s->open_mint;
             }
         pthread_mutex_unlock(&st->lock);
+    }
+    /* Samples appended meanwhile only lower the minimum further. */
+    int64_t cur = atomic_load(&db->min_time);
+    while (cur < new_min && !atomic_compare_exchange_weak(&db->min_time, &cur, new_min)) {
     }
     return dropped;
 }

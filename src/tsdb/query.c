@@ -66,16 +66,158 @@ static bool snapshot_series(tsdb_series_set_t *set, const head_series_t *s, snap
     return true;
 }
 
+static void set_push(tsdb_series_set_t *set, size_t *cap, const snap_series_t *ss) {
+    if (set->n == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        set->series = vg_realloc(set->series, *cap * sizeof *set->series);
+    }
+    set->series[set->n++] = *ss;
+}
+
+/* Copies the matching series of one block into the set. */
+static void select_block(tsdb_series_set_t *set, size_t *cap, const block_t *b,
+                         labels_matcher_t *const *ms, size_t n_ms, block_page_cache_t *cache) {
+    size_t n_ids;
+    uint32_t *ids = block_select(b, ms, n_ms, &n_ids);
+    block_chunk_ref_t *refs = NULL;
+    size_t n_refs = 0, cap_refs = 0;
+    for (size_t i = 0; i < n_ids; i++) {
+        labels_t *ls = NULL;
+        if (block_series(b, ids[i], &ls, &refs, &n_refs, &cap_refs, NULL) != VG_OK) continue;
+        snap_series_t ss = {ls, NULL, 0};
+        for (size_t c = 0; c < n_refs; c++) {
+            if (!overlaps(refs[c].mint, refs[c].maxt, set->mint, set->maxt)) continue;
+            const uint8_t *bytes;
+            if (block_chunk_bytes(cache, b, &refs[c], &bytes, NULL) != VG_OK) continue;
+            if (!ss.chunks) ss.chunks = vg_arena_alloc(set->arena, n_refs * sizeof *ss.chunks);
+            uint8_t *copy = vg_arena_alloc(set->arena, refs[c].len);
+            memcpy(copy, bytes, refs[c].len);
+            ss.chunks[ss.n_chunks++] = (snap_chunk_t){refs[c].mint, refs[c].maxt, copy, refs[c].len};
+        }
+        if (ss.n_chunks) set_push(set, cap, &ss);
+        else labels_free(ls);
+    }
+    free(refs);
+    free(ids);
+}
+
+static int cmp_snap_chunk(const void *a, const void *b) {
+    const snap_chunk_t *x = a, *y = b;
+    return (x->mint > y->mint) - (x->mint < y->mint);
+}
+
+typedef struct tv {
+    int64_t t;
+    double v;
+    size_t order; /* position in the input, so the sort is stable */
+} tv_t;
+
+static int cmp_tv(const void *a, const void *b) {
+    const tv_t *x = a, *y = b;
+    if (x->t != y->t) return x->t < y->t ? -1 : 1;
+    return (x->order > y->order) - (x->order < y->order);
+}
+
+/* Chunks that overlap in time (a block and the head, two overlapping
+ * blocks) are decoded, merged with each timestamp once (the earlier
+ * source wins) and re-encoded, so iterators only see ordered chunks. */
+static void rechunk(tsdb_series_set_t *set, snap_series_t *ss) {
+    bool overlap = false;
+    for (size_t c = 1; c < ss->n_chunks && !overlap; c++)
+        overlap = ss->chunks[c].mint <= ss->chunks[c - 1].maxt;
+    if (!overlap) return;
+    tv_t *all = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t c = 0; c < ss->n_chunks; c++) {
+        tsdb_chunk_iter_t it;
+        if (tsdb_chunk_iter_init(&it, ss->chunks[c].data, ss->chunks[c].len, NULL) != VG_OK)
+            continue;
+        while (tsdb_chunk_iter_next(&it, NULL) == 1) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 256;
+                all = vg_realloc(all, cap * sizeof *all);
+            }
+            all[n] = (tv_t){it.t, tsdb_chunk_iter_v_at(&it), n};
+            n++;
+        }
+    }
+    if (n > 1) qsort(all, n, sizeof *all, cmp_tv);
+    size_t n_chunks = 0;
+    snap_chunk_t *chunks = vg_arena_alloc(set->arena, (n / TSDB_CHUNK_MAX_SAMPLES + 1) * sizeof *chunks);
+    for (size_t i = 0; i < n;) {
+        vg_buf_t buf = VG_BUF_INIT;
+        tsdb_chunk_app_t app;
+        tsdb_chunk_app_init(&app, &buf);
+        int64_t first = all[i].t, last = first;
+        size_t cnt = 0;
+        for (; i < n && cnt < TSDB_CHUNK_MAX_SAMPLES; i++) {
+            if (cnt && all[i].t == last) continue;
+            tsdb_chunk_app_append(&app, all[i].t, all[i].v, NULL);
+            last = all[i].t;
+            cnt++;
+        }
+        uint8_t *copy = vg_arena_alloc(set->arena, buf.len);
+        memcpy(copy, buf.data, buf.len);
+        chunks[n_chunks++] = (snap_chunk_t){first, last, copy, buf.len};
+        vg_buf_free(&buf);
+    }
+    free(all);
+    ss->chunks = chunks;
+    ss->n_chunks = n_chunks;
+}
+
+/* After sorting, joins entries of the same series (from several blocks and
+ * the head) into one, chunks in time order. */
+static void merge_same(tsdb_series_set_t *set) {
+    size_t k = 0;
+    for (size_t i = 0; i < set->n;) {
+        size_t j = i + 1;
+        size_t total = set->series[i].n_chunks;
+        while (j < set->n && labels_equal(set->series[i].labels, set->series[j].labels))
+            total += set->series[j++].n_chunks;
+        snap_series_t merged = set->series[i];
+        if (j > i + 1) {
+            merged.chunks = vg_arena_alloc(set->arena, total * sizeof *merged.chunks);
+            merged.n_chunks = 0;
+            for (size_t m = i; m < j; m++) {
+                memcpy(merged.chunks + merged.n_chunks, set->series[m].chunks,
+                       set->series[m].n_chunks * sizeof *merged.chunks);
+                merged.n_chunks += set->series[m].n_chunks;
+                if (m > i) labels_free(set->series[m].labels);
+            }
+            if (merged.n_chunks > 1) qsort(merged.chunks, merged.n_chunks, sizeof *merged.chunks, cmp_snap_chunk);
+            rechunk(set, &merged);
+        }
+        set->series[k++] = merged;
+        i = j;
+    }
+    set->n = k;
+}
+
 int tsdb_select(tsdb_t *db, int64_t mint, int64_t maxt, labels_matcher_t *const *matchers,
                 size_t n_matchers, size_t limit, tsdb_series_set_t **out, vg_err_t *err) {
     (void)err;
-    size_t n_refs;
-    uint64_t *refs = index_select(db, matchers, n_matchers, &n_refs);
     tsdb_series_set_t *set = vg_calloc(1, sizeof *set);
     set->mint = mint;
     set->maxt = maxt;
     set->arena = vg_arena_new(0);
-    set->series = vg_malloc((n_refs ? n_refs : 1) * sizeof *set->series);
+    size_t cap = 0;
+    pthread_rwlock_rdlock(&db->blocks_lock);
+    block_page_cache_t cache;
+    block_page_cache_init(&cache);
+    for (size_t i = 0; i < db->n_blocks; i++) {
+        const block_t *b = db->blocks[i];
+        if (block_mint(b) > maxt || block_maxt(b) <= mint) continue;
+        select_block(set, &cap, b, matchers, n_matchers, &cache);
+    }
+    block_page_cache_free(&cache);
+    pthread_rwlock_unlock(&db->blocks_lock);
+    size_t n_refs;
+    uint64_t *refs = index_select(db, matchers, n_matchers, &n_refs);
+    if (set->n + n_refs > cap) {
+        cap = set->n + n_refs + 1;
+        set->series = vg_realloc(set->series, cap * sizeof *set->series);
+    }
     for (size_t i = 0; i < n_refs; i++) {
         head_series_t *s = head_series_by_ref(db, refs[i]);
         if (!s) continue;
@@ -89,7 +231,8 @@ int tsdb_select(tsdb_t *db, int64_t mint, int64_t maxt, labels_matcher_t *const 
         pthread_mutex_unlock(&st->lock);
     }
     free(refs);
-    qsort(set->series, set->n, sizeof *set->series, cmp_series);
+    if (set->n > 1) qsort(set->series, set->n, sizeof *set->series, cmp_series);
+    merge_same(set);
     if (limit && set->n > limit) {
         for (size_t i = limit; i < set->n; i++) labels_free(set->series[i].labels);
         set->n = limit;
@@ -117,6 +260,8 @@ void tsdb_series_set_free(tsdb_series_set_t *s) {
 typedef struct iter_state {
     tsdb_chunk_iter_t ci;
     bool in_chunk; /* ci is positioned on a sample of chunk it->chunk */
+    bool emitted;  /* last_t is set */
+    int64_t last_t;
 } iter_state_t;
 
 void tsdb_iter_init(tsdb_iter_t *it, const tsdb_series_set_t *s, size_t i) {
@@ -149,7 +294,12 @@ int tsdb_iter_next(tsdb_iter_t *it) {
         st->in_chunk = rc == 1;
         if (!st->in_chunk) continue;
         int64_t t = tsdb_chunk_iter_t_at(&st->ci);
+        /* chunks are ordered and disjoint (see rechunk); this guard only
+         * keeps a damaged chunk from yielding time going backwards */
+        if (st->emitted && t <= st->last_t) continue;
         if (t > it->maxt) return 0;
+        st->emitted = true;
+        st->last_t = t;
         it->t = t;
         it->v = tsdb_chunk_iter_v_at(&st->ci);
         return 1;
@@ -169,7 +319,7 @@ static int cmp_str(const void *a, const void *b) {
 
 /* Sorts and removes duplicates in place; returns the new count. */
 static size_t sort_unique(char **v, size_t n) {
-    qsort(v, n, sizeof *v, cmp_str);
+    if (n > 1) qsort(v, n, sizeof *v, cmp_str);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (k > 0 && strcmp(v[k - 1], v[i]) == 0) {
@@ -233,10 +383,52 @@ static void collect_values(tsdb_t *db, const head_series_t *s, void *ud) {
     if (c->n > 100000) c->n = sort_unique(c->v, c->n);
 }
 
+/* Adds the names (name == NULL) or one label's values of the matching
+ * series of every block in range. */
+static void collect_blocks(tsdb_t *db, const char *name, int64_t mint, int64_t maxt,
+                           labels_matcher_t *const *ms, size_t n_ms, collect_t *c) {
+    pthread_rwlock_rdlock(&db->blocks_lock);
+    for (size_t i = 0; i < db->n_blocks; i++) {
+        const block_t *b = db->blocks[i];
+        if (block_mint(b) > maxt || block_maxt(b) <= mint) continue;
+        if (n_ms == 0) { /* straight from the postings table */
+            if (name) block_label_values(b, name, &c->v, &c->n, &c->cap);
+            else block_label_names(b, &c->v, &c->n, &c->cap);
+            continue;
+        }
+        size_t n_ids;
+        uint32_t *ids = block_select(b, ms, n_ms, &n_ids);
+        block_chunk_ref_t *refs = NULL;
+        size_t nr = 0, cap = 0;
+        for (size_t k = 0; k < n_ids; k++) {
+            labels_t *ls = NULL;
+            if (block_series(b, ids[k], &ls, &refs, &nr, &cap, NULL) != VG_OK) continue;
+            for (size_t l = 0; l < labels_len(ls); l++) {
+                labels_label_t lb = labels_at(ls, l);
+                if (!name) {
+                    push(&c->v, &c->n, &c->cap, "");
+                    free(c->v[c->n - 1]);
+                    c->v[c->n - 1] = vg_strndup(lb.name, lb.name_len);
+                } else if (strlen(name) == lb.name_len && memcmp(name, lb.name, lb.name_len) == 0) {
+                    push(&c->v, &c->n, &c->cap, "");
+                    free(c->v[c->n - 1]);
+                    c->v[c->n - 1] = vg_strndup(lb.value, lb.value_len);
+                }
+            }
+            labels_free(ls);
+            if (c->n > 100000) c->n = sort_unique(c->v, c->n);
+        }
+        free(refs);
+        free(ids);
+    }
+    pthread_rwlock_unlock(&db->blocks_lock);
+}
+
 int tsdb_label_names(tsdb_t *db, int64_t mint, int64_t maxt, labels_matcher_t *const *matchers,
                      size_t n_matchers, char ***out, size_t *out_n, vg_err_t *err) {
     (void)err;
     collect_t c = {0};
+    collect_blocks(db, NULL, mint, maxt, matchers, n_matchers, &c);
     each_series(db, mint, maxt, matchers, n_matchers, collect_names, &c);
     *out_n = sort_unique(c.v, c.n);
     *out = c.v;
@@ -248,6 +440,7 @@ int tsdb_label_values(tsdb_t *db, const char *name, int64_t mint, int64_t maxt,
                       size_t *out_n, vg_err_t *err) {
     (void)err;
     collect_t c = {0};
+    collect_blocks(db, name, mint, maxt, matchers, n_matchers, &c);
     if (labels_symtab_find(db->symtab, name, strlen(name), &c.name_id))
         each_series(db, mint, maxt, matchers, n_matchers, collect_values, &c);
     *out_n = sort_unique(c.v, c.n);
@@ -306,7 +499,7 @@ static int cmp_row(const void *a, const void *b) {
 
 /* Sorts rows by value (descending) and keeps the first `limit`. */
 static size_t top(tsdb_stat_row_t *rows, size_t n, size_t limit) {
-    qsort(rows, n, sizeof *rows, cmp_row);
+    if (n > 1) qsort(rows, n, sizeof *rows, cmp_row);
     for (size_t i = limit; i < n; i++) free(rows[i].name);
     return n < limit ? n : limit;
 }

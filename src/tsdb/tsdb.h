@@ -7,9 +7,11 @@
  * to the in-memory head, so an acknowledged sample survives kill -9. The
  * head holds each series' samples in Gorilla-compressed chunks, with label
  * strings interned, and an inverted index (postings) for selection by
- * label matchers. A clean shutdown checkpoints the head's compressed
+ * label matchers. Every two hours of data move from the head into an
+ * immutable block on disk; blocks are compacted into larger ones and
+ * deleted by retention. A clean shutdown checkpoints the head's compressed
  * chunks so the next start loads them instead of replaying the log.
- * Formats: docs/format/wal.md, docs/format/chunks.md.
+ * Formats: docs/format/wal.md, chunks.md, block.md.
  *
  * What it owns: everything under <dir>/wal and all in-memory series. Label
  * sets passed in are borrowed; label sets handed out belong to the set or
@@ -30,7 +32,8 @@ typedef struct tsdb tsdb_t;
 
 typedef struct tsdb_options {
     const char *dir;               /* data directory (created if missing) */
-    int64_t retention_ms;          /* samples older than now − this are dropped; 0: 30 days */
+    int64_t retention_ms;          /* blocks older than this (from the newest data) go; 0: 30 d */
+    uint64_t retention_bytes;      /* blocks go, oldest first, beyond this size; 0: no limit */
     int64_t wal_fsync_interval_ms; /* 0: 1000 */
     size_t max_series;             /* 0: unlimited */
     labels_limits_t limits;        /* per series; zero fields mean no limit */
@@ -119,10 +122,16 @@ void tsdb_strings_free(char **v, size_t n);
 
 /* ---------------------------------------------------------------- admin */
 
-/* Deletes the samples in [mint, maxt] of every matching series (logged in
- * the WAL first, so a restart does not bring them back). */
+/* Deletes the samples in [mint, maxt] of every matching series: in the
+ * head (logged in the WAL first, so a restart does not bring them back)
+ * and in blocks (rewritten without them). */
 int tsdb_delete(tsdb_t *db, int64_t mint, int64_t maxt, labels_matcher_t *const *matchers,
                 size_t n_matchers, vg_err_t *err);
+
+/* Runs one round of the background maintenance now: cut the head into
+ * blocks, compact, apply retention. (The background thread does this every
+ * minute; tests and the admin API call it directly.) */
+void tsdb_compact(tsdb_t *db);
 
 typedef struct tsdb_head_stats {
     uint64_t n_series;

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "tsdb/block.h"
 #include "tsdb/chunk.h"
 #include "tsdb/tsdb.h"
 #include "tsdb/wal.h"
@@ -98,6 +99,14 @@ struct tsdb {
     atomic_uint_fast64_t batch_seq;
     atomic_int_fast64_t min_time, max_time;
     bool replaying;
+    /* persisted blocks, sorted by mint; readers hold the lock shared while
+     * they copy data out, changes take it exclusively */
+    pthread_rwlock_t blocks_lock;
+    block_t **blocks;
+    size_t n_blocks;
+    char *blocks_dir;
+    /* serialises cuts, compactions, retention and deletions */
+    pthread_mutex_t maint_lock;
     /* the background thread */
     pthread_t bg_thread;
     pthread_mutex_t bg_lock;
@@ -124,8 +133,23 @@ int head_series_append(head_series_t *s, int64_t t, double v);
 void head_series_add_chunk(head_series_t *s, int64_t mint, int64_t maxt, uint16_t n,
                            const uint8_t *bytes, size_t len);
 labels_t *head_series_labels(tsdb_t *db, const head_series_t *s);
-/* Drops every sealed chunk that ends before t; returns chunks dropped. */
+/* Drops every sealed chunk that ends before t; returns chunks dropped. Also
+ * recomputes the head's time range from what remains. */
 size_t head_truncate_before(tsdb_t *db, int64_t t);
+/* Seals the open chunk of s if all of it lies before t; stripe lock held. */
+void head_series_seal_before(head_series_t *s, int64_t t);
+
+/* Writes every series and its chunks as checkpoint records (db.c). */
+void head_encode_checkpoint(tsdb_t *db, vg_buf_t *b);
+
+/* compact.c */
+int blocks_load(tsdb_t *db, vg_err_t *err);
+void blocks_close_all(tsdb_t *db);
+/* One round of maintenance: cut the head, compact, enforce retention. */
+void tsdb_maintain(tsdb_t *db);
+/* Rewrites the blocks holding matching series without [mint, maxt]. */
+int blocks_delete(tsdb_t *db, int64_t mint, int64_t maxt, labels_matcher_t *const *ms, size_t n,
+                  vg_err_t *err);
 void head_update_time_range(tsdb_t *db, int64_t t);
 
 /* Encodes the series record of s into b. */

@@ -198,7 +198,7 @@ static int cmp_cstr(const void *a, const void *b) {
 }
 
 static void reply_strings(web_response_t *res, char **v, size_t n, size_t limit) {
-    qsort(v, n, sizeof *v, cmp_cstr);
+    if (n > 1) qsort(v, n, sizeof *v, cmp_cstr);
     reply_json(res);
     vg_buf_t *b = &res->body;
     vg_buf_puts(b, "{\"status\":\"success\",\"data\":[");
