@@ -181,7 +181,7 @@ int cli_serve(int argc, char **argv) {
          "how long to keep samples (default 30d)"},
         {"storage.retention.time", FLAG_DURATION, &o->retention_ms, "the same"},
         {"storage.tsdb.retention.size", FLAG_BYTES, &o->retention_bytes,
-         "most bytes of samples to keep (accepted; enforced once blocks are written)"},
+         "most bytes of blocks and WAL to keep; oldest blocks go first (default 0: no limit)"},
         {"storage.retention.size", FLAG_BYTES, &o->retention_bytes, "the same"},
         {"storage.wal.fsync-interval", FLAG_DURATION, &o->wal_fsync_ms,
          "how often the WAL is fsynced (default 1s)"},
@@ -288,6 +288,7 @@ int cli_serve(int argc, char **argv) {
     vg_buf_printf(&tsdb_dir, "%s/tsdb", o->storage_path);
     tsdb_options_t topts = {.dir = tsdb_dir.data,
                             .retention_ms = o->retention_ms,
+                            .retention_bytes = o->retention_bytes,
                             .wal_fsync_interval_ms = o->wal_fsync_ms,
                             .max_series = o->max_series,
                             .selfmon = root.selfmon};
