@@ -6,6 +6,9 @@
 #include "tsdb_int.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -130,8 +133,11 @@ static int cmp_cut(const void *a, const void *b) {
     return labels_compare(((const cut_series_t *)a)->labels, ((const cut_series_t *)b)->labels);
 }
 
-/* Writes the head's chunks in [start, end) as a level-1 block. */
-static int cut_head(tsdb_t *db, int64_t start, int64_t end, vg_err_t *err) {
+/* Writes the head's chunks that lie in [start, end) as a level-1 block in
+ * dir. A cut seals open chunks that end before `end` first (seal true); a
+ * snapshot leaves the head alone and copies open chunks as they are. */
+static int head_to_block(tsdb_t *db, const char *dir, int64_t start, int64_t end, bool seal,
+                         char *out_id, vg_err_t *err) {
     size_t n_refs;
     uint64_t *refs = index_select(db, NULL, 0, &n_refs);
     cut_series_t *cs = vg_calloc(n_refs ? n_refs : 1, sizeof *cs);
@@ -141,15 +147,27 @@ static int cut_head(tsdb_t *db, int64_t start, int64_t end, vg_err_t *err) {
         if (!s) continue;
         head_stripe_t *st = head_stripe_of(db, s->hash);
         pthread_mutex_lock(&st->lock);
-        head_series_seal_before(s, end);
+        if (seal) head_series_seal_before(s, end);
         cut_series_t *c = &cs[n];
-        for (uint32_t k = 0; k < s->n_chunks; k++) {
-            const head_chunk_t *ch = s->chunks[k];
-            if (ch->maxt >= end || ch->mint < start) continue;
+        for (uint32_t k = 0; k <= s->n_chunks; k++) {
+            int64_t mint, maxt;
+            uint16_t cnt;
+            const void *bytes;
+            size_t len;
+            if (k < s->n_chunks) {
+                const head_chunk_t *ch = s->chunks[k];
+                mint = ch->mint, maxt = ch->maxt, cnt = ch->n, bytes = ch->data, len = ch->len;
+            } else {
+                if (seal || s->open.len == 0) break;
+                mint = s->open_mint, maxt = s->app.t;
+                cnt = (uint16_t)tsdb_chunk_app_n_samples(&s->app);
+                bytes = s->open.data, len = s->open.len;
+            }
+            if (maxt >= end || mint < start) continue;
             c->chunks = vg_realloc(c->chunks, (c->n + 1) * sizeof *c->chunks);
-            c->chunks[c->n++] = (block_chunk_in_t){ch->mint, ch->maxt, ch->n,
-                                                   (const uint8_t *)(uintptr_t)c->data.len, ch->len};
-            vg_buf_append(&c->data, ch->data, ch->len);
+            c->chunks[c->n++] = (block_chunk_in_t){mint, maxt, cnt,
+                                                   (const uint8_t *)(uintptr_t)c->data.len, len};
+            vg_buf_append(&c->data, bytes, len);
         }
         if (c->n) {
             c->labels = head_series_labels(db, s);
@@ -159,7 +177,7 @@ static int cut_head(tsdb_t *db, int64_t start, int64_t end, vg_err_t *err) {
     }
     free(refs);
     if (n > 1) qsort(cs, n, sizeof *cs, cmp_cut);
-    block_writer_t *w = block_writer_new(db->blocks_dir, start, end, 1, err);
+    block_writer_t *w = block_writer_new(dir, start, end, 1, err);
     int rc = w ? VG_OK : VG_ERR_IO;
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; k < cs[i].n; k++) /* offsets into data become pointers now */
@@ -170,12 +188,17 @@ static int cut_head(tsdb_t *db, int64_t start, int64_t end, vg_err_t *err) {
         vg_buf_free(&cs[i].data);
     }
     free(cs);
-    char id[BLOCK_ID_LEN + 1];
     if (rc != VG_OK) {
         if (w) block_writer_abort(w);
         return rc;
     }
-    rc = block_writer_finish(w, id, err);
+    return block_writer_finish(w, out_id, err);
+}
+
+/* Moves the head's chunks in [start, end) into a level-1 block. */
+static int cut_head(tsdb_t *db, int64_t start, int64_t end, vg_err_t *err) {
+    char id[BLOCK_ID_LEN + 1];
+    int rc = head_to_block(db, db->blocks_dir, start, end, true, id, err);
     if (rc != VG_OK) return rc;
     if (id[0]) {
         vg_buf_t dir = VG_BUF_INIT;
@@ -556,5 +579,45 @@ int blocks_delete(tsdb_t *db, int64_t mint, int64_t maxt, labels_matcher_t *cons
     }
     free(targets);
     pthread_mutex_unlock(&db->maint_lock);
+    return rc;
+}
+
+int tsdb_snapshot(tsdb_t *db, bool skip_head, char *out_name, size_t name_len, vg_err_t *err) {
+    /* Prometheus names snapshots <UTC time>-<random hex>. */
+    char stamp[32], id[BLOCK_ID_LEN + 1];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    unsigned long long rnd = (unsigned long long)vg_time_now_ms() * 2654435761ULL ^ (unsigned long long)getpid();
+    snprintf(out_name, name_len, "%s-%016llx", stamp, rnd);
+    vg_buf_t dir = VG_BUF_INIT, src = VG_BUF_INIT, dst = VG_BUF_INIT;
+    vg_buf_printf(&dir, "%s/snapshots/%s", db->dir, out_name);
+    int rc = vg_mkdir_all(dir.data, err);
+    pthread_mutex_lock(&db->maint_lock); /* no block comes or goes meanwhile */
+    pthread_rwlock_rdlock(&db->blocks_lock);
+    static const char *const files[] = {"meta.json", "index", "chunks"};
+    for (size_t i = 0; i < db->n_blocks && rc == VG_OK; i++) {
+        vg_buf_reset(&dst);
+        vg_buf_printf(&dst, "%s/%s", dir.data, block_id(db->blocks[i]));
+        rc = vg_mkdir_all(dst.data, err);
+        for (size_t f = 0; f < 3 && rc == VG_OK; f++) {
+            /* blocks are immutable: hard links cost no space */
+            vg_buf_reset(&src);
+            vg_buf_reset(&dst);
+            vg_buf_printf(&src, "%s/%s", block_dir(db->blocks[i]), files[f]);
+            vg_buf_printf(&dst, "%s/%s/%s", dir.data, block_id(db->blocks[i]), files[f]);
+            if (link(src.data, dst.data) != 0)
+                rc = vg_err_set(err, VG_ERR_IO, "link %s: %s", dst.data, strerror(errno));
+        }
+    }
+    pthread_rwlock_unlock(&db->blocks_lock);
+    if (rc == VG_OK && !skip_head)
+        rc = head_to_block(db, dir.data, INT64_MIN, INT64_MAX, false, id, err);
+    pthread_mutex_unlock(&db->maint_lock);
+    if (rc != VG_OK) vg_remove_all(dir.data, NULL);
+    vg_buf_free(&dir);
+    vg_buf_free(&src);
+    vg_buf_free(&dst);
     return rc;
 }

@@ -128,6 +128,11 @@ void tsdb_strings_free(char **v, size_t n);
 int tsdb_delete(tsdb_t *db, int64_t mint, int64_t maxt, labels_matcher_t *const *matchers,
                 size_t n_matchers, vg_err_t *err);
 
+/* Makes <dir>/snapshots/<name>: hard links to every block and, unless
+ * skip_head, the head written as one more block — what Prometheus's
+ * snapshot API does. out_name gets the name. */
+int tsdb_snapshot(tsdb_t *db, bool skip_head, char *out_name, size_t name_len, vg_err_t *err);
+
 /* Runs one round of the background maintenance now: cut the head into
  * blocks, compact, apply retention. (The background thread does this every
  * minute; tests and the admin API call it directly.) */

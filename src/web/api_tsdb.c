@@ -405,6 +405,29 @@ static void handle_clean_tombstones(web_request_t *req, web_response_t *res) {
     res->content_type = NULL;
 }
 
+static void handle_snapshot(web_request_t *req, web_response_t *res) {
+    tsdb_t *db = tsdb_or_reply(req, res);
+    if (!db || !admin_or_reply(req, res)) return;
+    const char *skip = web_param(req, "skip_head");
+    bool skip_head = skip && (strcmp(skip, "true") == 0 || strcmp(skip, "1") == 0);
+    if (skip && *skip && !skip_head && strcmp(skip, "false") != 0 && strcmp(skip, "0") != 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "unable to parse boolean 'skip_head' argument: %.100s", skip);
+        web_reply_json_error(res, 400, "bad_data", msg);
+        return;
+    }
+    char name[64];
+    vg_err_t err = {0};
+    if (tsdb_snapshot(db, skip_head, name, sizeof name, &err) != VG_OK) {
+        char msg[VG_ERR_MSG_MAX + 32];
+        snprintf(msg, sizeof msg, "create snapshot: %s", err.msg);
+        web_reply_json_error(res, 500, "internal", msg);
+        return;
+    }
+    reply_json(res);
+    vg_buf_printf(&res->body, "{\"status\":\"success\",\"data\":{\"name\":\"%s\"}}", name);
+}
+
 /* Registered in handlers.c's route table. */
 const web_route_t web_tsdb_routes[] = {
     {"/api/v1/write", false, WEB_POST, "/api/v1/write", handle_write, NULL},
@@ -417,5 +440,7 @@ const web_route_t web_tsdb_routes[] = {
      "/api/v1/admin/tsdb/delete_series", handle_delete_series, NULL},
     {"/api/v1/admin/tsdb/clean_tombstones", false, WEB_POST | WEB_PUT,
      "/api/v1/admin/tsdb/clean_tombstones", handle_clean_tombstones, NULL},
+    {"/api/v1/admin/tsdb/snapshot", false, WEB_POST | WEB_PUT, "/api/v1/admin/tsdb/snapshot",
+     handle_snapshot, NULL},
     {NULL, false, 0, NULL, NULL, NULL},
 };
