@@ -137,6 +137,40 @@ class RemoteWriteProtocolTest(unittest.TestCase):
         self.assertEqual(len(json.loads(body)["data"]), 3)
 
 
+class FullDiskTest(unittest.TestCase):
+    """A WAL write that fails (ENOSPC, injected through VIGIL_FAULT) gives
+    the sender a 500 so it retries; nothing of that request is kept, and
+    ingest resumes by itself."""
+
+    def test_enospc_is_a_500_and_ingest_resumes(self):
+        import os as _os
+        _os.environ["VIGIL_FAULT"] = "write:12:28"
+        try:
+            v = Vigil()
+        finally:
+            del _os.environ["VIGIL_FAULT"]
+        try:
+            url = v.url + "/api/v1/write"
+            t = now_ms() - 60000
+            statuses = []
+            acked = []
+            for i in range(30):
+                series = [({"__name__": "disk_full", "n": str(i)}, [(t + i, i)])]
+                status, body = rwclient.send(url, series)
+                statuses.append(status)
+                if status == 204:
+                    acked.append(i)
+                else:
+                    self.assertEqual(status, 500, body)
+                    self.assertIn(b"No space left on device", body)
+            self.assertIn(500, statuses)
+            self.assertEqual(statuses[-1], 204)
+            got = sorted(int(r["metric"]["n"]) for r in export(v, "disk_full"))
+            self.assertEqual(got, acked)
+        finally:
+            v.cleanup()
+
+
 class PrometheusRemoteWritesToVigilTest(unittest.TestCase):
     """A real Prometheus scrapes vigil's /metrics and remote-writes what it
     scraped to vigil; the series and samples in both stores agree."""
