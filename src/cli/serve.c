@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "host/host.h"
+#include "scrape/scrape.h"
 #include "web/web.h"
 
 #define MAX_COLLECTOR_FLAGS 64
@@ -129,9 +130,15 @@ static int root_reload(void *ud, vg_err_t *err) {
     host_t *old_host = r->host;
     r->config = cfg;
     r->host = h;
+    config_t *scrape_cfg = config_ref(cfg);
     pthread_rwlock_unlock(&r->lock);
     config_unref(old_cfg);
     host_free(old_host);
+    scrape_t *scr = atomic_load(&r->app.scrape);
+    vg_err_t serr = {0};
+    if (scr && scrape_apply_config(scr, scrape_cfg, &serr) != VG_OK)
+        vg_log_error("Applying the scrape configuration", "err", serr.msg, NULL);
+    config_unref(scrape_cfg);
     selfmon_set(r->reload_success, NULL, 1);
     selfmon_set(r->reload_time, NULL, vg_time_now());
     vg_log_info("Completed loading of configuration file", "filename", r->opts.config_file, NULL);
@@ -303,6 +310,22 @@ int cli_serve(int argc, char **argv) {
         return 1;
     }
     atomic_store(&root.app.tsdb, root.tsdb);
+    scrape_options_t sopts = {.tsdb = root.tsdb,
+                              .selfmon = root.selfmon,
+                              .user_agent = "vigil/" VIGIL_VERSION};
+    scrape_t *scr = scrape_new(&sopts, &err);
+    if (!scr) {
+        vg_log_error("Cannot start scraping", "err", err.msg, NULL);
+    } else {
+        /* Published first, then applied under the read lock: a reload
+         * racing with start-up applies its newer configuration after. */
+        atomic_store(&root.app.scrape, scr);
+        pthread_rwlock_rdlock(&root.lock);
+        vg_err_t serr = {0};
+        if (scrape_apply_config(scr, root.config, &serr) != VG_OK)
+            vg_log_error("Applying the scrape configuration", "err", serr.msg, NULL);
+        pthread_rwlock_unlock(&root.lock);
+    }
     atomic_store(&root.app.ready, true);
     vg_log_info("Server is ready to receive web requests.", NULL);
 
@@ -320,6 +343,8 @@ int cli_serve(int argc, char **argv) {
     }
     atomic_store(&root.app.ready, false);
     web_server_stop(srv);
+    atomic_store(&root.app.scrape, NULL);
+    scrape_free(scr);
     tsdb_close(root.tsdb);
     config_unref(root.config);
     host_free(root.host);

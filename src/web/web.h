@@ -38,6 +38,8 @@ typedef struct web_app {
     bool enable_admin_api; /* the /api/v1/admin/tsdb endpoints allowed */
     /* The store, NULL until it has been opened (handlers answer 503). */
     _Atomic(tsdb_t *) tsdb;
+    /* The scrape manager, NULL until started (the targets API shows none). */
+    _Atomic(struct scrape *) scrape;
     atomic_bool ready;     /* /-/ready answers 200 only when true */
 } web_app_t;
 
