@@ -305,9 +305,23 @@ static void xfer_error(const xfer_t *x, CURLcode cc, const char *url, vg_buf_t *
         vg_buf_printf(out, "Get \"%s\": context deadline exceeded", url);
         return;
     }
+    long os_err = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_err);
+    if (cc == CURLE_COULDNT_CONNECT && os_err > 0) {
+        /* Go's wording: dial tcp 127.0.0.1:1: connect: connection refused */
+        char *ip = NULL;
+        long port = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_PRIMARY_IP, &ip);
+        curl_easy_getinfo(x->easy, CURLINFO_PRIMARY_PORT, &port);
+        char why[128];
+        snprintf(why, sizeof why, "%s", strerror((int)os_err));
+        if (why[0] >= 'A' && why[0] <= 'Z') why[0] = (char)(why[0] - 'A' + 'a');
+        bool v6 = ip && strchr(ip, ':');
+        vg_buf_printf(out, "Get \"%s\": dial tcp %s%s%s:%ld: connect: %s", url, v6 ? "[" : "",
+                      ip ? ip : "", v6 ? "]" : "", port, why);
+        return;
+    }
     const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc);
-    if (cc == CURLE_COULDNT_CONNECT && strstr(why, "refused"))
-        why = "connect: connection refused";
     vg_buf_printf(out, "Get \"%s\": %s", url, why);
 }
 
