@@ -11,10 +11,9 @@
 
 #include "scrape_int.h"
 
-static const char *const report_names[5] = {"up", "scrape_duration_seconds",
-                                            "scrape_samples_scraped",
-                                            "scrape_samples_post_metric_relabeling",
-                                            "scrape_series_added"};
+static const char *const report_names[5] = {
+    "up", "scrape_duration_seconds", "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling", "scrape_series_added"};
 
 void scrape_worker_init(scrape_worker_t *w, tsdb_t *db) {
     memset(w, 0, sizeof *w);
@@ -46,7 +45,8 @@ void scrape_loop_init(scrape_loop_t *l, const labels_t *target_labels, pthread_m
 
 void scrape_loop_free(scrape_loop_t *l) {
     scrape_cache_free(&l->cache);
-    for (size_t i = 0; i < 5; i++) labels_free(l->report_lsets[i]);
+    for (size_t i = 0; i < 5; i++)
+        labels_free(l->report_lsets[i]);
     memset(l, 0, sizeof *l);
 }
 
@@ -119,8 +119,7 @@ static void mutate(labels_builder_t *b, const labels_t *exposed, const labels_t 
         }
     }
     for (size_t i = 0; i < n_conf; i++) {
-        labels_builder_set(b, conf[i].name, strlen(conf[i].name), conf[i].value,
-                           conf[i].value_len);
+        labels_builder_set(b, conf[i].name, strlen(conf[i].name), conf[i].value, conf[i].value_len);
         free(conf[i].name);
     }
     free(conf);
@@ -148,8 +147,8 @@ static labels_t *exposed_labels(scrape_worker_t *w, const expfmt_parser_t *p) {
         w->pairs_cap = n * 2;
         w->pairs = vg_realloc(w->pairs, w->pairs_cap * sizeof *w->pairs);
     }
-    w->pairs[0] = (labels_label_t){LABELS_METRIC_NAME, p->name.ptr, LABELS_METRIC_NAME_LEN,
-                                   p->name.len};
+    w->pairs[0] =
+        (labels_label_t){LABELS_METRIC_NAME, p->name.ptr, LABELS_METRIC_NAME_LEN, p->name.len};
     for (size_t i = 0; i < p->n_labels; i++)
         w->pairs[i + 1] = (labels_label_t){p->labels[i].name.ptr, p->labels[i].value.ptr,
                                            p->labels[i].name.len, p->labels[i].value.len};
@@ -189,10 +188,8 @@ int scrape_loop_append(scrape_worker_t *w, scrape_loop_t *l, const scrape_sample
         case EXPFMT_ENTRY_UNIT:
             scrape_cache_set_unit(c, p->name.ptr, p->name.len, p->text.ptr, p->text.len);
             continue;
-        case EXPFMT_ENTRY_SAMPLE:
-            break;
-        default:
-            continue;
+        case EXPFMT_ENTRY_SAMPLE: break;
+        default: continue;
         }
         res->total++;
         int64_t ts = t;
@@ -257,15 +254,9 @@ int scrape_loop_append(scrape_worker_t *w, scrape_loop_t *l, const scrape_sample
             if (!explicit_ts) scrape_cache_track(c, e);
             if (!cached) res->series_added++;
             break;
-        case TSDB_ERR_OUT_OF_ORDER:
-            res->n_out_of_order++;
-            break;
-        case TSDB_ERR_DUPLICATE:
-            res->n_duplicate++;
-            break;
-        case TSDB_ERR_TOO_OLD:
-            res->n_out_of_bounds++;
-            break;
+        case TSDB_ERR_OUT_OF_ORDER: res->n_out_of_order++; break;
+        case TSDB_ERR_DUPLICATE: res->n_duplicate++; break;
+        case TSDB_ERR_TOO_OLD: res->n_out_of_bounds++; break;
         default:
             /* A series over the store's limits: the sample is lost, the
              * scrape goes on (the store counts it). */

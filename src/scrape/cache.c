@@ -114,7 +114,8 @@ void scrape_cache_free(scrape_cache_t *c) {
 static void slots_insert(scrape_entry_t **slots, size_t cap, scrape_entry_t *e) {
     size_t mask = cap - 1;
     size_t i = e->key_hash & mask;
-    while (slots[i]) i = (i + 1) & mask;
+    while (slots[i])
+        i = (i + 1) & mask;
     slots[i] = e;
 }
 
@@ -172,16 +173,14 @@ void scrape_cache_track(scrape_cache_t *c, scrape_entry_t *e) {
 
 void scrape_cache_untrack_all(scrape_cache_t *c) { hset_clear(&c->cur); }
 
-void scrape_cache_each_stale(scrape_cache_t *c, void (*fn)(scrape_entry_t *e, void *ud),
-                             void *ud) {
+void scrape_cache_each_stale(scrape_cache_t *c, void (*fn)(scrape_entry_t *e, void *ud), void *ud) {
     for (size_t i = 0; i < c->prev.cap; i++) {
         uint64_t k = c->prev.keys[i];
         if (k && !hset_has(&c->cur, k)) fn(c->prev.vals[i], ud);
     }
 }
 
-void scrape_cache_each_prev(scrape_cache_t *c, void (*fn)(scrape_entry_t *e, void *ud),
-                            void *ud) {
+void scrape_cache_each_prev(scrape_cache_t *c, void (*fn)(scrape_entry_t *e, void *ud), void *ud) {
     for (size_t i = 0; i < c->prev.cap; i++)
         if (c->prev.keys[i]) fn(c->prev.vals[i], ud);
 }
@@ -202,7 +201,8 @@ void scrape_cache_iter_done(scrape_cache_t *c, bool flush) {
          * iteration or are being left behind with the swap below, so
          * freeing the unseen ones is safe once the stale pass ran. */
         size_t cap = c->cap;
-        while (cap > 64 && c->n * 8 < cap) cap /= 2;
+        while (cap > 64 && c->n * 8 < cap)
+            cap /= 2;
         if (c->cap) slots_rebuild(c, cap, false);
         meta_flush(c);
     }
@@ -218,7 +218,8 @@ void scrape_cache_iter_done(scrape_cache_t *c, bool flush) {
 static void meta_insert(scrape_meta_t **tab, size_t cap, scrape_meta_t *m) {
     size_t mask = cap - 1;
     size_t i = m->hash & mask;
-    while (tab[i]) i = (i + 1) & mask;
+    while (tab[i])
+        i = (i + 1) & mask;
     tab[i] = m;
 }
 

@@ -21,8 +21,7 @@ static int group_targets(json_t *group, size_t gi, const char *meta_name, const 
     json_t *val;
     json_object_foreach(group, key, val) {
         if (strcmp(key, "targets") != 0 && strcmp(key, "labels") != 0)
-            return vg_err_set(err, VG_ERR_INPUT, "target group %zu: unknown field \"%s\"", gi,
-                              key);
+            return vg_err_set(err, VG_ERR_INPUT, "target group %zu: unknown field \"%s\"", gi, key);
     }
     json_t *targets = json_object_get(group, "targets");
     json_t *lab = json_object_get(group, "labels");
@@ -57,8 +56,9 @@ static int group_targets(json_t *group, size_t gi, const char *meta_name, const 
             pairs[np++] = (labels_label_t){key, json_string_value(val), kl, vl};
         }
     }
-    if (meta_name) pairs[np++] = (labels_label_t){meta_name, meta_value, strlen(meta_name),
-                                                  strlen(meta_value)};
+    if (meta_name)
+        pairs[np++] =
+            (labels_label_t){meta_name, meta_value, strlen(meta_name), strlen(meta_value)};
     size_t n_t = json_is_array(targets) ? json_array_size(targets) : 0;
     scrape_lsets_t tmp = {0};
     for (size_t i = 0; i < n_t; i++) {
@@ -66,11 +66,10 @@ static int group_targets(json_t *group, size_t gi, const char *meta_name, const 
         if (!json_is_string(t)) {
             scrape_lsets_clear(&tmp);
             free(pairs);
-            return vg_err_set(err, VG_ERR_INPUT, "target group %zu: target %zu is not a string",
-                              gi, i);
+            return vg_err_set(err, VG_ERR_INPUT, "target group %zu: target %zu is not a string", gi,
+                              i);
         }
-        pairs[0] = (labels_label_t){"__address__", json_string_value(t), 11,
-                                    json_string_length(t)};
+        pairs[0] = (labels_label_t){"__address__", json_string_value(t), 11, json_string_length(t)};
         labels_t *ls;
         if (labels_from_pairs(pairs, np, &ls, err) != VG_OK) {
             scrape_lsets_clear(&tmp);
@@ -91,8 +90,7 @@ static int parse_tree(json_t *root, const char *meta_name, const char *meta_valu
         return vg_err_set(err, VG_ERR_INPUT, "expected a list of target groups");
     scrape_lsets_t tmp = {0};
     for (size_t i = 0; i < json_array_size(root); i++) {
-        if (group_targets(json_array_get(root, i), i, meta_name, meta_value, &tmp, err) !=
-            VG_OK) {
+        if (group_targets(json_array_get(root, i), i, meta_name, meta_value, &tmp, err) != VG_OK) {
             scrape_lsets_clear(&tmp);
             return VG_ERR_INPUT;
         }
@@ -106,8 +104,7 @@ int scrape_sd_parse_json(const char *data, size_t len, const char *meta_name,
     json_error_t je;
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
     if (!root)
-        return vg_err_set(err, VG_ERR_INPUT, "line %d, column %d: %s", je.line, je.column,
-                          je.text);
+        return vg_err_set(err, VG_ERR_INPUT, "line %d, column %d: %s", je.line, je.column, je.text);
     int rc = parse_tree(root, meta_name, meta_value, out, err);
     json_decref(root);
     return rc;
@@ -134,15 +131,15 @@ static json_t *ynode(ytree_t *t, yaml_node_t *n, int depth, vg_err_t *err) {
         const char *v = (const char *)n->data.scalar.value;
         size_t len = n->data.scalar.length;
         bool plain = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-        if (plain && (len == 0 || (len == 1 && v[0] == '~') ||
-                      (len == 4 && memcmp(v, "null", 4) == 0)))
+        if (plain &&
+            (len == 0 || (len == 1 && v[0] == '~') || (len == 4 && memcmp(v, "null", 4) == 0)))
             return json_null();
         return json_stringn(v, len);
     }
     case YAML_SEQUENCE_NODE: {
         json_t *a = json_array();
-        for (yaml_node_item_t *it = n->data.sequence.items.start;
-             it < n->data.sequence.items.top; it++) {
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+             it++) {
             json_t *c = ynode(t, yaml_document_get_node(t->doc, *it), depth + 1, err);
             if (!c) {
                 json_decref(a);
@@ -182,8 +179,7 @@ static json_t *ynode(ytree_t *t, yaml_node_t *n, int depth, vg_err_t *err) {
         }
         return o;
     }
-    default:
-        return json_null();
+    default: return json_null();
     }
 }
 
@@ -205,7 +201,8 @@ int scrape_sd_parse_yaml(const char *data, size_t len, const char *meta_name,
     if (root) {
         ytree_t t = {&doc, 0};
         json_t *j = ynode(&t, root, 0, err);
-        if (!j) rc = VG_ERR_INPUT;
+        if (!j)
+            rc = VG_ERR_INPUT;
         else {
             rc = parse_tree(j, meta_name, meta_value, out, err);
             json_decref(j);

@@ -23,8 +23,8 @@
 /* How often file_sd files are checked for changes. */
 #define FILE_SD_POLL_MS 1000
 /* Prometheus 2.42's Accept header for scrapes. */
-#define SCRAPE_ACCEPT                                                                          \
-    "Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;"      \
+#define SCRAPE_ACCEPT                                                                              \
+    "Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;"             \
     "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 
 /* ------------------------------------------------------------ types */
@@ -123,7 +123,8 @@ struct scrape {
     bool stop;
     config_t *pending;
     uint64_t pending_gen, applied_gen;
-    vg_err_t apply_err;
+    vg_err_t apply_err; /* of the last apply, under mu */
+    vg_err_t work_err;  /* scrape thread: the apply in progress */
     /* Scrape thread only. */
     config_t *cfg;
     pool_t **pools;
@@ -132,8 +133,8 @@ struct scrape {
     labels_builder_t *b;
     /* Metrics (NULL without a registry). */
     selfmon_family_t *m_pools_total, *m_pool_targets, *m_sync_length, *m_sample_limit,
-        *m_body_limit, *m_label_limit, *m_out_of_order, *m_duplicate, *m_out_of_bounds,
-        *m_reloads, *m_sd_targets, *m_file_errors, *m_http_failures, *m_scrapes;
+        *m_body_limit, *m_label_limit, *m_out_of_order, *m_duplicate, *m_out_of_bounds, *m_reloads,
+        *m_sd_targets, *m_file_errors, *m_http_failures, *m_scrapes;
 };
 
 static void metric_add(selfmon_family_t *f, const char *label, double d) {
@@ -162,8 +163,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
 }
 
 static void copy_trimmed(char *dst, size_t cap, const char *s, size_t n) {
-    while (n && (s[0] == ' ' || s[0] == '\t')) s++, n--;
-    while (n && (s[n - 1] == '\r' || s[n - 1] == '\n' || s[n - 1] == ' ')) n--;
+    while (n && (s[0] == ' ' || s[0] == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == '\r' || s[n - 1] == '\n' || s[n - 1] == ' '))
+        n--;
     if (n >= cap) n = cap - 1;
     memcpy(dst, s, n);
     dst[n] = 0;
@@ -176,8 +179,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
         /* A new response (after a redirect or 100 Continue). */
         x->content_type[0] = x->content_encoding[0] = 0;
         const char *sp = memchr(p, ' ', len);
-        if (sp) copy_trimmed(x->status_text, sizeof x->status_text, sp + 1,
-                             len - (size_t)(sp + 1 - p));
+        if (sp)
+            copy_trimmed(x->status_text, sizeof x->status_text, sp + 1, len - (size_t)(sp + 1 - p));
         return len;
     }
     const char *colon = memchr(p, ':', len);
@@ -199,8 +202,10 @@ static char *read_secret(const char *path) {
     size_t len;
     if (vg_file_read_all(path, 1u << 16, &data, &len, NULL) != VG_OK) return NULL;
     size_t a = 0;
-    while (a < len && strchr(" \t\r\n", data[a])) a++;
-    while (len > a && strchr(" \t\r\n", data[len - 1])) len--;
+    while (a < len && strchr(" \t\r\n", data[a]))
+        a++;
+    while (len > a && strchr(" \t\r\n", data[len - 1]))
+        len--;
     char *out = vg_strndup(data + a, len - a);
     free(data);
     return out;
@@ -232,8 +237,10 @@ static void xfer_prepare(xfer_t *x, const char *url, const config_http_client_t 
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, http->follow_redirects ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-    if (set(http->proxy_url)) curl_easy_setopt(e, CURLOPT_PROXY, http->proxy_url);
-    else if (!http->proxy_from_environment) curl_easy_setopt(e, CURLOPT_PROXY, "");
+    if (set(http->proxy_url))
+        curl_easy_setopt(e, CURLOPT_PROXY, http->proxy_url);
+    else if (!http->proxy_from_environment)
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
     if (set(http->no_proxy)) curl_easy_setopt(e, CURLOPT_NOPROXY, http->no_proxy);
     if (http->basic_auth) {
         const config_basic_auth_t *ba = http->basic_auth;
@@ -385,8 +392,7 @@ static bool has_suffix(const char *s, const char *suf) {
 static int read_sd_file(const char *path, scrape_lsets_t *out, vg_err_t *err) {
     char *data;
     size_t len;
-    if (vg_file_read_all(path, SCRAPE_SD_MAX_BYTES, &data, &len, err) != VG_OK)
-        return VG_ERR_IO;
+    if (vg_file_read_all(path, SCRAPE_SD_MAX_BYTES, &data, &len, err) != VG_OK) return VG_ERR_IO;
     int rc = has_suffix(path, ".json")
                  ? scrape_sd_parse_json(data, len, "__meta_filepath", path, out, err)
                  : scrape_sd_parse_yaml(data, len, "__meta_filepath", path, out, err);
@@ -447,9 +453,8 @@ static bool file_sd_poll(scrape_t *s, pool_t *p, file_sd_t *f, bool force) {
         vg_err_t err = {0};
         if (read_sd_file(paths[i], &got, &err) != VG_OK) {
             metric_add(s->m_file_errors, NULL, 1);
-            vg_log_error("Error reading file", "component", "discovery manager scrape",
-                         "discovery", "file", "config", p->name, "path", paths[i], "err",
-                         err.msg, NULL);
+            vg_log_error("Error reading file", "component", "discovery manager scrape", "discovery",
+                         "file", "config", p->name, "path", paths[i], "err", err.msg, NULL);
             continue;
         }
         scrape_lsets_clear(&nf->targets);
@@ -490,7 +495,8 @@ static bool json_content_type(const char *ct) {
     if (strncasecmp(ct, "application/json", 16) != 0) return false;
     const char *rest = ct + 16;
     if (!*rest) return true;
-    while (*rest == ';' || *rest == ' ') rest++;
+    while (*rest == ';' || *rest == ' ')
+        rest++;
     return strcasecmp(rest, "charset=utf-8") == 0 || strcasecmp(rest, "charset=\"utf-8\"") == 0;
 }
 
@@ -509,8 +515,8 @@ static void http_sd_finish(scrape_t *s, http_sd_t *h, CURLcode cc) {
     } else {
         scrape_lsets_t got = {0};
         vg_err_t err = {0};
-        if (scrape_sd_parse_json(h->x.body.data ? h->x.body.data : "", h->x.body.len,
-                                 "__meta_url", h->cfg->url, &got, &err) != VG_OK) {
+        if (scrape_sd_parse_json(h->x.body.data ? h->x.body.data : "", h->x.body.len, "__meta_url",
+                                 h->cfg->url, &got, &err) != VG_OK) {
             vg_buf_puts(&msg, err.msg);
         } else {
             scrape_lsets_clear(&h->targets);
@@ -529,20 +535,23 @@ static void http_sd_finish(scrape_t *s, http_sd_t *h, CURLcode cc) {
 /* ---------------------------------------------------------------- pools */
 
 static void pool_stop_targets(scrape_t *s, pool_t *p, int64_t now) {
-    for (size_t i = 0; i < p->n_targets; i++) target_end(s, p->targets[i], now);
+    for (size_t i = 0; i < p->n_targets; i++)
+        target_end(s, p->targets[i], now);
     vg_err_t err = {0};
     if (tsdb_appender_commit(s->w.app, &err) != VG_OK)
-        vg_log_error("Writing stale markers failed", "scrape_pool", p->name, "err", err.msg,
-                     NULL);
+        vg_log_error("Writing stale markers failed", "scrape_pool", p->name, "err", err.msg, NULL);
 }
 
 static void pool_free(scrape_t *s, pool_t *p) {
-    for (size_t i = 0; i < p->n_targets; i++) target_free(s, p->targets[i]);
+    for (size_t i = 0; i < p->n_targets; i++)
+        target_free(s, p->targets[i]);
     free(p->targets);
-    for (size_t i = 0; i < p->n_dropped; i++) labels_free(p->dropped[i]);
+    for (size_t i = 0; i < p->n_dropped; i++)
+        labels_free(p->dropped[i]);
     free(p->dropped);
     scrape_lsets_clear(&p->static_targets);
-    for (size_t i = 0; i < p->n_files; i++) file_sd_free(&p->files[i]);
+    for (size_t i = 0; i < p->n_files; i++)
+        file_sd_free(&p->files[i]);
     free(p->files);
     for (size_t i = 0; i < p->n_https; i++) {
         xfer_free(s, &p->https[i]->x);
@@ -585,7 +594,8 @@ typedef struct hmap {
 
 static void hmap_init(hmap_t *m, size_t n) {
     m->cap = 16;
-    while (m->cap < n * 2 + 2) m->cap *= 2;
+    while (m->cap < n * 2 + 2)
+        m->cap *= 2;
     m->keys = vg_calloc(m->cap, sizeof *m->keys);
     m->vals = vg_calloc(m->cap, sizeof *m->vals);
 }
@@ -624,8 +634,10 @@ static void pool_sync(scrape_t *s, pool_t *p) {
     scrape_lsets_t all = {0};
     size_t total = p->static_targets.n;
     for (size_t i = 0; i < p->n_files; i++)
-        for (size_t k = 0; k < p->files[i].n_files; k++) total += p->files[i].files[k].targets.n;
-    for (size_t i = 0; i < p->n_https; i++) total += p->https[i]->targets.n;
+        for (size_t k = 0; k < p->files[i].n_files; k++)
+            total += p->files[i].files[k].targets.n;
+    for (size_t i = 0; i < p->n_https; i++)
+        total += p->https[i]->targets.n;
     all.items = vg_malloc((total ? total : 1) * sizeof *all.items);
     /* Borrowed pointers: `all` is freed with free(), not scrape_lsets_clear. */
     for (size_t i = 0; i < p->static_targets.n; i++)
@@ -661,8 +673,10 @@ static void pool_sync(scrape_t *s, pool_t *p) {
             continue;
         }
         if (rc == 0) {
-            if (keep_dropped == 0 || n_dropped < keep_dropped) dropped[n_dropped++] = pre;
-            else labels_free(pre);
+            if (keep_dropped == 0 || n_dropped < keep_dropped)
+                dropped[n_dropped++] = pre;
+            else
+                labels_free(pre);
             continue;
         }
         char *url = scrape_target_url(p->cfg, full);
@@ -715,15 +729,16 @@ static void pool_sync(scrape_t *s, pool_t *p) {
     p->forced_error = NULL;
     if (p->cfg->target_limit && n_targets > p->cfg->target_limit) {
         vg_buf_t m = VG_BUF_INIT;
-        vg_buf_printf(&m, "target_limit exceeded (number of targets: %zu, limit: %llu)",
-                      n_targets, (unsigned long long)p->cfg->target_limit);
+        vg_buf_printf(&m, "target_limit exceeded (number of targets: %zu, limit: %llu)", n_targets,
+                      (unsigned long long)p->cfg->target_limit);
         p->forced_error = vg_buf_detach(&m);
     }
     pthread_mutex_unlock(&s->mu);
     for (size_t i = 0; i < n_old; i++)
         if (!old_targets[i]->taken) target_free(s, old_targets[i]);
     free(old_targets);
-    for (size_t i = 0; i < n_old_dropped; i++) labels_free(old_dropped[i]);
+    for (size_t i = 0; i < n_old_dropped; i++)
+        labels_free(old_dropped[i]);
     free(old_dropped);
     free(all.items);
     hmap_free(&old);
@@ -731,8 +746,7 @@ static void pool_sync(scrape_t *s, pool_t *p) {
     metric_set(s->m_pool_targets, p->name, (double)n_targets);
     metric_set(s->m_sd_targets, p->name, (double)total);
     if (s->m_sync_length)
-        selfmon_observe(s->m_sync_length, (const char *const[]){p->name},
-                        vg_time_mono() - started);
+        selfmon_observe(s->m_sync_length, (const char *const[]){p->name}, vg_time_mono() - started);
 }
 
 /* Sets a pool up for a job of cfg: programs, sample settings, providers.
@@ -750,7 +764,7 @@ static void pool_configure(scrape_t *s, pool_t *p, const config_t *cfg, const co
                                &p->metric_relabel, &err) != VG_OK) {
         vg_log_error("Error compiling relabeling rules", "scrape_pool", job->job_name, "err",
                      err.msg, NULL);
-        if (!s->apply_err.msg[0]) s->apply_err = err;
+        if (!s->work_err.msg[0]) s->work_err = err;
         p->broken = true;
     }
     p->scfg = (scrape_sample_cfg_t){
@@ -770,8 +784,7 @@ static void pool_configure(scrape_t *s, pool_t *p, const config_t *cfg, const co
         for (size_t k = 0; k < sc->n_labels; k++) {
             if (strcmp(sc->labels[k].name, "__address__") == 0) continue;
             pairs[np++] = (labels_label_t){sc->labels[k].name, sc->labels[k].value,
-                                           strlen(sc->labels[k].name),
-                                           strlen(sc->labels[k].value)};
+                                           strlen(sc->labels[k].name), strlen(sc->labels[k].value)};
         }
         for (size_t k = 0; k < sc->n_targets; k++) {
             pairs[0] = (labels_label_t){"__address__", sc->targets[k], 11, strlen(sc->targets[k])};
@@ -818,7 +831,7 @@ static pool_t *pool_find(scrape_t *s, const char *name) {
 
 /* Applies a configuration on the scrape thread. */
 static void apply(scrape_t *s, config_t *cfg) {
-    memset(&s->apply_err, 0, sizeof s->apply_err);
+    memset(&s->work_err, 0, sizeof s->work_err);
     metric_add(s->m_reloads, NULL, 1);
     pool_t **pools = vg_calloc(cfg->n_scrape_configs + 1, sizeof *pools);
     int64_t now = vg_time_now_ms();
@@ -864,9 +877,11 @@ static void apply(scrape_t *s, config_t *cfg) {
     s->pools = pools;
     s->n_pools = cfg->n_scrape_configs;
     pthread_mutex_unlock(&s->mu);
-    for (size_t i = 0; i < n_old; i++) pool_free(s, old_pools[i]);
+    for (size_t i = 0; i < n_old; i++)
+        pool_free(s, old_pools[i]);
     free(old_pools);
-    for (size_t i = 0; i < s->n_pools; i++) pool_sync(s, s->pools[i]);
+    for (size_t i = 0; i < s->n_pools; i++)
+        pool_sync(s, s->pools[i]);
     config_t *old_cfg = s->cfg;
     s->cfg = config_ref(cfg);
     config_unref(old_cfg);
@@ -884,9 +899,9 @@ static void scrape_begin(scrape_t *s, target_t *t) {
     t->x.owner = t;
     xfer_t *x = &t->x;
     x->headers = curl_slist_append(x->headers, SCRAPE_ACCEPT);
-    x->headers = curl_slist_append(x->headers, job->enable_compression
-                                                   ? "Accept-Encoding: gzip"
-                                                   : "Accept-Encoding: identity");
+    x->headers =
+        curl_slist_append(x->headers, job->enable_compression ? "Accept-Encoding: gzip"
+                                                              : "Accept-Encoding: identity");
     char h[96];
     snprintf(h, sizeof h, "User-Agent: %s", s->user_agent);
     x->headers = curl_slist_append(x->headers, h);
@@ -947,8 +962,8 @@ static void scrape_end(scrape_t *s, target_t *t, CURLcode cc, const char *forced
         if (rc == VG_OK) {
             expfmt_format_t fmt =
                 is_openmetrics(x->content_type) ? EXPFMT_OPENMETRICS : EXPFMT_TEXT_004;
-            rc = scrape_loop_append(&s->w, &t->loop, &p->scfg, body, len, fmt, t->scrape_ms,
-                                    &res, &err);
+            rc = scrape_loop_append(&s->w, &t->loop, &p->scfg, body, len, fmt, t->scrape_ms, &res,
+                                    &err);
             if (rc != VG_OK) {
                 vg_buf_puts(&msg, err.msg);
                 tsdb_appender_rollback(s->w.app);
@@ -1051,6 +1066,7 @@ static void *run(void *arg) {
             config_unref(pending);
             pthread_mutex_lock(&s->mu);
             s->applied_gen = gen;
+            s->apply_err = s->work_err;
             pthread_cond_broadcast(&s->cond);
             pthread_mutex_unlock(&s->mu);
         }
@@ -1069,8 +1085,10 @@ static void *run(void *arg) {
             curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
             curl_multi_remove_handle(s->multi, e);
             if (!x) continue;
-            if (x->kind == XFER_SCRAPE) scrape_end(s, x->owner, cc, NULL);
-            else http_sd_finish(s, x->owner, cc);
+            if (x->kind == XFER_SCRAPE)
+                scrape_end(s, x->owner, cc, NULL);
+            else
+                http_sd_finish(s, x->owner, cc);
         }
         if (wk) selfmon_worker_idle(wk);
         int64_t wait = wake - vg_time_now_ms();
@@ -1108,34 +1126,33 @@ scrape_t *scrape_new(const scrape_options_t *o, vg_err_t *err) {
         const char *job[] = {"scrape_job"};
         const char *cfgl[] = {"config"};
         static const double sync_buckets[] = {0.0001, 0.001, 0.01, 0.1, 1, 10};
-        s->m_pools_total = selfmon_counter(s->sm, "vigil_target_scrape_pools_total",
-                                           "Total number of scrape pool creation attempts.", 0,
-                                           NULL);
+        s->m_pools_total =
+            selfmon_counter(s->sm, "vigil_target_scrape_pools_total",
+                            "Total number of scrape pool creation attempts.", 0, NULL);
         s->m_reloads = selfmon_counter(s->sm, "vigil_target_scrape_pool_reloads_total",
                                        "Total number of scrape configurations applied.", 0, NULL);
         s->m_pool_targets = selfmon_gauge(s->sm, "vigil_target_scrape_pool_targets",
                                           "Current number of targets in this scrape pool.", 1, job);
         s->m_sync_length = selfmon_histogram(
-            s->sm, "vigil_target_sync_length_seconds",
-            "Actual interval to sync the scrape pool.", 1, job, sync_buckets,
-            sizeof sync_buckets / sizeof sync_buckets[0]);
+            s->sm, "vigil_target_sync_length_seconds", "Actual interval to sync the scrape pool.",
+            1, job, sync_buckets, sizeof sync_buckets / sizeof sync_buckets[0]);
         s->m_sample_limit = selfmon_counter(
             s->sm, "vigil_target_scrapes_exceeded_sample_limit_total",
             "Total number of scrapes that hit the sample limit and were rejected.", 0, NULL);
-        s->m_body_limit = selfmon_counter(
-            s->sm, "vigil_target_scrapes_exceeded_body_size_limit_total",
-            "Total number of scrapes that hit the body size limit.", 0, NULL);
-        s->m_label_limit = selfmon_counter(
-            s->sm, "vigil_target_scrape_pool_exceeded_label_limits_total",
-            "Total number of times scrape pools hit the label limits.", 0, NULL);
+        s->m_body_limit =
+            selfmon_counter(s->sm, "vigil_target_scrapes_exceeded_body_size_limit_total",
+                            "Total number of scrapes that hit the body size limit.", 0, NULL);
+        s->m_label_limit =
+            selfmon_counter(s->sm, "vigil_target_scrape_pool_exceeded_label_limits_total",
+                            "Total number of times scrape pools hit the label limits.", 0, NULL);
         s->m_out_of_order = selfmon_counter(
             s->sm, "vigil_target_scrapes_sample_out_of_order_total",
             "Total number of samples rejected due to not being out of the expected order.", 0,
             NULL);
         s->m_duplicate = selfmon_counter(
             s->sm, "vigil_target_scrapes_sample_duplicate_timestamp_total",
-            "Total number of samples rejected due to duplicate timestamps but different values.",
-            0, NULL);
+            "Total number of samples rejected due to duplicate timestamps but different values.", 0,
+            NULL);
         s->m_out_of_bounds = selfmon_counter(
             s->sm, "vigil_target_scrapes_sample_out_of_bounds_total",
             "Total number of samples rejected due to timestamp falling outside of the time "
@@ -1147,9 +1164,9 @@ scrape_t *scrape_new(const scrape_options_t *o, vg_err_t *err) {
                                         "Current number of discovered targets.", 1, cfgl);
         s->m_file_errors = selfmon_counter(s->sm, "vigil_sd_file_read_errors_total",
                                            "The number of File-SD read errors.", 0, NULL);
-        s->m_http_failures = selfmon_counter(s->sm, "vigil_sd_http_failures_total",
-                                             "Number of HTTP service discovery refresh failures.",
-                                             0, NULL);
+        s->m_http_failures =
+            selfmon_counter(s->sm, "vigil_sd_http_failures_total",
+                            "Number of HTTP service discovery refresh failures.", 0, NULL);
     }
     if (pthread_create(&s->thread, NULL, run, s) != 0) {
         vg_err_set(err, VG_ERR, "cannot start the scrape thread: %s", strerror(errno));
@@ -1172,7 +1189,8 @@ int scrape_apply_config(scrape_t *s, config_t *cfg, vg_err_t *err) {
     pthread_mutex_unlock(&s->mu);
     curl_multi_wakeup(s->multi);
     pthread_mutex_lock(&s->mu);
-    while (s->applied_gen < gen && !s->stop) pthread_cond_wait(&s->cond, &s->mu);
+    while (s->applied_gen < gen && !s->stop)
+        pthread_cond_wait(&s->cond, &s->mu);
     vg_err_t e = s->apply_err;
     pthread_mutex_unlock(&s->mu);
     if (e.msg[0]) {
@@ -1190,7 +1208,8 @@ void scrape_free(scrape_t *s) {
     pthread_mutex_unlock(&s->mu);
     curl_multi_wakeup(s->multi);
     pthread_join(s->thread, NULL);
-    for (size_t i = 0; i < s->n_pools; i++) pool_free(s, s->pools[i]);
+    for (size_t i = 0; i < s->n_pools; i++)
+        pool_free(s, s->pools[i]);
     free(s->pools);
     config_unref(s->pending);
     config_unref(s->cfg);
@@ -1263,8 +1282,10 @@ static void info_free(scrape_target_info_t *t) {
 }
 
 void scrape_targets_free(scrape_targets_t *t) {
-    for (size_t i = 0; i < t->n_active; i++) info_free(&t->active[i]);
-    for (size_t i = 0; i < t->n_dropped; i++) info_free(&t->dropped[i]);
+    for (size_t i = 0; i < t->n_active; i++)
+        info_free(&t->active[i]);
+    for (size_t i = 0; i < t->n_dropped; i++)
+        info_free(&t->dropped[i]);
     free(t->active);
     free(t->dropped);
     memset(t, 0, sizeof *t);

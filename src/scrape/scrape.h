@@ -26,8 +26,9 @@
  * reference to the configuration snapshot in use. It borrows the store and
  * the self-monitoring registry, which must outlive it.
  *
- * Threads: scrape_new, scrape_apply_config and scrape_free are called by
- * the thread that runs the server (never at the same time); the
+ * Threads: scrape_new and scrape_free are called by the thread that runs
+ * the server; scrape_apply_config from any thread (a reload may come from
+ * a signal or an HTTP request; concurrent calls apply in turn). The
  * scrape_targets_* and scrape_metadata_* functions may be called from any
  * thread (HTTP handlers) and copy what they return under the manager's
  * lock. Everything else happens on the scrape thread.
@@ -80,10 +81,10 @@ const char *scrape_health_name(scrape_health_t h);
  * snapshot. Dropped targets have only pool and discovered. */
 typedef struct scrape_target_info {
     char *pool;
-    labels_t *discovered; /* labels before relabeling */
-    labels_t *labels;     /* after relabeling, without "__" labels */
-    char *url;            /* the scrape URL */
-    char *last_error;     /* "" when none */
+    labels_t *discovered;   /* labels before relabeling */
+    labels_t *labels;       /* after relabeling, without "__" labels */
+    char *url;              /* the scrape URL */
+    char *last_error;       /* "" when none */
     int64_t last_scrape_ms; /* 0: never scraped */
     double last_duration_s;
     scrape_health_t health;

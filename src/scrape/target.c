@@ -28,13 +28,15 @@ void scrape_lsets_push(scrape_lsets_t *l, labels_t *ls) {
 }
 
 void scrape_lsets_clear(scrape_lsets_t *l) {
-    for (size_t i = 0; i < l->n; i++) labels_free(l->items[i]);
+    for (size_t i = 0; i < l->n; i++)
+        labels_free(l->items[i]);
     free(l->items);
     memset(l, 0, sizeof *l);
 }
 
 void scrape_lsets_move(scrape_lsets_t *dst, scrape_lsets_t *src) {
-    for (size_t i = 0; i < src->n; i++) scrape_lsets_push(dst, src->items[i]);
+    for (size_t i = 0; i < src->n; i++)
+        scrape_lsets_push(dst, src->items[i]);
     free(src->items);
     memset(src, 0, sizeof *src);
 }
@@ -211,8 +213,8 @@ labels_t *scrape_target_public_labels(const labels_t *full) {
 static const char hexdig[] = "0123456789ABCDEF";
 
 static bool unreserved(unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '~';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
 }
 
 /* Go's url.PathEscape rules for a path (encodePath). */

@@ -101,7 +101,8 @@ static void jtime(vg_buf_t *b, int64_t ms) {
     size_t n = strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%S", &tm);
     if (milli) {
         n += (size_t)snprintf(out + n, sizeof out - n, ".%03d", milli);
-        while (out[n - 1] == '0') n--;
+        while (out[n - 1] == '0')
+            n--;
         out[n] = 0;
     }
     vg_buf_printf(b, "\"%sZ\"", out);
@@ -236,7 +237,8 @@ static void handle_targets_metadata(web_request_t *req, web_response_t *res) {
     scrape_metadata_t *md = NULL;
     size_t n = 0;
     if (s) scrape_metadata_snapshot(s, ms, n_ms, metric, limit, &md, &n);
-    for (size_t i = 0; i < n_ms; i++) labels_matcher_free(ms[i]);
+    for (size_t i = 0; i < n_ms; i++)
+        labels_matcher_free(ms[i]);
     free(ms);
     if (n == 0) {
         /* Prometheus answers an empty result this way. */

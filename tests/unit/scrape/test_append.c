@@ -47,9 +47,9 @@ static int teardown(void **state) {
  * with stale markers written STALE. */
 static char *dump(const char *name) {
     labels_matcher_t *m;
-    assert_int_equal(labels_matcher_new(LABELS_MATCH_REGEXP, "__name__", 8, name, strlen(name), &m,
-                                        NULL),
-                     VG_OK);
+    assert_int_equal(
+        labels_matcher_new(LABELS_MATCH_REGEXP, "__name__", 8, name, strlen(name), &m, NULL),
+        VG_OK);
     tsdb_series_set_t *set;
     assert_int_equal(tsdb_select(db, INT64_MIN, INT64_MAX, &m, 1, 0, &set, NULL), VG_OK);
     vg_buf_t b = VG_BUF_INIT;
@@ -61,8 +61,10 @@ static char *dump(const char *name) {
             uint64_t bits;
             memcpy(&bits, &it.v, sizeof bits);
             vg_buf_printf(&b, " %lld:", (long long)it.t);
-            if (bits == SCRAPE_STALE_NAN_BITS) vg_buf_puts(&b, "STALE");
-            else vg_buf_put_float(&b, it.v);
+            if (bits == SCRAPE_STALE_NAN_BITS)
+                vg_buf_puts(&b, "STALE");
+            else
+                vg_buf_put_float(&b, it.v);
         }
         tsdb_iter_done(&it);
         vg_buf_putc(&b, '\n');
@@ -115,13 +117,15 @@ static void test_staleness(void **state) {
     /* A failed scrape (parse error): up 0, every series of the previous
      * scrape stale, nothing of the bad body kept. */
     assert_int_not_equal(scrape(&plain, "a 5\nb{x=\"1\"} 8\n!!!\n", 4000, &r), VG_OK);
-    expect("a|b", "{__name__=\"a\", instance=\"h:1\", job=\"node\"} 1000:1 2000:3 3000:4 4000:STALE\n"
-                  "{__name__=\"b\", instance=\"h:1\", job=\"node\", x=\"1\"} 1000:2 2000:STALE "
-                  "3000:7 4000:STALE\n");
+    expect("a|b",
+           "{__name__=\"a\", instance=\"h:1\", job=\"node\"} 1000:1 2000:3 3000:4 4000:STALE\n"
+           "{__name__=\"b\", instance=\"h:1\", job=\"node\", x=\"1\"} 1000:2 2000:STALE "
+           "3000:7 4000:STALE\n");
     expect("up", "{__name__=\"up\", instance=\"h:1\", job=\"node\"} 1000:1 2000:1 3000:1 4000:0\n");
     /* A second failure writes no more markers. */
     assert_int_not_equal(scrape(&plain, "!!!", 5000, &r), VG_OK);
-    expect("a", "{__name__=\"a\", instance=\"h:1\", job=\"node\"} 1000:1 2000:3 3000:4 4000:STALE\n");
+    expect("a",
+           "{__name__=\"a\", instance=\"h:1\", job=\"node\"} 1000:1 2000:3 3000:4 4000:STALE\n");
     /* Recovery, then the target goes away: everything stale, the synthetic
      * series too. */
     assert_int_equal(scrape(&plain, "a 6\n", 6000, &r), VG_OK);
@@ -141,7 +145,8 @@ static void test_cache(void **state) {
     scrape_cache_t *c = &loop.cache;
     assert_int_equal(c->n, 2);
     const char *key = "m{a=\"1\"}";
-    scrape_entry_t *e = scrape_cache_get(c, key, strlen(key), scrape_cache_key_hash(key, strlen(key)));
+    scrape_entry_t *e =
+        scrape_cache_get(c, key, strlen(key), scrape_cache_key_hash(key, strlen(key)));
     assert_non_null(e);
     assert_int_not_equal(e->ref, 0);
     labels_t *lset = e->lset;
@@ -159,9 +164,10 @@ static void test_cache(void **state) {
      * spelling. */
     assert_int_equal(scrape(&plain, "m{a=\"1\",} 5\nm{a=\"2\"} 6\n", 3500, &r), VG_OK);
     assert_int_equal(c->n, 2);
-    expect("m", "{__name__=\"m\", a=\"1\", instance=\"h:1\", job=\"node\"} 1000:1 2000:3 3000:5 3500:5\n"
-                "{__name__=\"m\", a=\"2\", instance=\"h:1\", job=\"node\"} 1000:2 2000:4 3000:6 "
-                "3500:6\n");
+    expect("m",
+           "{__name__=\"m\", a=\"1\", instance=\"h:1\", job=\"node\"} 1000:1 2000:3 3000:5 3500:5\n"
+           "{__name__=\"m\", a=\"2\", instance=\"h:1\", job=\"node\"} 1000:2 2000:4 3000:6 "
+           "3500:6\n");
     /* Metadata of the first scrape was kept until a scrape without it. */
     assert_int_equal(c->n_meta, 0);
     assert_int_equal(scrape(&plain, body, 4000, &r), VG_OK);
@@ -189,9 +195,10 @@ static void test_labels_and_limits(void **state) {
     scrape_sample_cfg_t cfg = {.honor_timestamps = true, .metric_relabel = rp};
     scrape_result_t r;
     /* Exposed job and instance conflict with the target's: exported_. */
-    assert_int_equal(
-        scrape(&cfg, "x{job=\"j\",exported_job=\"e\"} 1\ndrop_me 1\ny{instance=\"i\"} 2\n", 1000, &r),
-        VG_OK);
+    assert_int_equal(scrape(&cfg,
+                            "x{job=\"j\",exported_job=\"e\"} 1\ndrop_me 1\ny{instance=\"i\"} 2\n",
+                            1000, &r),
+                     VG_OK);
     assert_int_equal(r.total, 3);
     assert_int_equal(r.added, 2);
     expect("x|y|drop_me",

@@ -29,16 +29,17 @@ static int build(const config_t *c, const char *addr, char **pre_s, char **full_
                  ...) {
     const config_scrape_t *job = &c->scrape_configs[0];
     labels_relabel_t *rp = NULL;
-    assert_int_equal(labels_relabel_compile(job->relabel_configs, job->n_relabel_configs, false,
-                                            &rp, NULL),
-                     VG_OK);
+    assert_int_equal(
+        labels_relabel_compile(job->relabel_configs, job->n_relabel_configs, false, &rp, NULL),
+        VG_OK);
     labels_builder_t *b = labels_builder_new();
     labels_builder_reset(b, NULL);
     labels_builder_set_s(b, "__address__", addr);
     va_list ap;
     va_start(ap, err_s);
     const char *n;
-    while ((n = va_arg(ap, const char *))) labels_builder_set_s(b, n, va_arg(ap, const char *));
+    while ((n = va_arg(ap, const char *)))
+        labels_builder_set_s(b, n, va_arg(ap, const char *));
     va_end(ap);
     labels_t *disc = labels_builder_labels(b);
     labels_t *pre = NULL, *full = NULL;
@@ -63,19 +64,20 @@ static void test_default_labels(void **state) {
                        "    params: {module: [a, b]}\n"
                        "    static_configs: [{targets: ['h:9100']}]\n");
     char *pre, *full, *err;
-    assert_int_equal(build(c, "h:9100", &pre, &full, &err, "__meta_x", "m", "team", "a", NULL),
-                     1);
-    assert_string_equal(pre, "{__address__=\"h:9100\", __meta_x=\"m\", __metrics_path__=\"/metrics\", "
-                             "__param_module=\"a\", __scheme__=\"http\", __scrape_interval__=\"15s\", "
-                             "__scrape_timeout__=\"10s\", job=\"node\", team=\"a\"}");
+    assert_int_equal(build(c, "h:9100", &pre, &full, &err, "__meta_x", "m", "team", "a", NULL), 1);
+    assert_string_equal(pre,
+                        "{__address__=\"h:9100\", __meta_x=\"m\", __metrics_path__=\"/metrics\", "
+                        "__param_module=\"a\", __scheme__=\"http\", __scrape_interval__=\"15s\", "
+                        "__scrape_timeout__=\"10s\", job=\"node\", team=\"a\"}");
     /* __meta_ gone, instance = address. */
-    assert_string_equal(full, "{__address__=\"h:9100\", __metrics_path__=\"/metrics\", "
-                              "__param_module=\"a\", __scheme__=\"http\", __scrape_interval__=\"15s\", "
-                              "__scrape_timeout__=\"10s\", instance=\"h:9100\", job=\"node\", "
-                              "team=\"a\"}");
-    labels_t *ls = labels_from_strings("__address__", "h:9100", "__scheme__", "http",
-                                       "__metrics_path__", "/metrics", "__param_module", "x y",
-                                       "job", "node", NULL);
+    assert_string_equal(full,
+                        "{__address__=\"h:9100\", __metrics_path__=\"/metrics\", "
+                        "__param_module=\"a\", __scheme__=\"http\", __scrape_interval__=\"15s\", "
+                        "__scrape_timeout__=\"10s\", instance=\"h:9100\", job=\"node\", "
+                        "team=\"a\"}");
+    labels_t *ls =
+        labels_from_strings("__address__", "h:9100", "__scheme__", "http", "__metrics_path__",
+                            "/metrics", "__param_module", "x y", "job", "node", NULL);
     char *url = scrape_target_url(&c->scrape_configs[0], ls);
     /* The label replaces the first value; the rest stay, keys sorted. */
     assert_string_equal(url, "http://h:9100/metrics?module=x+y&module=b");
@@ -167,18 +169,16 @@ static void test_sd_documents(void **state) {
     vg_err_t err = {0};
     const char *json = "[{\"targets\":[\"a:1\",\"b:2\"],\"labels\":{\"env\":\"prod\"}},"
                        "{\"targets\":[\"c:3\"]}]";
-    assert_int_equal(scrape_sd_parse_json(json, strlen(json), "__meta_url", "http://sd", &out,
-                                          &err),
-                     VG_OK);
+    assert_int_equal(
+        scrape_sd_parse_json(json, strlen(json), "__meta_url", "http://sd", &out, &err), VG_OK);
     assert_int_equal(out.n, 3);
     char *s = fmt(out.items[0]);
     assert_string_equal(s, "{__address__=\"a:1\", __meta_url=\"http://sd\", env=\"prod\"}");
     free(s);
     scrape_lsets_clear(&out);
     const char *yaml = "- targets: ['x:1']\n  labels:\n    team: db\n- targets: [y:2]\n";
-    assert_int_equal(scrape_sd_parse_yaml(yaml, strlen(yaml), "__meta_filepath", "/f.yml", &out,
-                                          &err),
-                     VG_OK);
+    assert_int_equal(
+        scrape_sd_parse_yaml(yaml, strlen(yaml), "__meta_filepath", "/f.yml", &out, &err), VG_OK);
     assert_int_equal(out.n, 2);
     s = fmt(out.items[0]);
     assert_string_equal(s, "{__address__=\"x:1\", __meta_filepath=\"/f.yml\", team=\"db\"}");
