@@ -543,6 +543,17 @@ void tsdb_maintain(tsdb_t *db) {
             break;
         }
     }
+    /* Series whose samples all moved to blocks and that get no more go,
+     * as Prometheus's head garbage collection does. */
+    int64_t head_min = atomic_load(&db->min_time);
+    if (head_min != INT64_MAX) {
+        size_t gone = head_gc(db, head_min);
+        if (gone) {
+            char n_text[24];
+            snprintf(n_text, sizeof n_text, "%zu", gone);
+            vg_log_info("Head garbage collection", "series_removed", n_text, NULL);
+        }
+    }
     int64_t max_range = db->opts.retention_ms / 10;
     if (max_range > MAX_RANGE_MS) max_range = MAX_RANGE_MS;
     int64_t horizon = atomic_load(&db->min_time);

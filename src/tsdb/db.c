@@ -347,6 +347,7 @@ tsdb_appender_t *tsdb_appender_new(tsdb_t *db) {
 
 void tsdb_appender_free(tsdb_appender_t *a) {
     if (!a) return;
+    tsdb_appender_rollback(a);
     free(a->samples);
     vg_buf_free(&a->wal);
     free(a);
@@ -364,6 +365,10 @@ static int queue(tsdb_appender_t *a, head_series_t *s, int64_t t, double v, vg_e
     memcpy(&bits, &v, sizeof bits);
     head_stripe_t *st = head_stripe_of(db, s->hash);
     pthread_mutex_lock(&st->lock);
+    if (s->dead) { /* collected since the caller found it: look it up again */
+        pthread_mutex_unlock(&st->lock);
+        return VG_ERR_NOTFOUND;
+    }
     int64_t last_t = s->last_t;
     bool has_last = s->has_last;
     uint64_t last_bits = s->last_v_bits;
@@ -384,6 +389,7 @@ static int queue(tsdb_appender_t *a, head_series_t *s, int64_t t, double v, vg_e
     } else {
         s->pending_batch = a->batch;
         s->pending_t = t;
+        s->pending++;
     }
     pthread_mutex_unlock(&st->lock);
     if (rc == 1) return VG_OK;
@@ -407,7 +413,12 @@ int tsdb_appender_add(tsdb_appender_t *a, const labels_t *ls, uint64_t *ref, int
                       vg_err_t *err) {
     tsdb_t *db = a->db;
     head_series_t *s = ref && *ref ? head_series_by_ref(db, *ref) : NULL;
-    if (!s) {
+    if (s) {
+        int rc = queue(a, s, t, v, err);
+        if (rc != VG_ERR_NOTFOUND) return rc;
+        s = NULL; /* garbage-collected meanwhile: by labels, as a new series */
+    }
+    for (int attempt = 0; attempt < 3; attempt++) {
         if (labels_len(ls) == 0)
             return vg_err_set(err, TSDB_ERR_LABELS, "empty label set");
         if (labels_check_limits(ls, &db->opts.limits, err) != VG_OK) return TSDB_ERR_LABELS;
@@ -419,8 +430,10 @@ int tsdb_appender_add(tsdb_appender_t *a, const labels_t *ls, uint64_t *ref, int
         }
         if (created) count(db->m_series_created, 1);
         if (ref) *ref = s->ref;
+        int rc = queue(a, s, t, v, err);
+        if (rc != VG_ERR_NOTFOUND) return rc;
     }
-    return queue(a, s, t, v, err);
+    return vg_err_set(err, VG_ERR, "series kept disappearing while appending");
 }
 
 int tsdb_appender_add_ref(tsdb_appender_t *a, uint64_t ref, int64_t t, double v, vg_err_t *err) {
@@ -429,16 +442,28 @@ int tsdb_appender_add_ref(tsdb_appender_t *a, uint64_t ref, int64_t t, double v,
     return queue(a, s, t, v, err);
 }
 
-void tsdb_appender_rollback(tsdb_appender_t *a) {
+/* Empties the appender for the next batch. */
+static void appender_reset(tsdb_appender_t *a) {
     a->n = 0;
     vg_buf_reset(&a->wal);
     a->batch = atomic_fetch_add(&a->db->batch_seq, 1) + 1;
 }
 
+void tsdb_appender_rollback(tsdb_appender_t *a) {
+    for (size_t i = 0; i < a->n; i++) {
+        head_series_t *s = a->samples[i].s;
+        head_stripe_t *st = head_stripe_of(a->db, s->hash);
+        pthread_mutex_lock(&st->lock);
+        s->pending--;
+        pthread_mutex_unlock(&st->lock);
+    }
+    appender_reset(a);
+}
+
 int tsdb_appender_commit(tsdb_appender_t *a, vg_err_t *err) {
     tsdb_t *db = a->db;
     if (a->n == 0) {
-        tsdb_appender_rollback(a);
+        appender_reset(a);
         return VG_OK;
     }
     /* Series records first, for every series the WAL does not know yet; a
@@ -488,6 +513,7 @@ int tsdb_appender_commit(tsdb_appender_t *a, vg_err_t *err) {
         head_stripe_t *st = head_stripe_of(db, p->s->hash);
         pthread_mutex_lock(&st->lock);
         int arc = head_series_append(p->s, p->t, p->v);
+        p->s->pending--;
         pthread_mutex_unlock(&st->lock);
         if (arc == VG_OK) {
             appended++;
@@ -498,7 +524,7 @@ int tsdb_appender_commit(tsdb_appender_t *a, vg_err_t *err) {
     }
     pthread_rwlock_unlock(&db->commit_lock);
     count(db->m_appended, (double)appended);
-    tsdb_appender_rollback(a);
+    appender_reset(a);
     return VG_OK;
 }
 

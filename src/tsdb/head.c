@@ -16,6 +16,7 @@ void head_init(tsdb_t *db) {
         db->stripes[i].buckets = vg_calloc(16, sizeof(head_series_t *));
     }
     pthread_mutex_init(&db->ref_pages_lock, NULL);
+    pthread_mutex_init(&db->graveyard_lock, NULL);
     pthread_rwlock_init(&db->index.lock, NULL);
     db->index.n_slots = 1024;
     db->index.slots = vg_calloc(db->index.n_slots, sizeof *db->index.slots);
@@ -48,6 +49,11 @@ void head_free(tsdb_t *db) {
     }
     for (size_t p = 0; p < HEAD_REF_PAGES; p++) free(atomic_load(&db->ref_pages[p]));
     pthread_mutex_destroy(&db->ref_pages_lock);
+    for (head_series_t *g = db->graveyard, *next; g; g = next) {
+        next = g->hash_next;
+        series_free(db, g);
+    }
+    pthread_mutex_destroy(&db->graveyard_lock);
     head_index_t *ix = &db->index;
     for (size_t i = 0; i < ix->n_lists; i++) free(ix->lists[i].refs);
     free(ix->lists);
@@ -491,4 +497,121 @@ uint64_t *index_select(tsdb_t *db, labels_matcher_t *const *ms, size_t n_ms, siz
     pthread_rwlock_unlock(&ix->lock);
     *out_n = n;
     return result;
+}
+
+/* ------------------------------------------------------------------ gc */
+
+static int cmp_ref(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static bool ref_in(const uint64_t *dead, size_t n, uint64_t ref) {
+    return bsearch(&ref, dead, n, sizeof *dead, cmp_ref) != NULL;
+}
+
+/* Takes the dead refs out of every postings list; drops lists and values
+ * that end up empty. */
+static void index_remove(tsdb_t *db, const uint64_t *dead, size_t n_dead) {
+    head_index_t *ix = &db->index;
+    pthread_rwlock_wrlock(&ix->lock);
+    size_t kept_lists = 0;
+    for (size_t l = 0; l < ix->n_lists; l++) {
+        postings_list_t *pl = &ix->lists[l];
+        size_t k = 0;
+        for (size_t i = 0; i < pl->n; i++)
+            if (!ref_in(dead, n_dead, pl->refs[i])) pl->refs[k++] = pl->refs[i];
+        pl->n = k;
+        if (k == 0) {
+            free(pl->refs);
+            continue;
+        }
+        ix->lists[kept_lists++] = *pl;
+    }
+    ix->n_lists = kept_lists;
+    /* values of each name: keep those that still have a list */
+    for (size_t i = 0; i < ix->n_names; i++) ix->names[i].n = 0;
+    size_t n_slots = 1024;
+    while (n_slots < ix->n_lists * 2) n_slots *= 2;
+    slots_rehash(ix, n_slots);
+    for (size_t l = 0; l < ix->n_lists; l++) {
+        name_values_t *nv = name_find(ix, (uint32_t)(ix->lists[l].key >> 32));
+        if (!nv) continue;
+        if (nv->n == nv->cap) {
+            nv->cap = nv->cap ? nv->cap * 2 : 4;
+            nv->value_ids = vg_realloc(nv->value_ids, nv->cap * sizeof *nv->value_ids);
+        }
+        nv->value_ids[nv->n++] = (uint32_t)ix->lists[l].key;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < ix->n_all; i++)
+        if (!ref_in(dead, n_dead, ix->all[i])) ix->all[k++] = ix->all[i];
+    ix->n_all = k;
+    pthread_rwlock_unlock(&ix->lock);
+}
+
+size_t head_gc(tsdb_t *db, int64_t t) {
+    int64_t now = vg_time_now_ms();
+    /* free what died more than a minute ago */
+    pthread_mutex_lock(&db->graveyard_lock);
+    head_series_t **pp = &db->graveyard;
+    while (*pp) {
+        head_series_t *g = *pp;
+        if (g->pending_t < now - 60000) {
+            *pp = g->hash_next;
+            series_free(db, g);
+        } else {
+            pp = &g->hash_next;
+        }
+    }
+    pthread_mutex_unlock(&db->graveyard_lock);
+    uint64_t *dead = NULL;
+    size_t n_dead = 0, cap = 0;
+    head_series_t *died = NULL;
+    for (size_t i = 0; i < HEAD_STRIPES; i++) {
+        head_stripe_t *st = &db->stripes[i];
+        pthread_mutex_lock(&st->lock);
+        for (size_t b = 0; b < st->n_buckets; b++) {
+            head_series_t **link = &st->buckets[b];
+            while (*link) {
+                head_series_t *s = *link;
+                if (s->n_chunks || s->open.len || s->pending || !s->has_last || s->last_t >= t) {
+                    link = &s->hash_next;
+                    continue;
+                }
+                *link = s->hash_next;
+                st->n_series--;
+                s->dead = true;
+                s->pending_t = now;
+                uint64_t page = s->ref >> HEAD_REF_PAGE_BITS;
+                head_series_t **slots = atomic_load(&db->ref_pages[page]);
+                if (slots)
+                    __atomic_store_n(&slots[s->ref & ((1u << HEAD_REF_PAGE_BITS) - 1)], NULL,
+                                     __ATOMIC_RELEASE);
+                if (n_dead == cap) {
+                    cap = cap ? cap * 2 : 256;
+                    dead = vg_realloc(dead, cap * sizeof *dead);
+                }
+                dead[n_dead++] = s->ref;
+                s->hash_next = died;
+                died = s;
+            }
+        }
+        pthread_mutex_unlock(&st->lock);
+    }
+    if (n_dead) {
+        qsort(dead, n_dead, sizeof *dead, cmp_ref);
+        index_remove(db, dead, n_dead);
+        atomic_fetch_sub(&db->n_series, n_dead);
+        pthread_mutex_lock(&db->graveyard_lock);
+        while (died) {
+            head_series_t *next = died->hash_next;
+            died->hash_next = db->graveyard;
+            db->graveyard = died;
+            died = next;
+        }
+        pthread_mutex_unlock(&db->graveyard_lock);
+    }
+    free(dead);
+    return n_dead;
 }

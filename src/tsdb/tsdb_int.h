@@ -38,7 +38,9 @@ typedef struct head_series {
     bool has_last;
     atomic_bool logged;      /* its series record is in the WAL */
     uint64_t pending_batch;  /* the batch that last queued a sample, for in-batch order */
-    int64_t pending_t;
+    int64_t pending_t;       /* its timestamp; for a dead series, when it died */
+    uint32_t pending;        /* samples queued by appenders and not yet applied */
+    bool dead;               /* garbage-collected: out of every index, freed later */
     head_chunk_t **chunks;
     uint32_t n_chunks, cap_chunks;
     vg_buf_t open;           /* the chunk being appended to; len 0 when none */
@@ -98,6 +100,10 @@ struct tsdb {
     atomic_uint_fast64_t n_series;
     atomic_uint_fast64_t batch_seq;
     atomic_int_fast64_t min_time, max_time;
+    /* series removed by head_gc, freed a while later so that a pointer an
+     * appender or reader took just before is still valid memory */
+    head_series_t *graveyard;
+    pthread_mutex_t graveyard_lock;
     bool replaying;
     /* persisted blocks, sorted by mint; readers hold the lock shared while
      * they copy data out, changes take it exclusively */
@@ -136,6 +142,11 @@ labels_t *head_series_labels(tsdb_t *db, const head_series_t *s);
 /* Drops every sealed chunk that ends before t; returns chunks dropped. Also
  * recomputes the head's time range from what remains. */
 size_t head_truncate_before(tsdb_t *db, int64_t t);
+/* Removes series that hold no samples, last got one before t and have
+ * nothing pending; frees those removed more than a minute ago. Returns
+ * how many it removed. */
+size_t head_gc(tsdb_t *db, int64_t t);
+
 /* Seals the open chunk of s if all of it lies before t; stripe lock held. */
 void head_series_seal_before(head_series_t *s, int64_t t);
 

@@ -110,6 +110,13 @@ static size_t count_blocks(void) {
 static void test_cut_compact_reopen(void **state) {
     (void)state;
     tsdb_t *db = open_db(100LL * 24 * 3600 * 1000);
+    /* a series that stops after an hour: once its data is in a block, the
+     * head lets go of it */
+    tsdb_appender_t *a = tsdb_appender_new(db);
+    labels_t *short_ls = labels_from_strings("__name__", "short", NULL);
+    for (int64_t t = t0; t < t0 + 3600000; t += STEP_MS)
+        assert_int_equal(tsdb_appender_add(a, short_ls, NULL, t, 1, NULL), VG_OK);
+    assert_int_equal(tsdb_appender_commit(a, NULL), VG_OK);
     fill(db);
     size_t all = (size_t)N_SERIES * HOURS * 240;
     assert_int_equal(verify(db, t0, t0 + HOURS * 3600000LL, -1), all);
@@ -120,6 +127,28 @@ static void test_cut_compact_reopen(void **state) {
     tsdb_head_stats_t hs;
     tsdb_head_stats(db, &hs);
     assert_true(hs.max_time - hs.min_time <= 3 * 3600000LL);
+    assert_int_equal(hs.n_series, N_SERIES); /* "short" was collected */
+    labels_matcher_t *sm;
+    labels_matcher_new(LABELS_MATCH_EQUAL, "__name__", 8, "short", 5, &sm, NULL);
+    tsdb_series_set_t *ss;
+    tsdb_select(db, INT64_MIN, INT64_MAX, &sm, 1, 0, &ss, NULL);
+    assert_int_equal(tsdb_series_set_len(ss), 1); /* still there, from the block */
+    tsdb_series_set_free(ss);
+    /* and it can start again, as a new series in the head */
+    assert_int_equal(tsdb_appender_add(a, short_ls, NULL, t0 + HOURS * 3600000LL, 2, NULL), VG_OK);
+    assert_int_equal(tsdb_appender_commit(a, NULL), VG_OK);
+    tsdb_select(db, INT64_MIN, INT64_MAX, &sm, 1, 0, &ss, NULL);
+    assert_int_equal(tsdb_series_set_len(ss), 1);
+    tsdb_iter_t sit;
+    tsdb_iter_init(&sit, ss, 0);
+    size_t short_n = 0;
+    while (tsdb_iter_next(&sit) == 1) short_n++;
+    tsdb_iter_done(&sit);
+    assert_int_equal(short_n, 241);
+    tsdb_series_set_free(ss);
+    labels_matcher_free(sm);
+    labels_free(short_ls);
+    tsdb_appender_free(a);
     assert_int_equal(verify(db, t0, t0 + HOURS * 3600000LL, -1), all);
     /* a range that crosses the block/head boundary */
     assert_true(verify(db, t0 + 5 * 3600000LL + 7000, t0 + 8 * 3600000LL, -1) > 0);
