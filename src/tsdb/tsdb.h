@@ -165,4 +165,70 @@ typedef struct tsdb_cardinality {
 void tsdb_cardinality(tsdb_t *db, size_t limit, tsdb_cardinality_t *out);
 void tsdb_cardinality_free(tsdb_cardinality_t *c);
 
+/* ------------------------------------------------------- WAL followers */
+
+/* A follower reads the WAL as it is written, as Prometheus's WAL watcher
+ * does for remote_write: series records (ref -> labels) and samples in
+ * the order they were logged. Implemented in wal_reader.c. A reader
+ * belongs to one thread; any number may run at once. It never reads past
+ * what the WAL has acknowledged, so it sees only committed batches. */
+
+/* Where a reader stands: a segment number and the byte offset of the next
+ * record in it. Comparable: (segment, offset) grows as the WAL grows. */
+typedef struct tsdb_wal_pos {
+    int64_t segment;
+    int64_t offset;
+} tsdb_wal_pos_t;
+
+/* What a reader hands out; pointers are valid during the call only. A
+ * callback returning non-zero stops the read, which returns that code;
+ * the record it was in is read again by the next call. Any may be NULL. */
+typedef struct tsdb_wal_visitor {
+    int (*series)(void *ud, uint64_t ref, const labels_label_t *labels, size_t n_labels);
+    int (*sample)(void *ud, uint64_t ref, int64_t t, double v);
+    /* after each whole record, with the position just past it */
+    int (*record_end)(void *ud, const tsdb_wal_pos_t *next);
+} tsdb_wal_visitor_t;
+
+typedef struct tsdb_wal_reader tsdb_wal_reader_t;
+
+/* Opens a reader at *from (NULL: the current end of the WAL). First calls
+ * v->series for every series the WAL knows up to that position (the
+ * newest checkpoint, then the series records of the segments before it),
+ * so samples read later find their labels. When the segment of *from is
+ * gone (deleted past a hold's limits, or the WAL was emptied) the reader
+ * starts at the oldest segment left and *out_lost is set. Returns 0 or
+ * VG_ERR_IO. The reader is the caller's (tsdb_wal_reader_free). */
+int tsdb_wal_reader_open(tsdb_t *db, const tsdb_wal_pos_t *from, const tsdb_wal_visitor_t *v,
+                         void *ud, tsdb_wal_reader_t **out, bool *out_lost, vg_err_t *err);
+
+/* Reads the records written since the last call, through v. When there
+ * are none, waits up to timeout_ms for some. Returns the number of records
+ * read (0 on timeout), a callback's code, or VG_ERR_IO. Segments that
+ * disappear under the reader are skipped (counted by
+ * tsdb_wal_reader_lost). */
+int tsdb_wal_reader_read(tsdb_wal_reader_t *r, const tsdb_wal_visitor_t *v, void *ud,
+                         int timeout_ms, vg_err_t *err);
+/* The position of the next record to read. */
+void tsdb_wal_reader_pos(const tsdb_wal_reader_t *r, tsdb_wal_pos_t *out);
+/* Times the reader had to jump over missing segments (data lost to it). */
+uint64_t tsdb_wal_reader_lost(const tsdb_wal_reader_t *r);
+void tsdb_wal_reader_free(tsdb_wal_reader_t *r);
+
+/* Keeps WAL segments >= segment from being deleted for the follower
+ * `name` (a new call moves the hold), within the limits below, so that a
+ * follower that is behind (a remote store that is down) loses nothing.
+ * Holds last until released or the store closes; the checkpoint made at
+ * close honours them, so the follower resumes after a restart. */
+void tsdb_wal_hold(tsdb_t *db, const char *name, int64_t segment);
+void tsdb_wal_release(tsdb_t *db, const char *name);
+/* Bounds what holds keep: segments beyond max_bytes in total or written
+ * longer than max_age_ms ago are deleted anyway. 0: no bound. */
+void tsdb_wal_hold_limits(tsdb_t *db, uint64_t max_bytes, int64_t max_age_ms);
+
+/* The labels of the head series with this ref (a new set owned by the
+ * caller), or NULL. For followers that meet a sample before its series
+ * record, which racing batches can cause. */
+labels_t *tsdb_series_labels_by_ref(tsdb_t *db, uint64_t ref);
+
 #endif

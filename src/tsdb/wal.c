@@ -1,14 +1,17 @@
 /* This file implements the write-ahead log: segment files of CRC-checked
- * records, replay with corruption tolerance, checkpoints and truncation. */
+ * records, replay with corruption tolerance, checkpoints and truncation,
+ * and what readers that follow the log need (position, wake-up, holds). */
 #include "wal.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -20,6 +23,15 @@ struct wal {
     int64_t size;     /* its length in bytes */
     bool dirty;       /* written since the last fsync */
     wal_stats_t stats;
+    pthread_cond_t moved; /* broadcast when the position changes */
+    /* holds of followers, guarded by lock */
+    struct wal_hold {
+        char *name;
+        int segment;
+    } *holds;
+    size_t n_holds;
+    uint64_t hold_max_bytes;
+    int64_t hold_max_age_ms;
 };
 
 /* ------------------------------------------------------------ encoding */
@@ -173,6 +185,7 @@ static int segment_create(wal_t *w, int n, vg_err_t *err) {
     w->segment = n;
     w->size = WAL_SEGMENT_HEADER;
     w->dirty = true;
+    pthread_cond_broadcast(&w->moved);
     return VG_OK;
 }
 
@@ -182,6 +195,7 @@ wal_t *wal_open(const char *dir, vg_err_t *err) {
     w->dir = vg_strdup(dir);
     w->fd = -1;
     pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->moved, NULL);
     return w;
 }
 
@@ -192,6 +206,9 @@ void wal_close(wal_t *w) {
         close(w->fd);
     }
     pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->moved);
+    for (size_t i = 0; i < w->n_holds; i++) free(w->holds[i].name);
+    free(w->holds);
     free(w->dir);
     free(w);
 }
@@ -200,7 +217,7 @@ void wal_close(wal_t *w) {
 
 /* decode_record's answer for a payload that does not parse; callbacks
  * return 0 or a negative error code, so the two never mix. */
-#define MALFORMED 1
+#define MALFORMED WAL_MALFORMED
 
 static int decode_record(uint8_t type, const uint8_t *p, const uint8_t *end,
                          const wal_replay_cb_t *cb, void *ud) {
@@ -412,6 +429,7 @@ int wal_write(wal_t *w, const void *records, size_t len, vg_err_t *err) {
             w->size += (int64_t)len;
             w->dirty = true;
             w->stats.bytes_written += len;
+            pthread_cond_broadcast(&w->moved);
         }
     }
     pthread_mutex_unlock(&w->lock);
@@ -441,14 +459,61 @@ int wal_cut(wal_t *w, int *out_closed, vg_err_t *err) {
     return rc;
 }
 
-static int remove_older(wal_t *w, int upto, int keep_checkpoint, vg_err_t *err) {
+/* The lowest segment the holds keep, within the hold limits: a hold whose
+ * segments exceed them loses its oldest ones. INT_MAX when nothing is held. */
+static int held_from(wal_t *w, const int *segs, size_t n) {
+    pthread_mutex_lock(&w->lock);
+    int lowest = INT_MAX;
+    for (size_t i = 0; i < w->n_holds; i++)
+        if (w->holds[i].segment < lowest) lowest = w->holds[i].segment;
+    uint64_t max_bytes = w->hold_max_bytes;
+    int64_t max_age_ms = w->hold_max_age_ms;
+    pthread_mutex_unlock(&w->lock);
+    if (lowest == INT_MAX || (max_bytes == 0 && max_age_ms <= 0)) return lowest;
+    uint64_t *sizes = vg_calloc(n ? n : 1, sizeof *sizes);
+    int64_t *mtimes = vg_calloc(n ? n : 1, sizeof *mtimes);
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *path = segment_path(w->dir, segs[i]);
+        struct stat st;
+        if (stat(path, &st) == 0) {
+            sizes[i] = (uint64_t)st.st_size;
+            mtimes[i] = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+        }
+        free(path);
+        if (segs[i] >= lowest) total += sizes[i];
+    }
+    int64_t now = vg_time_now_ms();
+    int keep = lowest;
+    for (size_t i = 0; i < n; i++) {
+        if (segs[i] < keep) continue;
+        bool over = (max_bytes && total > max_bytes) ||
+                    (max_age_ms > 0 && mtimes[i] && now - mtimes[i] > max_age_ms);
+        if (!over || segs[i] == segs[n - 1]) break;
+        total -= sizes[i];
+        keep = segs[i] + 1;
+    }
+    if (keep != lowest) {
+        char from[16], to[16];
+        snprintf(from, sizeof from, "%d", lowest);
+        snprintf(to, sizeof to, "%d", keep - 1);
+        vg_log_warn("Deleting WAL segments a follower still needs: over the retention limit",
+                    "from", from, "to", to, NULL);
+    }
+    free(sizes);
+    free(mtimes);
+    return keep;
+}
+
+static int remove_older(wal_t *w, int upto, int keep_checkpoint, bool holds, vg_err_t *err) {
     int *segs;
     size_t n;
     int newest;
     int rc = list_dir(w->dir, &segs, &n, &newest, err);
     if (rc != VG_OK) return rc;
+    int keep_from = holds ? held_from(w, segs, n) : INT_MAX;
     for (size_t i = 0; i < n; i++) {
-        if (segs[i] > upto) continue;
+        if (segs[i] > upto || segs[i] >= keep_from) continue;
         char *path = segment_path(w->dir, segs[i]);
         unlink(path);
         free(path);
@@ -500,7 +565,7 @@ int wal_checkpoint(wal_t *w, int upto, const void *records, size_t len, vg_err_t
             rc = vg_err_set(err, VG_ERR_IO, "rename %s: %s", tmp.data, strerror(errno));
     }
     if (rc == VG_OK) rc = vg_dir_fsync(w->dir, err);
-    if (rc == VG_OK) rc = remove_older(w, upto, upto, err);
+    if (rc == VG_OK) rc = remove_older(w, upto, upto, true, err);
     else vg_remove_all(tmp.data, NULL);
     vg_buf_free(&dir);
     vg_buf_free(&tmp);
@@ -514,7 +579,7 @@ int wal_reset(wal_t *w, vg_err_t *err) {
         close(w->fd);
         w->fd = -1;
     }
-    int rc = remove_older(w, w->segment, -1, err);
+    int rc = remove_older(w, w->segment, -1, false, err);
     pthread_mutex_unlock(&w->lock);
     return rc;
 }
@@ -522,5 +587,89 @@ int wal_reset(wal_t *w, vg_err_t *err) {
 void wal_get_stats(wal_t *w, wal_stats_t *out) {
     pthread_mutex_lock(&w->lock);
     *out = w->stats;
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* ----------------------------------------------------------- followers */
+
+const char *wal_dir(const wal_t *w) { return w->dir; }
+
+void wal_position(wal_t *w, int *out_segment, int64_t *out_size) {
+    pthread_mutex_lock(&w->lock);
+    *out_segment = w->size > 0 ? w->segment : -1;
+    *out_size = w->size;
+    pthread_mutex_unlock(&w->lock);
+}
+
+bool wal_wait(wal_t *w, int segment, int64_t size, int timeout_ms) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ns = (int64_t)ts.tv_nsec + (int64_t)timeout_ms * 1000000;
+    ts.tv_sec += ns / 1000000000;
+    ts.tv_nsec = ns % 1000000000;
+    pthread_mutex_lock(&w->lock);
+    bool moved = w->segment != segment || w->size != size;
+    while (!moved) {
+        if (pthread_cond_timedwait(&w->moved, &w->lock, &ts) != 0) break;
+        moved = w->segment != segment || w->size != size;
+    }
+    moved = w->segment != segment || w->size != size;
+    pthread_mutex_unlock(&w->lock);
+    return moved;
+}
+
+int wal_list(wal_t *w, int **out, size_t *out_n, int *out_checkpoint, vg_err_t *err) {
+    return list_dir(w->dir, out, out_n, out_checkpoint, err);
+}
+
+int wal_record_next(const uint8_t *buf, size_t len, size_t *off, uint8_t *type,
+                    const uint8_t **payload, uint32_t *n) {
+    size_t o = *off;
+    if (len < o || len - o < WAL_RECORD_HEADER) return 0;
+    uint32_t plen = get_u32(buf + o);
+    if (plen > WAL_MAX_RECORD) return -1;
+    if (plen > len - o - WAL_RECORD_HEADER) return 0;
+    const uint8_t *rec = buf + o + 8;
+    *off = o + WAL_RECORD_HEADER + plen;
+    if ((uint32_t)crc32(0, rec, plen + 1) != get_u32(buf + o + 4)) return -2;
+    *type = rec[0];
+    *payload = rec + 1;
+    *n = plen;
+    return 1;
+}
+
+int wal_record_decode(uint8_t type, const uint8_t *p, const uint8_t *end,
+                      const wal_replay_cb_t *cb, void *ud) {
+    return decode_record(type, p, end, cb, ud);
+}
+
+void wal_hold_set(wal_t *w, const char *name, int segment) {
+    pthread_mutex_lock(&w->lock);
+    size_t i = 0;
+    while (i < w->n_holds && strcmp(w->holds[i].name, name) != 0) i++;
+    if (i == w->n_holds) {
+        w->holds = vg_realloc(w->holds, (w->n_holds + 1) * sizeof *w->holds);
+        w->holds[i].name = vg_strdup(name);
+        w->n_holds++;
+    }
+    w->holds[i].segment = segment;
+    pthread_mutex_unlock(&w->lock);
+}
+
+void wal_hold_release(wal_t *w, const char *name) {
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = 0; i < w->n_holds; i++)
+        if (strcmp(w->holds[i].name, name) == 0) {
+            free(w->holds[i].name);
+            w->holds[i] = w->holds[--w->n_holds];
+            break;
+        }
+    pthread_mutex_unlock(&w->lock);
+}
+
+void wal_hold_limits(wal_t *w, uint64_t max_bytes, int64_t max_age_ms) {
+    pthread_mutex_lock(&w->lock);
+    w->hold_max_bytes = max_bytes;
+    w->hold_max_age_ms = max_age_ms;
     pthread_mutex_unlock(&w->lock);
 }

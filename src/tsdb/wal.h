@@ -81,6 +81,53 @@ int wal_reset(wal_t *w, vg_err_t *err);
 
 void wal_get_stats(wal_t *w, wal_stats_t *out);
 
+/* ---------------------------------------------------------- followers */
+
+/* Readers that follow the log as it is written (remote_write) read the
+ * segment files themselves; these give them what they need. */
+
+const char *wal_dir(const wal_t *w);
+
+/* The segment being written and how many of its bytes hold whole,
+ * successfully written batches (a reader never reads past it, so it never
+ * sees a batch that is being written or is about to be undone). -1 for
+ * the segment before replay. */
+void wal_position(wal_t *w, int *out_segment, int64_t *out_size);
+
+/* Waits until the position differs from (segment, size) or timeout_ms
+ * passes; returns true when it moved. */
+bool wal_wait(wal_t *w, int segment, int64_t size, int timeout_ms);
+
+/* Segment numbers on disk (sorted; the caller frees *out) and the newest
+ * checkpoint (-1: none). */
+int wal_list(wal_t *w, int **out, size_t *out_n, int *out_checkpoint, vg_err_t *err);
+
+/* Splits the next record off buf[*off..len): 1 with *type, *payload and
+ * *n set and *off moved past it; 0 when the record is not complete yet;
+ * -1 when it cannot be a record (length over the limit) — the rest of the
+ * buffer is unusable; -2 for a bad CRC (*off moved past it). */
+int wal_record_next(const uint8_t *buf, size_t len, size_t *off, uint8_t *type,
+                    const uint8_t **payload, uint32_t *n);
+
+/* Decodes one record's payload through cb: 0, WAL_MALFORMED, or a
+ * callback's non-zero code. */
+#define WAL_MALFORMED 1
+int wal_record_decode(uint8_t type, const uint8_t *p, const uint8_t *end,
+                      const wal_replay_cb_t *cb, void *ud);
+
+/* Holds: a named reader that still needs segments >= `segment` keeps them
+ * from being deleted by a checkpoint, within limits (see
+ * wal_hold_limits), so a dead reader cannot fill the disk. Setting a
+ * name again moves its hold. Holds live in memory; they survive until
+ * released or the WAL is closed (the checkpoint made while closing
+ * honours them, so a reader resumes after a restart). */
+void wal_hold_set(wal_t *w, const char *name, int segment);
+void wal_hold_release(wal_t *w, const char *name);
+/* A hold keeps segments only while the held segments total at most
+ * max_bytes and the oldest held one was written within max_age_ms;
+ * beyond that the oldest go anyway (logged). 0: no limit. */
+void wal_hold_limits(wal_t *w, uint64_t max_bytes, int64_t max_age_ms);
+
 /* ------------------------------------------------------ record encoding */
 
 /* Starts a record of `type` in b; returns its offset for wal_rec_end. */
