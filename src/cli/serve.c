@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "host/host.h"
+#include "remote/remote.h"
 #include "scrape/scrape.h"
 #include "web/web.h"
 
@@ -53,6 +54,8 @@ typedef struct server_root {
     selfmon_family_t *reloads_total, *reload_success, *reload_time;
     web_app_t app;
     tsdb_t *tsdb;
+    pthread_mutex_t remote_lock; /* serialises remote_apply between reloads */
+    remote_t *remote;
 } server_root_t;
 
 /* node_exporter's --collector.<name>, --no-collector.<name> and
@@ -138,6 +141,11 @@ static int root_reload(void *ud, vg_err_t *err) {
     vg_err_t serr = {0};
     if (scr && scrape_apply_config(scr, scrape_cfg, &serr) != VG_OK)
         vg_log_error("Applying the scrape configuration", "err", serr.msg, NULL);
+    pthread_mutex_lock(&r->remote_lock);
+    vg_err_t rerr = {0};
+    if (r->remote && remote_apply(r->remote, scrape_cfg, &rerr) != VG_OK)
+        vg_log_error("Applying the remote_write configuration", "err", rerr.msg, NULL);
+    pthread_mutex_unlock(&r->remote_lock);
     config_unref(scrape_cfg);
     selfmon_set(r->reload_success, NULL, 1);
     selfmon_set(r->reload_time, NULL, vg_time_now());
@@ -237,6 +245,7 @@ int cli_serve(int argc, char **argv) {
         return 1;
     }
     pthread_rwlock_init(&root.lock, NULL);
+    pthread_mutex_init(&root.remote_lock, NULL);
     root.selfmon = selfmon_new("/proc");
     root.reloads_total = selfmon_counter(root.selfmon, "vigil_config_reloads_total",
                                          "Number of configuration reloads attempted.", 0, NULL);
@@ -326,6 +335,27 @@ int cli_serve(int argc, char **argv) {
             vg_log_error("Applying the scrape configuration", "err", serr.msg, NULL);
         pthread_rwlock_unlock(&root.lock);
     }
+    /* remote_write queues follow the WAL from here (or from where they
+     * stopped last time). */
+    vg_buf_t remote_dir = VG_BUF_INIT;
+    vg_buf_printf(&remote_dir, "%s/remote", o->storage_path);
+    remote_options_t ropts = {.tsdb = root.tsdb,
+                              .selfmon = root.selfmon,
+                              .dir = remote_dir.data,
+                              .user_agent = "vigil/" VIGIL_VERSION};
+    pthread_mutex_lock(&root.remote_lock);
+    root.remote = remote_new(&ropts, &err);
+    vg_buf_free(&remote_dir);
+    if (!root.remote) {
+        vg_log_error("Cannot start remote_write", "err", err.msg, NULL);
+    } else {
+        pthread_rwlock_rdlock(&root.lock);
+        vg_err_t rerr = {0};
+        if (remote_apply(root.remote, root.config, &rerr) != VG_OK)
+            vg_log_error("Applying the remote_write configuration", "err", rerr.msg, NULL);
+        pthread_rwlock_unlock(&root.lock);
+    }
+    pthread_mutex_unlock(&root.remote_lock);
     atomic_store(&root.app.ready, true);
     vg_log_info("Server is ready to receive web requests.", NULL);
 
@@ -345,6 +375,11 @@ int cli_serve(int argc, char **argv) {
     web_server_stop(srv);
     atomic_store(&root.app.scrape, NULL);
     scrape_free(scr);
+    pthread_mutex_lock(&root.remote_lock);
+    remote_free(root.remote); /* before the store closes: it reads the WAL */
+    root.remote = NULL;
+    pthread_mutex_unlock(&root.remote_lock);
+    pthread_mutex_destroy(&root.remote_lock);
     tsdb_close(root.tsdb);
     config_unref(root.config);
     host_free(root.host);

@@ -23,7 +23,7 @@
 #define PERSIST_EVERY_S 1.0
 #define WATCH_TIMEOUT_MS 200
 #define MAX_ERR_BODY 512
-#define STOPPED 1 /* visitor answer: the queue is stopping */
+#define STOPPED (-1000) /* visitor answer: the queue is stopping (reads return counts >= 0) */
 
 typedef struct staged {
     uint64_t ref;
@@ -869,6 +869,10 @@ void remote_queue_stop(remote_queue_t *q, bool flush) {
     pthread_mutex_lock(&q->lock);
     atomic_store(&q->stop, true);
     if (!flush) q->abort = true;
+    /* A receiver that already fails is not waited for: what it has not
+     * acknowledged is sent after the next start. */
+    for (int i = 0; i < q->n_shards; i++)
+        if (q->shards[i].has_batch && q->shards[i].tries > 0) q->flush_failed = true;
     q->flush_until = vg_time_mono() + (double)q->flush_deadline_ms / 1000.0;
     pthread_cond_broadcast(&q->space);
     pthread_mutex_unlock(&q->lock);
