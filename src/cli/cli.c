@@ -14,6 +14,8 @@ static void usage(FILE *out) {
             "  serve             run the server (the default when only flags are given)\n"
             "  check config FILE...\n"
             "                    check Prometheus configuration files, as promtool does\n"
+            "  import FILE       backfill an OpenMetrics file into a stopped store or a running "
+            "server\n"
             "  version           print the version\n"
             "  help              print this help\n"
             "\n"
@@ -33,6 +35,7 @@ int cli_main(int argc, char **argv) {
         return cli_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0) return cli_serve(argc - 2, argv + 2);
     if (strcmp(cmd, "check") == 0) return cli_check(argc - 2, argv + 2);
+    if (strcmp(cmd, "import") == 0) return cli_import(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("vigil, version %s\n", VIGIL_VERSION);
         return 0;

@@ -22,5 +22,6 @@ int cli_main(int argc, char **argv);
 /* Subcommands, each taking the arguments after its name. */
 int cli_serve(int argc, char **argv);
 int cli_check(int argc, char **argv);
+int cli_import(int argc, char **argv);
 
 #endif

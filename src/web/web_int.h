@@ -62,6 +62,7 @@ typedef struct web_route {
  * (handlers.c) and the storage API (api_tsdb.c). */
 extern const web_route_t web_routes[];
 extern const web_route_t web_tsdb_routes[];
+extern const web_route_t web_push_routes[]; /* api_push.c */
 extern const web_route_t web_targets_routes[]; /* api_targets.c */
 
 /* Helpers that fill the response; handlers return right after them. */
