@@ -176,6 +176,11 @@ static uint64_t to_u64(double v) {
     return (uint64_t)v;
 }
 
+/* qsort that accepts an empty (possibly NULL) array. */
+static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *)) {
+    if (n > 1) qsort(base, n, size, cmp);
+}
+
 /* ------------------------------------------------------------ name map */
 
 /* A small open-addressing map from a byte string to an index, so that a
@@ -481,7 +486,7 @@ static void body_finish(pg_body_t *b) {
             b->fams[o++] = b->fams[i];
     }
     b->n_fams = o;
-    qsort(b->fams, b->n_fams, sizeof *b->fams, cmp_family_ptr);
+    sort_n(b->fams, b->n_fams, sizeof *b->fams, cmp_family_ptr);
     strmap_free(&b->by_name);
     strmap_free(&b->by_series);
 }
@@ -1000,7 +1005,7 @@ static void sanitize(pg_family_t *f, const pg_group_t *g) {
         for (size_t j = 0; j < m->n_labels; j++)
             inst |= strcmp(m->labels[j].name, "instance") == 0;
         if (!inst) metric_add_label(m, "instance", 8, "", 0);
-        qsort(m->labels, m->n_labels, sizeof *m->labels, cmp_pair);
+        sort_n(m->labels, m->n_labels, sizeof *m->labels, cmp_pair);
     }
 }
 
@@ -1289,7 +1294,7 @@ static void group_gauge_labels(const pg_group_t *g, pg_metric_t *m) {
         inst |= strcmp(g->labels[i].name, "instance") == 0;
     }
     if (!inst) metric_add_label(m, "instance", 8, "", 0);
-    qsort(m->labels, m->n_labels, sizeof *m->labels, cmp_pair);
+    sort_n(m->labels, m->n_labels, sizeof *m->labels, cmp_pair);
 }
 
 static double ns_seconds(int64_t ns) { return ns ? (double)ns / 1e9 : 0; }
@@ -1318,8 +1323,8 @@ static int append_change(tsdb_t *db, const pg_group_t *old, const pg_group_t *cu
     series_vec_t a = {0}, b = {0};
     group_series(&a, old);
     group_series(&b, cur);
-    qsort(a.v, a.n, sizeof *a.v, cmp_series);
-    qsort(b.v, b.n, sizeof *b.v, cmp_series);
+    sort_n(a.v, a.n, sizeof *a.v, cmp_series);
+    sort_n(b.v, b.n, sizeof *b.v, cmp_series);
     tsdb_appender_t *app = tsdb_appender_new(db);
     double stale;
     uint64_t bits = PUSH_STALE_NAN_BITS;
@@ -1345,14 +1350,15 @@ static int append_change(tsdb_t *db, const pg_group_t *old, const pg_group_t *cu
 
 /* --------------------------------------------------------- the store */
 
-static pg_group_t **group_slot(ingest_push_t *p, const char *key, bool *found) {
+/* The index of the group with this key, or where it would go. */
+static size_t group_find(const ingest_push_t *p, const char *key, bool *found) {
     size_t lo = 0, hi = p->n_groups;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         int c = strcmp(p->groups[mid]->key, key);
         if (c == 0) {
             *found = true;
-            return &p->groups[mid];
+            return mid;
         }
         if (c < 0)
             lo = mid + 1;
@@ -1360,12 +1366,19 @@ static pg_group_t **group_slot(ingest_push_t *p, const char *key, bool *found) {
             hi = mid;
     }
     *found = false;
-    return &p->groups[lo];
+    return lo;
+}
+
+/* The group with this key, or NULL. */
+static pg_group_t *group_get(const ingest_push_t *p, const char *key) {
+    bool found;
+    size_t i = group_find(p, key, &found);
+    return found ? p->groups[i] : NULL;
 }
 
 static void group_insert(ingest_push_t *p, pg_group_t *g) {
     bool found;
-    size_t at = (size_t)(group_slot(p, g->key, &found) - p->groups);
+    size_t at = group_find(p, g->key, &found);
     p->groups = vg_realloc(p->groups, (p->n_groups + 1) * sizeof *p->groups);
     memmove(p->groups + at + 1, p->groups + at, (p->n_groups - at) * sizeof *p->groups);
     p->groups[at] = g;
@@ -1400,7 +1413,7 @@ static pg_group_t *group_new(const ingest_push_key_t *k) {
         g->labels[i].value = vg_strdup(k->values[i]);
     }
     g->n_labels = k->n;
-    qsort(g->labels, g->n_labels, sizeof *g->labels, cmp_pair);
+    sort_n(g->labels, g->n_labels, sizeof *g->labels, cmp_pair);
     g->key = make_key(g->labels, g->n_labels);
     return g;
 }
@@ -1445,20 +1458,12 @@ size_t ingest_push_n_groups(ingest_push_t *p) {
  * a failure time, as Pushgateway's setPushFailedTimestamp. */
 static int record_failure(ingest_push_t *p, tsdb_t *db, const ingest_push_key_t *k,
                           int64_t now_ns) {
-    bool found;
-    char *key;
-    {
-        pg_group_t *tmp = group_new(k);
-        key = vg_strdup(tmp->key);
-        group_free(tmp);
-    }
-    pg_group_t **slot = group_slot(p, key, &found);
-    free(key);
-    pg_group_t *g;
+    pg_group_t *tmp = group_new(k);
+    pg_group_t *g = group_get(p, tmp->key);
+    group_free(tmp);
     pg_group_t old = {0};
-    bool existed = found;
-    if (found) {
-        g = *slot;
+    bool existed = g != NULL;
+    if (existed) {
         old = *g;
     } else {
         g = group_new(k);
@@ -1485,10 +1490,8 @@ int ingest_push_handle(ingest_push_t *p, tsdb_t *db, ingest_push_method_t method
     if (method == INGEST_PUSH_DELETE) {
         pthread_mutex_lock(&p->lock);
         pg_group_t *tmp = group_new(&key);
-        bool found;
-        pg_group_t **slot = group_slot(p, tmp->key, &found);
-        if (found) {
-            pg_group_t *g = *slot;
+        pg_group_t *g = group_get(p, tmp->key);
+        if (g) {
             rc = append_change(db, g, NULL, change_time(p, now_ns), err);
             if (rc == VG_OK) {
                 group_remove(p, g);
@@ -1531,9 +1534,7 @@ int ingest_push_handle(ingest_push_t *p, tsdb_t *db, ingest_push_method_t method
 
     pthread_mutex_lock(&p->lock);
     pg_group_t *fresh = group_new(&key);
-    bool found;
-    pg_group_t **slot = group_slot(p, fresh->key, &found);
-    pg_group_t *old = found ? *slot : NULL;
+    pg_group_t *old = group_get(p, fresh->key);
     bool has_ts = false;
     for (size_t i = 0; i < b.n_fams; i++)
         for (size_t j = 0; j < b.fams[i]->n_metrics; j++)
@@ -1588,7 +1589,7 @@ int ingest_push_handle(ingest_push_t *p, tsdb_t *db, ingest_push_method_t method
         b.fams[i]->stamp_ns = now_ns;
         fams[n++] = b.fams[i];
     }
-    qsort(fams, n, sizeof *fams, cmp_family_ptr);
+    sort_n(fams, n, sizeof *fams, cmp_family_ptr);
     pg_group_t next = old ? *old : *fresh;
     next.fams = fams;
     next.n_fams = n;
@@ -1682,7 +1683,7 @@ static void put_sample(vg_buf_t *b, const char *name, const char *suffix, const 
 
 static void render_family(vg_buf_t *b, const char *name, const char *help, int type,
                           render_ref_t *refs, size_t n) {
-    qsort(refs, n, sizeof *refs, cmp_render);
+    sort_n(refs, n, sizeof *refs, cmp_render);
     if (help) {
         vg_buf_printf(b, "# HELP %s ", name);
         for (const char *s = help; *s; s++) {
@@ -1737,7 +1738,7 @@ void ingest_push_render(ingest_push_t *p, vg_buf_t *out) {
         names[n_names++] = PUSH_TIME_NAME;
         names[n_names++] = PUSH_FAIL_NAME;
     }
-    qsort(names, n_names, sizeof *names, cmp_cstr_ptr);
+    sort_n(names, n_names, sizeof *names, cmp_cstr_ptr);
     render_ref_t *refs = vg_malloc((p->n_groups + 1) * sizeof *refs);
     size_t refs_cap = p->n_groups + 1;
     pg_metric_t *gauges = vg_calloc(p->n_groups + 1, sizeof *gauges);
@@ -1853,8 +1854,8 @@ static void json_family(vg_buf_t *b, const char *name, int64_t stamp, int type, 
         if (type == PG_SUMMARY || type == PG_HISTOGRAM) {
             /* Keys sorted as Go sorts a map: buckets/count/labels/quantiles/sum. */
             pg_point_t *pts = vg_malloc((m->n_points + 1) * sizeof *pts);
-            memcpy(pts, m->points, m->n_points * sizeof *pts);
-            qsort(pts, m->n_points, sizeof *pts, cmp_point_key);
+            if (m->n_points) memcpy(pts, m->points, m->n_points * sizeof *pts);
+            sort_n(pts, m->n_points, sizeof *pts, cmp_point_key);
             if (type == PG_HISTOGRAM) vg_buf_puts(b, "\"buckets\":{");
             for (size_t q = 0; type == PG_HISTOGRAM && q < m->n_points; q++) {
                 if (q) vg_buf_putc(b, ',');
@@ -1913,7 +1914,7 @@ void ingest_push_render_json(ingest_push_t *p, vg_buf_t *out) {
         keys[k++] = (json_key_t){"last_push_successful", NULL};
         keys[k++] = (json_key_t){PUSH_FAIL_NAME, NULL};
         keys[k++] = (json_key_t){PUSH_TIME_NAME, NULL};
-        qsort(keys, k, sizeof *keys, cmp_json_key);
+        sort_n(keys, k, sizeof *keys, cmp_json_key);
         pg_metric_t gauge;
         group_gauge_labels(g, &gauge);
         vg_buf_putc(out, '{');
@@ -2103,7 +2104,7 @@ static int load(ingest_push_t *p, vg_err_t *err) {
             free(g);
             continue;
         }
-        qsort(g->labels, g->n_labels, sizeof *g->labels, cmp_pair);
+        sort_n(g->labels, g->n_labels, sizeof *g->labels, cmp_pair);
         g->key = make_key(g->labels, g->n_labels);
         g->push_value_ns = json_integer_value(json_object_get(go, "push_value_ns"));
         g->push_stamp_ns = json_integer_value(json_object_get(go, "push_stamp_ns"));
@@ -2115,9 +2116,9 @@ static int load(ingest_push_t *p, vg_err_t *err) {
             pg_family_t *f = family_from_json(json_array_get(fams, k));
             if (f) g->fams[g->n_fams++] = f;
         }
-        qsort(g->fams, g->n_fams, sizeof *g->fams, cmp_family_ptr);
+        sort_n(g->fams, g->n_fams, sizeof *g->fams, cmp_family_ptr);
         bool found;
-        group_slot(p, g->key, &found);
+        group_find(p, g->key, &found);
         if (found)
             group_free(g);
         else
