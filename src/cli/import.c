@@ -158,7 +158,7 @@ static int import_url(const char *file, const char *base, const char *data, size
     vg_buf_printf(&url, "%.*s/api/v1/import/prometheus?timestamp=%lld", (int)bl, base,
                   (long long)o->default_ts_ms);
     for (size_t i = 0; i < o->n_extra; i++) {
-        char *v = curl_easy_escape(NULL, o->extra[i].name, 0);
+        char *v = curl_easy_escape(NULL, o->extra[i].name, (int)o->extra[i].name_len);
         vg_buf_printf(&url, "&extra_label=%s", v);
         curl_free(v);
         v = curl_easy_escape(NULL, o->extra[i].value, (int)o->extra[i].value_len);
