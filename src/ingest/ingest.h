@@ -36,15 +36,20 @@ int ingest_remote_write(tsdb_t *db, const char *content_type, const char *conten
 /* ------------------------------------------------------------ pushgateway */
 
 /* The groups pushed through the Pushgateway API (PUT/POST/DELETE
- * /metrics/job/<job>{/<label>/<value>}), kept in memory, persisted to a
- * state file rewritten atomically after each change, and appended to the
- * tsdb at push time. One mutex serialises changes; any thread may call. */
+ * /metrics/job/<job>{/<label>/<value>}), kept in memory and appended to
+ * the tsdb at push time (in its WAL before the push is answered). A
+ * writer thread rewrites the state file atomically within a second of a
+ * change, and ingest_push_free writes it a last time. One mutex
+ * serialises changes; any thread may call. */
 typedef struct ingest_push ingest_push_t;
 
 /* Opens the store, loading state_path when it exists (NULL: memory only).
  * NULL with err set when the file exists but cannot be read. */
 ingest_push_t *ingest_push_open(const char *state_path, vg_err_t *err);
+/* Stops the writer thread, writes the state file if it changed, frees. */
 void ingest_push_free(ingest_push_t *p);
+/* Writes the state file now if anything changed since the last write. */
+int ingest_push_flush(ingest_push_t *p, vg_err_t *err);
 size_t ingest_push_n_groups(ingest_push_t *p);
 
 /* A grouping key: label names (sorted, job included) and their values,
@@ -72,8 +77,8 @@ typedef enum ingest_push_method {
  * when Content-Type says so; gzip when Content-Encoding is "gzip". db may
  * be NULL (nothing appended); now_ns 0 reads the clock. Returns VG_OK
  * (200 for PUT/POST, 202 for DELETE), VG_ERR_NOTFOUND (404), VG_ERR_INPUT
- * (400, err holds Pushgateway's words) or VG_ERR_IO (500: the WAL or the
- * state file could not be written). */
+ * (400, err holds Pushgateway's words) or VG_ERR_IO (500: the WAL write
+ * failed; nothing changed). */
 int ingest_push_handle(ingest_push_t *p, tsdb_t *db, ingest_push_method_t method,
                        const char *path, const char *content_type, const char *content_encoding,
                        const void *body, size_t len, int64_t now_ns, vg_err_t *err);

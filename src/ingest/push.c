@@ -41,6 +41,7 @@ static const char *const pg_type_lower[] = {"counter", "gauge", "summary", "unty
 #define PUSH_STALE_NAN_BITS UINT64_C(0x7ff0000000000002)
 
 #define STATE_VERSION 1
+#define FLUSH_INTERVAL_MS 1000
 
 /* --------------------------------------------------------------- model */
 
@@ -89,11 +90,19 @@ typedef struct pg_group {
 } pg_group_t;
 
 struct ingest_push {
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* guards everything below but the writer's fields */
     char *state_path;
     pg_group_t **groups; /* sorted by key */
     size_t n_groups;
     int64_t last_append_ms; /* tsdb time of the last change, kept increasing */
+    /* The state file is rewritten by a writer thread at most once per
+     * FLUSH_INTERVAL_MS after a change (the samples themselves are in the
+     * tsdb's WAL before the push is answered), and at ingest_push_free. */
+    bool dirty, stop;
+    pthread_cond_t wake;
+    pthread_t writer;
+    bool writer_started;
+    pthread_mutex_t write_lock; /* one file write at a time */
 };
 
 static void pairs_free(pg_pair_t *p, size_t n) {
@@ -1419,6 +1428,7 @@ static pg_group_t *group_new(const ingest_push_key_t *k) {
 }
 
 static int persist(ingest_push_t *p, vg_err_t *err);
+static char *state_encode(ingest_push_t *p);
 
 static int64_t wall_ns(void) {
     struct timespec ts;
@@ -1439,11 +1449,23 @@ ingest_push_t *ingest_push_open(const char *state_path, vg_err_t *err);
 
 void ingest_push_free(ingest_push_t *p) {
     if (!p) return;
+    if (p->writer_started) {
+        pthread_mutex_lock(&p->lock);
+        p->stop = true;
+        pthread_cond_signal(&p->wake);
+        pthread_mutex_unlock(&p->lock);
+        pthread_join(p->writer, NULL);
+    }
+    vg_err_t err = {0};
+    if (ingest_push_flush(p, &err) != VG_OK)
+        vg_log_error("Cannot write the pushed groups", "err", err.msg, NULL);
     for (size_t i = 0; i < p->n_groups; i++)
         group_free(p->groups[i]);
     free(p->groups);
     free(p->state_path);
     pthread_mutex_destroy(&p->lock);
+    pthread_mutex_destroy(&p->write_lock);
+    pthread_cond_destroy(&p->wake);
     free(p);
 }
 
@@ -1990,8 +2012,8 @@ static json_t *family_json(const pg_family_t *f) {
     return o;
 }
 
-static int persist(ingest_push_t *p, vg_err_t *err) {
-    if (!p->state_path) return VG_OK;
+/* The state as JSON text (caller frees); called with the lock held. */
+static char *state_encode(ingest_push_t *p) {
     json_t *root = json_pack("{s:i,s:I}", "version", STATE_VERSION, "last_append_ms",
                              (json_int_t)p->last_append_ms);
     json_t *groups = json_array();
@@ -2011,10 +2033,57 @@ static int persist(ingest_push_t *p, vg_err_t *err) {
     json_object_set_new(root, "groups", groups);
     char *text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
-    if (!text) return vg_err_set(err, VG_ERR_IO, "cannot encode the pushgateway state");
-    int rc = vg_file_write_atomic(p->state_path, text, strlen(text), err);
+    return text;
+}
+
+/* Marks the state changed; called with the lock held. Never fails: the
+ * writer thread retries a failed write. */
+static int persist(ingest_push_t *p, vg_err_t *err) {
+    (void)err;
+    p->dirty = true;
+    return VG_OK;
+}
+
+int ingest_push_flush(ingest_push_t *p, vg_err_t *err) {
+    if (!p->state_path) return VG_OK;
+    pthread_mutex_lock(&p->write_lock);
+    pthread_mutex_lock(&p->lock);
+    char *text = p->dirty ? state_encode(p) : NULL;
+    p->dirty = false;
+    pthread_mutex_unlock(&p->lock);
+    int rc = VG_OK;
+    if (text) {
+        rc = vg_file_write_atomic(p->state_path, text, strlen(text), err);
+        if (rc != VG_OK) {
+            pthread_mutex_lock(&p->lock);
+            p->dirty = true; /* try again later */
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
     free(text);
+    pthread_mutex_unlock(&p->write_lock);
     return rc;
+}
+
+static void *writer_main(void *arg) {
+    ingest_push_t *p = arg;
+    pthread_mutex_lock(&p->lock);
+    while (!p->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)FLUSH_INTERVAL_MS * 1000000;
+        ts.tv_sec += ts.tv_nsec / 1000000000;
+        ts.tv_nsec %= 1000000000;
+        pthread_cond_timedwait(&p->wake, &p->lock, &ts);
+        if (!p->dirty || p->stop) continue;
+        pthread_mutex_unlock(&p->lock);
+        vg_err_t err = {0};
+        if (ingest_push_flush(p, &err) != VG_OK)
+            vg_log_error("Cannot write the pushed groups", "err", err.msg, NULL);
+        pthread_mutex_lock(&p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
 }
 
 static bool pairs_from_json(json_t *a, pg_pair_t **out, size_t *out_n) {
@@ -2131,11 +2200,17 @@ static int load(ingest_push_t *p, vg_err_t *err) {
 ingest_push_t *ingest_push_open(const char *state_path, vg_err_t *err) {
     ingest_push_t *p = vg_calloc(1, sizeof *p);
     pthread_mutex_init(&p->lock, NULL);
+    pthread_mutex_init(&p->write_lock, NULL);
+    pthread_cond_init(&p->wake, NULL);
     if (state_path) {
         p->state_path = vg_strdup(state_path);
         if (load(p, err) != VG_OK) {
             ingest_push_free(p);
             return NULL;
+        }
+        if (pthread_create(&p->writer, NULL, writer_main, p) == 0) {
+            p->writer_started = true;
+            pthread_setname_np(p->writer, "push-writer");
         }
     }
     return p;

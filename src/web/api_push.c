@@ -53,6 +53,13 @@ static char *storage_path_from_cmdline(void) {
     return path ? path : vg_strdup("data");
 }
 
+/* A clean exit writes what changed since the writer's last round. */
+static void store_flush_at_exit(void) {
+    vg_err_t err = {0};
+    if (store && ingest_push_flush(store, &err) != VG_OK)
+        vg_log_error("Cannot write the pushed groups", "err", err.msg, NULL);
+}
+
 static void store_open(void) {
     char *dir = storage_path_from_cmdline();
     vg_buf_t path = VG_BUF_INIT;
@@ -64,6 +71,7 @@ static void store_open(void) {
         vg_log_error("Cannot load the pushed groups; starting with none", "err", err.msg, NULL);
         store = ingest_push_open(NULL, NULL);
     }
+    atexit(store_flush_at_exit);
     vg_buf_free(&path);
     free(dir);
 }
