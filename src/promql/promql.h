@@ -27,6 +27,7 @@
 
 #include "core/core.h"
 #include "labels/labels.h"
+#include "tsdb/tsdb.h"
 
 /* ------------------------------------------------------------- options */
 
@@ -328,5 +329,81 @@ char *promql_format(const promql_expr_t *e);
 /* Appends s as Go's strconv.Quote does (double quotes, Go escapes, invalid
  * UTF-8 as \x..). Used for strings and label values in PromQL output. */
 void promql_quote(const char *s, size_t len, vg_buf_t *out);
+
+/* ----------------------------------------------------------- evaluation */
+
+/* The engine evaluates a parsed query over the tsdb with Prometheus 3.x
+ * semantics: left-open range selectors and lookback window, staleness
+ * markers ending a series, offset and @ (start()/end()), subqueries, vector
+ * matching, every aggregation and function of promql_functions(), float
+ * semantics of Go (NaN, ±Inf, -0), and Prometheus's result ordering. Native
+ * histograms are not evaluated yet. */
+
+typedef struct promql_point {
+    int64_t t; /* milliseconds */
+    double v;
+} promql_point_t;
+
+/* One series of a vector (one point) or of a matrix (points in time
+ * order). */
+typedef struct promql_series {
+    labels_t *labels; /* owned by the value */
+    promql_point_t *points;
+    size_t n_points;
+} promql_series_t;
+
+/* A query's result. Everything it points to belongs to it. */
+typedef struct promql_value {
+    promql_type_t type;   /* SCALAR, VECTOR, MATRIX (range queries and
+                             range-vector instant queries) or STRING */
+    double scalar;        /* SCALAR */
+    int64_t t;            /* SCALAR and STRING: the evaluation time */
+    const char *string;   /* STRING */
+    promql_series_t *series;
+    size_t n_series;
+    /* Annotations as Prometheus words them ("PromQL warning: ... (1:15)"). */
+    char **warnings;
+    size_t n_warnings;
+    char **infos;
+    size_t n_infos;
+    void *priv;
+} promql_value_t;
+
+typedef struct promql_engine_opts {
+    int64_t lookback_ms;              /* 0: 5 minutes (--query.lookback-delta) */
+    int64_t timeout_ms;               /* 0: 2 minutes (--query.timeout) */
+    size_t max_samples;               /* 0: 50 000 000 (--query.max-samples) */
+    unsigned max_concurrency;         /* 0: 20 (--query.max-concurrency) */
+    int64_t default_subquery_step_ms; /* 0: 1 minute */
+    promql_parse_opts_t parse;        /* which experimental syntax is on */
+} promql_engine_opts_t;
+
+typedef struct promql_engine promql_engine_t;
+
+/* The engine is shared by every thread that queries; it holds only the
+ * options and the concurrency gate. */
+promql_engine_t *promql_engine_new(const promql_engine_opts_t *opts);
+void promql_engine_free(promql_engine_t *e);
+
+/* Failures of a query besides VG_ERR_INPUT (a parse error: bad_data, 400). */
+#define PROMQL_ERR_EXEC (-300)        /* an execution error: "execution", 422 */
+#define PROMQL_ERR_TOO_MANY (-301)    /* over max_samples: "execution", 422 */
+#define PROMQL_ERR_TIMEOUT (-302)     /* over the timeout: "timeout", 503 */
+#define PROMQL_ERR_CANCELED (-303)    /* "canceled", 422 */
+
+/* Evaluates query at t (ms) over db (borrowed). On success *out is a new
+ * value (promql_value_free). Errors carry Prometheus's messages, e.g.
+ * "query processing would load too many samples into memory in query
+ * execution". timeout_ms 0 uses the engine's. */
+int promql_query_instant(promql_engine_t *e, tsdb_t *db, const char *query, size_t len,
+                         int64_t t_ms, int64_t timeout_ms, promql_value_t **out, vg_err_t *err);
+
+/* Evaluates query at start, start+step, ... <= end: the result is a matrix
+ * (or an error for string/range-vector expressions, as Prometheus). */
+int promql_query_range(promql_engine_t *e, tsdb_t *db, const char *query, size_t len,
+                       int64_t start_ms, int64_t end_ms, int64_t step_ms, int64_t timeout_ms,
+                       promql_value_t **out, vg_err_t *err);
+
+void promql_value_free(promql_value_t *v);
 
 #endif
