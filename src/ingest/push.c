@@ -577,11 +577,7 @@ static int text_sample(pg_body_t *b, const expfmt_parser_t *p, vg_err_t *err) {
         const expfmt_label_ref_t *l = &p->labels[i];
         if (l->name.len == 8 && memcmp(l->name.ptr, "__name__", 8) == 0)
             return text_error(err, p->line, "label name \"__name__\" is reserved");
-        for (size_t k = 0; k < i; k++)
-            if (p->labels[k].name.len == l->name.len &&
-                memcmp(p->labels[k].name.ptr, l->name.ptr, l->name.len) == 0)
-                return text_error(err, p->line, "duplicate label names for metric \"%.*s\"",
-                                  (int)p->name.len, p->name.ptr);
+        /* Duplicate names were refused by the parser already. */
         if (special && l->name.len == strlen(special) &&
             memcmp(l->name.ptr, special, l->name.len) == 0) {
             if (!parse_go_float(l->value.ptr, l->value.len, &special_v))
