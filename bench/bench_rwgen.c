@@ -71,7 +71,7 @@ typedef struct tmpl {
     size_t n, cap;
 } tmpl_t;
 
-static const char *const cpu_modes[] = {"idle",    "iowait", "irq",  "nice",
+static const char *const cpu_modes[] = {"idle",    "iowait", "irq",    "nice",
                                         "softirq", "steal",  "system", "user"};
 static const double cpu_rates[] = {0.85, 0.01, 0.002, 0.001, 0.004, 0.0, 0.04, 0.09};
 static const char *const cpus[] = {"0", "1", "2", "3", "4", "5", "6", "7"};
@@ -83,27 +83,41 @@ static const char *const fs[][3] = {{"/dev/nvme0n1p2", "ext4", "/"},
                                     {"/dev/mapper/vg0-data", "xfs", "/data"},
                                     {"tmpfs", "tmpfs", "/dev/shm"}};
 static const char *const collectors[] = {
-    "arp",   "bcache", "bonding", "btrfs",    "conntrack", "cpu",     "cpufreq",
-    "disk",  "edac",   "entropy", "filefd",   "filesystem", "hwmon",  "loadavg",
-    "mdadm", "meminfo", "netdev", "netstat",  "sockstat",  "vmstat"};
+    "arp",   "bcache",  "bonding", "btrfs",   "conntrack",  "cpu",   "cpufreq",
+    "disk",  "edac",    "entropy", "filefd",  "filesystem", "hwmon", "loadavg",
+    "mdadm", "meminfo", "netdev",  "netstat", "sockstat",   "vmstat"};
 static const char *const meminfo[] = {
-    "Active",          "Active_anon",     "Active_file",     "AnonHugePages",  "AnonPages",
-    "Bounce",          "Buffers",         "Cached",          "CommitLimit",    "Committed_AS",
-    "DirectMap1G",     "DirectMap2M",     "DirectMap4k",     "Dirty",          "HardwareCorrupted",
-    "HugePages_Free",  "HugePages_Rsvd",  "HugePages_Surp",  "HugePages_Total", "Hugepagesize",
-    "Inactive",        "Inactive_anon",   "Inactive_file",   "KernelStack",    "Mapped",
-    "MemAvailable",    "MemFree",         "MemTotal",        "Mlocked",        "NFS_Unstable",
-    "PageTables",      "SReclaimable",    "SUnreclaim",      "Shmem",          "Slab",
-    "SwapCached",      "SwapFree",        "SwapTotal",       "Unevictable",    "Writeback"};
-static const char *const netstat[] = {
-    "Icmp_InErrors",     "Icmp_InMsgs",      "Icmp_OutMsgs",       "Ip_Forwarding",
-    "IpExt_InOctets",    "IpExt_OutOctets",  "Tcp_ActiveOpens",    "Tcp_CurrEstab",
-    "Tcp_InErrs",        "Tcp_InSegs",       "Tcp_OutRsts",        "Tcp_OutSegs",
-    "Tcp_PassiveOpens",  "Tcp_RetransSegs",  "TcpExt_ListenDrops", "TcpExt_ListenOverflows",
-    "TcpExt_SyncookiesFailed", "Udp_InDatagrams", "Udp_InErrors", "Udp_OutDatagrams"};
-static const char *const sockstat[] = {
-    "FRAG_inuse", "FRAG_memory", "RAW_inuse", "TCP_alloc", "TCP_inuse",
-    "TCP_mem",    "TCP_orphan",  "TCP_tw",    "UDP_inuse", "sockets_used"};
+    "Active",         "Active_anon",    "Active_file",    "AnonHugePages",   "AnonPages",
+    "Bounce",         "Buffers",        "Cached",         "CommitLimit",     "Committed_AS",
+    "DirectMap1G",    "DirectMap2M",    "DirectMap4k",    "Dirty",           "HardwareCorrupted",
+    "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp", "HugePages_Total", "Hugepagesize",
+    "Inactive",       "Inactive_anon",  "Inactive_file",  "KernelStack",     "Mapped",
+    "MemAvailable",   "MemFree",        "MemTotal",       "Mlocked",         "NFS_Unstable",
+    "PageTables",     "SReclaimable",   "SUnreclaim",     "Shmem",           "Slab",
+    "SwapCached",     "SwapFree",       "SwapTotal",      "Unevictable",     "Writeback"};
+static const char *const netstat[] = {"Icmp_InErrors",
+                                      "Icmp_InMsgs",
+                                      "Icmp_OutMsgs",
+                                      "Ip_Forwarding",
+                                      "IpExt_InOctets",
+                                      "IpExt_OutOctets",
+                                      "Tcp_ActiveOpens",
+                                      "Tcp_CurrEstab",
+                                      "Tcp_InErrs",
+                                      "Tcp_InSegs",
+                                      "Tcp_OutRsts",
+                                      "Tcp_OutSegs",
+                                      "Tcp_PassiveOpens",
+                                      "Tcp_RetransSegs",
+                                      "TcpExt_ListenDrops",
+                                      "TcpExt_ListenOverflows",
+                                      "TcpExt_SyncookiesFailed",
+                                      "Udp_InDatagrams",
+                                      "Udp_InErrors",
+                                      "Udp_OutDatagrams"};
+static const char *const sockstat[] = {"FRAG_inuse", "FRAG_memory", "RAW_inuse",  "TCP_alloc",
+                                       "TCP_inuse",  "TCP_mem",     "TCP_orphan", "TCP_tw",
+                                       "UDP_inuse",  "sockets_used"};
 
 /* Names live for the whole run: the template keeps pointers to them. */
 static char *keep(const char *fmt, const char *a) {
@@ -198,7 +212,7 @@ static void tmpl_build_node(tmpl_t *t) {
                      strstr(meminfo[i], "DirectMap") || strcmp(meminfo[i], "CommitLimit") == 0;
         tmpl_add(t, keep("node_memory_%s_bytes", meminfo[i]), fixed ? K_CONST : K_PAGES, 8e9);
     }
-    static const char *const vm[] = {"pgfault", "pgmajfault", "pgpgin", "pgpgout",
+    static const char *const vm[] = {"pgfault", "pgmajfault", "pgpgin",  "pgpgout",
                                      "pswpin",  "pswpout",    "oom_kill"};
     for (size_t i = 0; i < 7; i++)
         tmpl_add(t, keep("node_vmstat_%s", vm[i]), i < 4 ? K_COUNT : K_RARE, i < 4 ? 500 : 0.001);
@@ -259,8 +273,8 @@ typedef struct options {
     int64_t interval_ms, jitter_ms, start_ms;
     bool start_set;
     bool random_model;
-    size_t batch;     /* samples per request (at most) */
-    size_t steps;     /* timestamps per series per request */
+    size_t batch; /* samples per request (at most) */
+    size_t steps; /* timestamps per series per request */
     size_t n_conns;
     uint64_t seed;
     long timeout_s;
@@ -319,24 +333,15 @@ static void state_init(const shared_t *sh, size_t i, series_state_t *st) {
         st->rate = ts->param * (0.1 + 1.9 * u);
         st->v = floor(st->rate * uptime);
         break;
-    case K_CONST:
-        st->v = floor(ts->param * (0.5 + u));
-        break;
-    case K_PAGES:
-        st->v = floor(ts->param * (0.2 + u) / 4096) * 4096;
-        break;
+    case K_CONST: st->v = floor(ts->param * (0.5 + u)); break;
+    case K_PAGES: st->v = floor(ts->param * (0.2 + u) / 4096) * 4096; break;
     case K_SMALL:
         st->rate = ts->param;
         st->v = floor(ts->param * u);
         break;
-    case K_LOAD:
-        st->v = floor(ts->param * (0.5 + u) * 100) / 100;
-        break;
-    case K_ONE:
-        st->v = 1;
-        break;
-    default:
-        st->v = 0;
+    case K_LOAD: st->v = floor(ts->param * (0.5 + u) * 100) / 100; break;
+    case K_ONE: st->v = 1; break;
+    default: st->v = 0;
     }
 }
 
@@ -350,13 +355,9 @@ static double next_value(const shared_t *sh, size_t i, size_t k, int64_t t, seri
     double dt = (double)o->interval_ms / 1000.0, u = unit(key);
     if (k == 0) return st->v;
     switch (ts->kind) {
-    case K_CPU:
-        st->v = round((st->v + st->rate * dt * (0.6 + 0.8 * u)) * 100) / 100;
-        break;
+    case K_CPU: st->v = round((st->v + st->rate * dt * (0.6 + 0.8 * u)) * 100) / 100; break;
     case K_COUNT:
-    case K_BYTES:
-        st->v += floor(st->rate * dt * (0.5 + u));
-        break;
+    case K_BYTES: st->v += floor(st->rate * dt * (0.5 + u)); break;
     case K_RARE:
         if (u < st->rate * dt) st->v += 1;
         break;
@@ -367,15 +368,10 @@ static double next_value(const shared_t *sh, size_t i, size_t k, int64_t t, seri
     case K_SMALL:
         if (u < 0.3) st->v = floor(st->rate * unit(key + 3));
         break;
-    case K_LOAD:
-        st->v = fmax(0, round((st->v + (u - 0.5) * 0.2) * 100) / 100);
-        break;
-    case K_DURATION:
-        return ts->param * (0.5 + u);
-    case K_TIME:
-        return (double)t / 1000.0 + floor(unit(key + 5) * 1000) / 1e6;
-    default:
-        break;
+    case K_LOAD: st->v = fmax(0, round((st->v + (u - 0.5) * 0.2) * 100) / 100); break;
+    case K_DURATION: return ts->param * (0.5 + u);
+    case K_TIME: return (double)t / 1000.0 + floor(unit(key + 5) * 1000) / 1e6;
+    default: break;
     }
     return st->v;
 }
@@ -388,7 +384,8 @@ static size_t series_labels(const shared_t *sh, size_t i, ingest_rw_label_t *out
     size_t host = host_of(sh, i);
     snprintf(inst, inst_len, "host-%05zu.dc%zu.example.net:9100", host, host % 7);
     size_t n = 0;
-    for (size_t j = 0; j < ts->n_labels; j++) out[n++] = ts->labels[j];
+    for (size_t j = 0; j < ts->n_labels; j++)
+        out[n++] = ts->labels[j];
     out[n++] = ingest_rw_label("instance", inst);
     out[n++] = ingest_rw_label("job", "node");
     /* insertion sort: a handful of labels */
@@ -472,7 +469,8 @@ static void *worker_run(void *arg) {
     }
     size_t n_mine = w->end - w->first;
     w->state = vg_calloc(n_mine ? n_mine : 1, sizeof *w->state);
-    for (size_t i = 0; i < n_mine; i++) state_init(sh, w->first + i, &w->state[i]);
+    for (size_t i = 0; i < n_mine; i++)
+        state_init(sh, w->first + i, &w->state[i]);
     ingest_rw_writer_t wr;
     ingest_rw_writer_init(&wr);
     vg_buf_t body = VG_BUF_INIT;
@@ -512,23 +510,22 @@ static void *worker_run(void *arg) {
 /* -------------------------------------------------------------- options */
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: bench_rwgen [--url=URL] [--series=N] [--samples=N] [--interval=15s]\n"
-            "                   [--jitter=5ms] [--start=MS] [--model=node|random] [--batch=N]\n"
-            "                   [--steps=N] [--connections=N] [--seed=N] [--timeout=SECONDS]\n"
-            "Sends remote_write 1.0 requests to URL (e.g. http://127.0.0.1:9090/api/v1/write);\n"
-            "without --url, only builds them and reports the generator's own speed.\n"
-            "  --series       number of series (default 10000)\n"
-            "  --samples      samples per series (default 10)\n"
-            "  --interval     time between a series' samples (default 15s)\n"
-            "  --jitter       each scrape time moves by up to this much (default 5ms)\n"
-            "  --start        first timestamp, ms since the epoch (default: so the last\n"
-            "                 sample is about one interval before now)\n"
-            "  --model        node: node_exporter-like counters and gauges (default);\n"
-            "                 random: uniform random floats\n"
-            "  --batch        most samples per request (default 2000)\n"
-            "  --steps        timestamps of each series per request (default 1)\n"
-            "  --connections  concurrent connections, each with its own series (default 4)\n");
+    fprintf(f, "usage: bench_rwgen [--url=URL] [--series=N] [--samples=N] [--interval=15s]\n"
+               "                   [--jitter=5ms] [--start=MS] [--model=node|random] [--batch=N]\n"
+               "                   [--steps=N] [--connections=N] [--seed=N] [--timeout=SECONDS]\n"
+               "Sends remote_write 1.0 requests to URL (e.g. http://127.0.0.1:9090/api/v1/write);\n"
+               "without --url, only builds them and reports the generator's own speed.\n"
+               "  --series       number of series (default 10000)\n"
+               "  --samples      samples per series (default 10)\n"
+               "  --interval     time between a series' samples (default 15s)\n"
+               "  --jitter       each scrape time moves by up to this much (default 5ms)\n"
+               "  --start        first timestamp, ms since the epoch (default: so the last\n"
+               "                 sample is about one interval before now)\n"
+               "  --model        node: node_exporter-like counters and gauges (default);\n"
+               "                 random: uniform random floats\n"
+               "  --batch        most samples per request (default 2000)\n"
+               "  --steps        timestamps of each series per request (default 1)\n"
+               "  --connections  concurrent connections, each with its own series (default 4)\n");
 }
 
 static bool parse_size(const char *v, size_t *out) {
@@ -565,11 +562,16 @@ static int parse_args(int argc, char **argv, options_t *o) {
         const char *v = eq + 1;
 #define IS(s) (nl == strlen(s) && strncmp(a + 2, s, nl) == 0)
         bool ok = true;
-        if (IS("url")) o->url = v;
-        else if (IS("series")) ok = parse_size(v, &o->n_series);
-        else if (IS("samples")) ok = parse_size(v, &o->n_samples);
-        else if (IS("interval")) ok = parse_duration(v, &o->interval_ms) && o->interval_ms > 0;
-        else if (IS("jitter")) ok = parse_duration(v, &o->jitter_ms);
+        if (IS("url"))
+            o->url = v;
+        else if (IS("series"))
+            ok = parse_size(v, &o->n_series);
+        else if (IS("samples"))
+            ok = parse_size(v, &o->n_samples);
+        else if (IS("interval"))
+            ok = parse_duration(v, &o->interval_ms) && o->interval_ms > 0;
+        else if (IS("jitter"))
+            ok = parse_duration(v, &o->jitter_ms);
         else if (IS("start")) {
             char *end;
             o->start_ms = strtoll(v, &end, 10);
@@ -578,10 +580,14 @@ static int parse_args(int argc, char **argv, options_t *o) {
         } else if (IS("model")) {
             ok = strcmp(v, "node") == 0 || strcmp(v, "random") == 0;
             o->random_model = strcmp(v, "random") == 0;
-        } else if (IS("batch")) ok = parse_size(v, &o->batch);
-        else if (IS("steps")) ok = parse_size(v, &o->steps);
-        else if (IS("connections")) ok = parse_size(v, &o->n_conns) && o->n_conns <= MAX_CONNECTIONS;
-        else if (IS("seed")) o->seed = strtoull(v, NULL, 10);
+        } else if (IS("batch"))
+            ok = parse_size(v, &o->batch);
+        else if (IS("steps"))
+            ok = parse_size(v, &o->steps);
+        else if (IS("connections"))
+            ok = parse_size(v, &o->n_conns) && o->n_conns <= MAX_CONNECTIONS;
+        else if (IS("seed"))
+            o->seed = strtoull(v, NULL, 10);
         else if (IS("timeout")) {
             size_t s;
             ok = parse_size(v, &s);
@@ -621,7 +627,8 @@ int main(int argc, char **argv) {
     if (rc) return rc == 1 ? 0 : rc;
     if (!o.start_set) {
         int64_t now = vg_time_now_ms();
-        o.start_ms = (now - (int64_t)(o.n_samples + 1) * o.interval_ms) / o.interval_ms * o.interval_ms;
+        o.start_ms =
+            (now - (int64_t)(o.n_samples + 1) * o.interval_ms) / o.interval_ms * o.interval_ms;
     }
     if (o.n_conns > o.n_series) o.n_conns = o.n_series;
     tmpl_t tmpl = {0};
@@ -669,8 +676,8 @@ int main(int argc, char **argv) {
            "generator CPU %.2f s\n",
            el, (double)requests / el, (double)samples / el, (double)bytes / 1e6,
            samples ? (double)bytes / (double)samples : 0.0, cpu);
-    printf("  errors: %" PRIu64 " requests failed, %" PRIu64 " retried; %" PRIu64
-           " of %" PRIu64 " samples accepted\n",
+    printf("  errors: %" PRIu64 " requests failed, %" PRIu64 " retried; %" PRIu64 " of %" PRIu64
+           " samples accepted\n",
            errors, retries, samples, want);
     if (errors) printf("  first error: HTTP %ld: %s\n", first_status, first_error);
     printf("RESULT {\"series\":%zu,\"samples_per_series\":%zu,\"requests\":%" PRIu64

@@ -17,8 +17,8 @@ other, and prints a table for both and the ratios vigil / Prometheus:
           4. kill -9, restart on the same directory, time from exec until
              /-/ready answers 200 (a full WAL to replay).
  disk     for each value model (node, random): --disk-series series over
-          --disk-hours hours at 15 s with 5 ms jitter, old timestamps sent
-          in time order into a fresh store (20 consecutive samples of a
+          --disk-hours hours at 15 s with --jitter-ms (5) ms of jitter, old
+          timestamps sent in time order into a fresh store (20 consecutive samples of a
           series per request). Both servers cut data older than 3 hours
           out of their head into 2-hour blocks; the script waits until each
           has (headStats of /api/v1/status/tsdb span at most 3 h), then:
@@ -169,7 +169,8 @@ def run_gen(args, url, series, samples, model, start_ms=None, steps=1, batch=200
     cmd = [os.path.join(args.build, "bench_rwgen"), "--url=" + url + "/api/v1/write",
            "--series=%d" % series, "--samples=%d" % samples, "--model=" + model,
            "--connections=%d" % args.connections, "--steps=%d" % steps, "--batch=%d" % batch,
-           "--interval=15s", "--jitter=5ms", "--timeout=600"]
+           "--interval=15s", "--jitter=" + ("%dms" % args.jitter_ms if args.jitter_ms else "0"),
+           "--timeout=600"]
     if start_ms is not None:
         cmd.append("--start=%d" % start_ms)
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -354,6 +355,8 @@ def main():
     ap.add_argument("--disk-series", type=int, default=2000)
     ap.add_argument("--disk-hours", type=float, default=8)
     ap.add_argument("--models", default="node,random")
+    ap.add_argument("--jitter-ms", type=int, default=5,
+                    help="scrape times move by up to this many ms (default 5; 0: exactly 15 s)")
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--skip-ingest", action="store_true")
     ap.add_argument("--skip-disk", action="store_true")
