@@ -159,3 +159,60 @@ def parse_exposition_names(text):
         else:
             out.setdefault(line[:space], set()).add(())
     return out
+
+
+class Prometheus:
+    """A real Prometheus (Debian's package) with its own temporary data
+    directory on a free 127.0.0.1 port, for side-by-side tests."""
+
+    def __init__(self, config, args=(), wait=True):
+        self.dir = tempfile.mkdtemp(prefix="prom-test-")
+        self.config_path = os.path.join(self.dir, "prometheus.yml")
+        with open(self.config_path, "w") as f:
+            f.write(config)
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.log = open(os.path.join(self.dir, "prometheus.log"), "wb")
+        self.args = ["prometheus", "--config.file=" + self.config_path,
+                     "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
+                     "--web.listen-address=127.0.0.1:%d" % self.port] + list(args)
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
+        if wait:
+            wait_http(self.url + "/-/ready", timeout=60, proc=self.proc)
+
+    def get(self, path, **kw):
+        return http("GET", self.url + path, **kw)
+
+    def query(self, expr, at=None):
+        """The result list of an instant query (raises on an error)."""
+        import json
+        import urllib.parse
+        q = {"query": expr}
+        if at is not None:
+            q["time"] = "%.3f" % at
+        status, _, body = self.get("/api/v1/query?" + urllib.parse.urlencode(q))
+        if status != 200:
+            raise RuntimeError("query %r: %d %s" % (expr, status, body[:300]))
+        return json.loads(body)["data"]["result"]
+
+    def wait_for_scrapes(self, expr="up", timeout=60):
+        """Prometheus starts scraping a few seconds after it is ready."""
+        deadline = time.time() + timeout
+        while not self.query(expr):
+            if time.time() > deadline:
+                raise RuntimeError("no %s from Prometheus within %ss" % (expr, timeout))
+            time.sleep(0.2)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def cleanup(self):
+        self.stop()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -3,15 +3,11 @@ nothing beyond the naming advice it also gives node_exporter, and a real
 Prometheus scraping vigil sees it up."""
 
 import json
-import os
-import shutil
 import subprocess
-import tempfile
 import time
 import unittest
-import urllib.parse
 
-from harness import Vigil, free_port, http, wait_http
+from harness import Prometheus, Vigil
 
 
 def promtool_check_metrics(text):
@@ -41,46 +37,29 @@ class PromtoolCheckMetricsTest(unittest.TestCase):
 class PrometheusScrapesVigilTest(unittest.TestCase):
     def test_up_is_1(self):
         v = Vigil()
-        d = tempfile.mkdtemp(prefix="prom-test-")
-        port = free_port()
-        with open(os.path.join(d, "prometheus.yml"), "w") as f:
-            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                    "scrape_configs:\n  - job_name: vigil\n    static_configs:\n"
-                    "      - targets: ['127.0.0.1:%d']\n" % v.port)
-        log = open(os.path.join(d, "prometheus.log"), "wb")
-        prom = subprocess.Popen(
-            ["prometheus", "--config.file=" + os.path.join(d, "prometheus.yml"),
-             "--storage.tsdb.path=" + os.path.join(d, "data"),
-             "--web.listen-address=127.0.0.1:%d" % port],
-            stdout=log, stderr=subprocess.STDOUT)
+        prom = Prometheus("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                          "scrape_configs:\n  - job_name: vigil\n    static_configs:\n"
+                          "      - targets: ['127.0.0.1:%d']\n" % v.port)
         try:
-            base = "http://127.0.0.1:%d" % port
-            wait_http(base + "/-/ready", timeout=60, proc=prom)
-            q = base + "/api/v1/query?" + urllib.parse.urlencode({"query": 'up{job="vigil"}'})
             deadline = time.time() + 60
             result = []
             while time.time() < deadline:
-                result = json.loads(http("GET", q)[2])["data"]["result"]
+                result = prom.query('up{job="vigil"}')
                 if result and result[0]["value"][1] == "1":
                     break
                 time.sleep(0.5)
             self.assertTrue(result, "Prometheus has no up series for vigil")
             self.assertEqual(result[0]["value"][1], "1")
             # The scrape stored samples, not only the synthetic series.
-            q = base + "/api/v1/query?" + urllib.parse.urlencode(
-                {"query": 'scrape_samples_scraped{job="vigil"}'})
-            samples = float(json.loads(http("GET", q)[2])["data"]["result"][0]["value"][1])
+            samples = float(prom.query('scrape_samples_scraped{job="vigil"}')[0]["value"][1])
             self.assertGreater(samples, 100)
             # and Prometheus found nothing to complain about in the exposition.
-            targets = json.loads(http("GET", base + "/api/v1/targets")[2])
+            targets = json.loads(prom.get("/api/v1/targets")[2])
             active = targets["data"]["activeTargets"][0]
             self.assertEqual(active["health"], "up", active.get("lastError"))
         finally:
-            prom.terminate()
-            prom.wait(30)
-            log.close()
+            prom.cleanup()
             v.cleanup()
-            shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

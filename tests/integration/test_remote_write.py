@@ -4,15 +4,12 @@ client for every answer a sender relies on."""
 
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 import time
 import unittest
 import urllib.parse
 
 import rwclient
-from harness import Vigil, free_port, http, wait_http
+from harness import Prometheus, Vigil, http
 
 
 def now_ms():
@@ -143,12 +140,11 @@ class FullDiskTest(unittest.TestCase):
     ingest resumes by itself."""
 
     def test_enospc_is_a_500_and_ingest_resumes(self):
-        import os as _os
-        _os.environ["VIGIL_FAULT"] = "write:12:28"
+        os.environ["VIGIL_FAULT"] = "write:12:28"
         try:
             v = Vigil()
         finally:
-            del _os.environ["VIGIL_FAULT"]
+            del os.environ["VIGIL_FAULT"]
         try:
             url = v.url + "/api/v1/write"
             t = now_ms() - 60000
@@ -177,36 +173,19 @@ class PrometheusRemoteWritesToVigilTest(unittest.TestCase):
 
     def test_same_series_and_samples(self):
         v = Vigil()
-        d = tempfile.mkdtemp(prefix="prom-rw-")
-        port = free_port()
-        with open(os.path.join(d, "prometheus.yml"), "w") as f:
-            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                    "scrape_configs:\n  - job_name: vigil\n    static_configs:\n"
-                    "      - targets: ['127.0.0.1:%d']\n"
-                    "remote_write:\n  - url: %s/api/v1/write\n"
-                    "    queue_config:\n      batch_send_deadline: 500ms\n" % (v.port, v.url))
-        log = open(os.path.join(d, "prometheus.log"), "wb")
-        prom = subprocess.Popen(
-            ["prometheus", "--config.file=" + os.path.join(d, "prometheus.yml"),
-             "--storage.tsdb.path=" + os.path.join(d, "data"),
-             "--web.listen-address=127.0.0.1:%d" % port], stdout=log, stderr=subprocess.STDOUT)
-        base = "http://127.0.0.1:%d" % port
+        prom = Prometheus("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                          "scrape_configs:\n  - job_name: vigil\n    static_configs:\n"
+                          "      - targets: ['127.0.0.1:%d']\n"
+                          "remote_write:\n  - url: %s/api/v1/write\n"
+                          "    queue_config:\n      batch_send_deadline: 500ms\n" % (v.port, v.url))
         try:
-            wait_http(base + "/-/ready", timeout=60, proc=prom)
-            # Prometheus starts scraping a few seconds after it is ready.
-            deadline = time.time() + 60
-            q = base + "/api/v1/query?query=up"
-            while not json.loads(http("GET", q)[2])["data"]["result"] and time.time() < deadline:
-                time.sleep(0.2)
+            prom.wait_for_scrapes()
             time.sleep(8)
             end = now_ms() - 3000
             start = end - 4000
             time.sleep(4)  # let remote write deliver the window
-            q = {"query": '{job="vigil"}[4s]', "time": "%.3f" % (end / 1000)}
-            status, _, body = http("GET", base + "/api/v1/query?" + urllib.parse.urlencode(q))
-            self.assertEqual(status, 200, body)
             prom_series = {}
-            for r in json.loads(body)["data"]["result"]:
+            for r in prom.query('{job="vigil"}[4s]', at=end / 1000):
                 key = tuple(sorted(r["metric"].items()))
                 prom_series[key] = [(int(round(float(t) * 1000)), val) for t, val in r["values"]]
             ours = {}
@@ -227,11 +206,8 @@ class PrometheusRemoteWritesToVigilTest(unittest.TestCase):
             print("\nremote write from Prometheus: %d series, %d samples agree" % (
                 len(prom_series), sum(len(s) for s in prom_series.values())))
         finally:
-            prom.terminate()
-            prom.wait(30)
-            log.close()
+            prom.cleanup()
             v.cleanup()
-            shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
