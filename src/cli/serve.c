@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "host/host.h"
+#include "ingest/ingest.h"
 #include "remote/remote.h"
 #include "scrape/scrape.h"
 #include "web/web.h"
@@ -319,6 +320,17 @@ int cli_serve(int argc, char **argv) {
         return 1;
     }
     atomic_store(&root.app.tsdb, root.tsdb);
+    /* The Pushgateway's groups, kept in <storage.path>/pushgateway.json. */
+    vg_buf_t push_path = VG_BUF_INIT;
+    vg_buf_printf(&push_path, "%s/pushgateway.json", o->storage_path);
+    ingest_push_t *push = ingest_push_open(push_path.data, &err);
+    if (!push) {
+        /* A damaged file must not stop pushes: start empty, keep the file. */
+        vg_log_error("Cannot load the pushed groups; starting with none", "err", err.msg, NULL);
+        push = ingest_push_open(NULL, NULL);
+    }
+    vg_buf_free(&push_path);
+    atomic_store(&root.app.push, push);
     scrape_options_t sopts = {.tsdb = root.tsdb,
                               .selfmon = root.selfmon,
                               .user_agent = "vigil/" VIGIL_VERSION};
@@ -373,6 +385,8 @@ int cli_serve(int argc, char **argv) {
     }
     atomic_store(&root.app.ready, false);
     web_server_stop(srv);
+    atomic_store(&root.app.push, NULL);
+    ingest_push_free(push); /* writes the state file a last time */
     atomic_store(&root.app.scrape, NULL);
     scrape_free(scr);
     pthread_mutex_lock(&root.remote_lock);

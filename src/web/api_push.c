@@ -14,77 +14,19 @@
 #include "ingest/ingest.h"
 
 #define IMPORT_MAX_INFLATED (256u << 20)
-#define STATE_FILE "pushgateway.json"
 
 /* ------------------------------------------------------- the push store */
 
-/* The store lives as long as the process. Until the server root hands
- * one to web_app_t, it is opened here on first use, with its state file
- * in the data directory named by the command line (--storage.path or
- * --storage.tsdb.path, default "data", as `vigil serve` takes them). */
-static pthread_once_t store_once = PTHREAD_ONCE_INIT;
-static ingest_push_t *store;
-
-static char *storage_path_from_cmdline(void) {
-    char *data;
-    size_t len;
-    if (vg_file_read_all("/proc/self/cmdline", 1 << 20, &data, &len, NULL) != VG_OK)
-        return vg_strdup("data");
-    char *path = NULL;
-    for (size_t i = 0; i < len;) {
-        const char *a = data + i;
-        size_t al = strlen(a);
-        const char *next = i + al + 1 < len ? a + al + 1 : NULL;
-        static const char *const names[] = {"--storage.path", "--storage.tsdb.path"};
-        for (size_t k = 0; k < 2; k++) {
-            size_t nl = strlen(names[k]);
-            if (strncmp(a, names[k], nl) != 0) continue;
-            if (a[nl] == '=') {
-                free(path);
-                path = vg_strdup(a + nl + 1);
-            } else if (a[nl] == '\0' && next) {
-                free(path);
-                path = vg_strdup(next);
-            }
-        }
-        i += al + 1;
-    }
-    free(data);
-    return path ? path : vg_strdup("data");
-}
-
-/* A clean exit writes what changed since the writer's last round. */
-static void store_flush_at_exit(void) {
-    vg_err_t err = {0};
-    if (store && ingest_push_flush(store, &err) != VG_OK)
-        vg_log_error("Cannot write the pushed groups", "err", err.msg, NULL);
-}
-
-static void store_open(void) {
-    char *dir = storage_path_from_cmdline();
-    vg_buf_t path = VG_BUF_INIT;
-    vg_buf_printf(&path, "%s/%s", dir, STATE_FILE);
-    vg_err_t err = {0};
-    store = ingest_push_open(path.data, &err);
-    if (!store) {
-        /* A damaged file must not stop pushes: start empty, keep the file. */
-        vg_log_error("Cannot load the pushed groups; starting with none", "err", err.msg, NULL);
-        store = ingest_push_open(NULL, NULL);
-    }
-    atexit(store_flush_at_exit);
-    vg_buf_free(&path);
-    free(dir);
-}
-
-/* The store, or NULL after answering 503 while the tsdb is not open. */
+/* The store (owned by the server root), or NULL after answering 503
+ * while the tsdb is not open yet. */
 static ingest_push_t *store_or_reply(web_request_t *req, web_response_t *res, tsdb_t **db) {
     *db = atomic_load(&req->app->tsdb);
-    if (!*db) {
+    ingest_push_t *p = atomic_load(&req->app->push);
+    if (!*db || !p) {
         web_reply_text(res, 503, "Service Unavailable");
         return NULL;
     }
-    pthread_once(&store_once, store_open);
-    return store;
+    return p;
 }
 
 /* Go's http.Error: the message and a newline. */

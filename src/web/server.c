@@ -113,8 +113,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, request_state_
     if (res->content_type) MHD_add_response_header(r, "Content-Type", res->content_type);
     for (size_t i = 0; i < res->n_headers; i++)
         MHD_add_response_header(r, res->header_names[i], res->header_values[i]);
-    static const char *const codes[] = {"200", "204", "400", "403", "404", "405", "413",
-                                        "415", "422", "429", "500", "503"};
+    static const char *const codes[] = {"200", "202", "204", "307", "400", "403", "404", "405",
+                                        "413", "415", "422", "429", "500", "503"};
     char code[8];
     snprintf(code, sizeof code, "%d", res->status);
     st->code = "other";

@@ -40,6 +40,8 @@ typedef struct web_app {
     _Atomic(tsdb_t *) tsdb;
     /* The scrape manager, NULL until started (the targets API shows none). */
     _Atomic(struct scrape *) scrape;
+    /* The Pushgateway groups, NULL until the store is open. */
+    _Atomic(struct ingest_push *) push;
     atomic_bool ready;     /* /-/ready answers 200 only when true */
 } web_app_t;
 
