@@ -57,7 +57,7 @@ char *vg_strdup(const char *s) { return vg_strndup(s, strlen(s)); }
 
 char *vg_strndup(const char *s, size_t n) {
     char *p = vg_malloc(n + 1);
-    memcpy(p, s, n);
+    if (n) memcpy(p, s, n); /* s may be NULL when n is 0 */
     p[n] = '\0';
     return p;
 }
