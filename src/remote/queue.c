@@ -91,6 +91,8 @@ struct remote_queue {
     double highest_recv_s, highest_sent_s;
     double last_send;
     double reshard_disabled_until;
+    /* samples and WAL bytes the watcher has read, for the inflow estimate */
+    uint64_t read_samples, read_bytes, wal_bytes_seen;
 
     /* ---- watcher thread only */
     remote_series_map_t series;
@@ -100,6 +102,7 @@ struct remote_queue {
     uint64_t rec_in, rec_dropped;
     int64_t rec_highest;
     uint64_t seq;
+    tsdb_wal_pos_t last_end;
     tsdb_wal_reader_t *reader;
     bool start_known;
     tsdb_wal_pos_t start;
@@ -275,7 +278,13 @@ static int w_record_end(void *ud, const tsdb_wal_pos_t *next) {
     pthread_mutex_lock(&q->lock);
     q->st_in += q->rec_in;
     q->st_dropped += q->rec_dropped;
-    q->data_in.acc += (double)q->rec_in;
+    q->read_samples += q->rec_in;
+    q->data_in.acc += (double)q->rec_in; /* replaced by the estimate below when there is one */
+    if (q->last_end.segment == next->segment && next->offset > q->last_end.offset)
+        q->read_bytes += (uint64_t)(next->offset - q->last_end.offset);
+    else if (next->offset > 8)
+        q->read_bytes += (uint64_t)(next->offset - 8);
+    q->last_end = *next;
     q->data_dropped.acc += (double)q->rec_dropped;
     bool new_highest = q->rec_in && (double)(q->rec_highest / 1000) > q->highest_recv_s;
     if (new_highest) q->highest_recv_s = (double)(q->rec_highest / 1000);
@@ -347,6 +356,7 @@ static void *watcher_main(void *arg) {
         q->acked_dirty = true;
         pthread_mutex_unlock(&q->lock);
         tsdb_wal_hold(q->db, q->hold_name, pos.segment);
+        q->last_end = pos;
         char seg[24], off[24];
         snprintf(seg, sizeof seg, "%lld", (long long)pos.segment);
         snprintf(off, sizeof off, "%lld", (long long)pos.offset);
@@ -630,6 +640,19 @@ static void on_done(remote_queue_t *q, shard_t *sh, CURLcode cc) {
 /* Every 10 s: tick the rates and decide on the number of shards, as
  * Prometheus's updateShardsLoop does; lock held. */
 static void update_shards(remote_queue_t *q, double now) {
+    /* How far ingestion has got, from the store itself: the watcher's own
+     * view stalls exactly when the queue is behind. */
+    int64_t head_max = tsdb_head_max_time(q->db);
+    if (head_max != INT64_MIN && (double)(head_max / 1000) > q->highest_recv_s)
+        q->highest_recv_s = (double)(head_max / 1000);
+    /* Samples in: what the WAL grew by, at the samples per byte the watcher
+     * has seen, so the rate does not stall with a watcher held back by a
+     * full queue (Prometheus counts appends directly). */
+    uint64_t wal_bytes = tsdb_wal_bytes_written(q->db);
+    if (wal_bytes > q->wal_bytes_seen && q->read_bytes)
+        q->data_in.acc = (double)(wal_bytes - q->wal_bytes_seen) * (double)q->read_samples /
+                         (double)q->read_bytes;
+    q->wal_bytes_seen = wal_bytes;
     remote_ewma_tick(&q->data_in);
     remote_ewma_tick(&q->data_out);
     remote_ewma_tick(&q->data_dropped);
@@ -648,6 +671,15 @@ static void update_shards(remote_queue_t *q, double now) {
     double raw;
     int desired = remote_desired_shards(&c, &raw);
     m_set(q, q->m->shards_desired, raw);
+    if (vg_log_enabled(VG_LOG_DEBUG)) {
+        char t[256];
+        snprintf(t, sizeof t,
+                 "in=%.1f out=%.1f dropped=%.1f out_duration=%.3f recv=%.0f sent=%.0f raw=%.2f",
+                 c.data_in_rate, c.data_out_rate, c.data_dropped_rate, c.data_out_duration_rate,
+                 c.highest_recv_s, c.highest_sent_s, raw);
+        vg_log_debug("Remote storage shard calculation", "remote_name", q->name, "values", t,
+                     NULL);
+    }
     if (desired == q->n_shards || q->resharding) return;
     /* Not while sends fail: more shards would not help, and can hurt. */
     if (q->last_send < now - SHARD_UPDATE_S || now < q->reshard_disabled_until) return;
@@ -751,15 +783,21 @@ static void *sender_main(void *arg) {
         curl_multi_perform(q->multi, &running);
         CURLMsg *msg;
         int left;
+        bool done = false;
         while ((msg = curl_multi_info_read(q->multi, &left)) != NULL) {
             if (msg->msg != CURLMSG_DONE) continue;
             shard_t *sh = NULL;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&sh);
             if (sh) on_done(q, sh, msg->data.result);
+            done = true;
         }
-        /* curl_multi_poll also wakes for curl's own timers and sockets. */
-        double ms = (wake - vg_time_mono()) * 1000.0;
+        /* A finished request frees its shard: look for work again at once.
+         * Otherwise sleep until a deadline or retry is due; curl_multi_poll
+         * also wakes for curl's own timers and sockets, and for the
+         * watcher's curl_multi_wakeup. */
+        double ms = done ? 0 : (wake - vg_time_mono()) * 1000.0;
         int timeout = ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
+        if (done) continue;
         curl_multi_poll(q->multi, NULL, 0, timeout, NULL);
     }
     free(start);
@@ -829,6 +867,7 @@ remote_queue_t *remote_queue_start(const remote_queue_options_t *o, vg_err_t *er
     q->data_in = q->data_out = q->data_dropped = q->data_out_dur = ewma;
     q->builder = labels_builder_new();
     q->rec_highest = INT64_MIN;
+    q->wal_bytes_seen = tsdb_wal_bytes_written(q->db);
     if (remote_position_load(q->pos_path, &q->start) == VG_OK) {
         q->start_known = true;
         q->acked = q->start;

@@ -231,4 +231,13 @@ void tsdb_wal_hold_limits(tsdb_t *db, uint64_t max_bytes, int64_t max_age_ms);
  * record, which racing batches can cause. */
 labels_t *tsdb_series_labels_by_ref(tsdb_t *db, uint64_t ref);
 
+/* The newest sample timestamp in the head (INT64_MIN when empty): how far
+ * ingestion has got, which a follower compares with how far it has sent
+ * to know how far behind it is. Lock-free. */
+int64_t tsdb_head_max_time(tsdb_t *db);
+/* Bytes written to the WAL since the store opened: with a follower's own
+ * samples-per-byte, an estimate of how fast samples come in even while the
+ * follower is held back. */
+uint64_t tsdb_wal_bytes_written(tsdb_t *db);
+
 #endif

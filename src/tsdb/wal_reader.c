@@ -345,3 +345,11 @@ labels_t *tsdb_series_labels_by_ref(tsdb_t *db, uint64_t ref) {
     head_series_t *s = head_series_by_ref(db, ref);
     return s ? head_series_labels(db, s) : NULL;
 }
+
+int64_t tsdb_head_max_time(tsdb_t *db) { return (int64_t)atomic_load(&db->max_time); }
+
+uint64_t tsdb_wal_bytes_written(tsdb_t *db) {
+    wal_stats_t st;
+    wal_get_stats(db->wal, &st);
+    return st.bytes_written;
+}

@@ -304,7 +304,8 @@ class ScriptedReceiver:
 
     def __init__(self, answer):
         self.answer = answer
-        self.requests = []  # (headers, series, status)
+        self.requests = []  # (headers, series, status), in the order answered
+        self.n_seen = 0
         self.lock = threading.Lock()
         recv = self
 
@@ -312,8 +313,10 @@ class ScriptedReceiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with recv.lock:
-                    n = len(recv.requests)
-                    status, extra = recv.answer(n)
+                    n = recv.n_seen
+                    recv.n_seen += 1
+                status, extra = recv.answer(n)  # may take its time, unlocked
+                with recv.lock:
                     recv.requests.append((dict(self.headers), decode_write_request(body), status))
                 self.send_response(status)
                 for k, val in extra.items():
@@ -446,6 +449,49 @@ class ReceiverAnswersTest(unittest.TestCase):
             sent = push(v, 5)
             self.assertTrue(wait_for(lambda: metric_sum(
                 v, "prometheus_remote_storage_samples_failed_total") == len(sent)))
+        finally:
+            v.cleanup()
+            recv.close()
+
+    def test_shards_follow_the_backlog_and_keep_order(self):
+        """A receiver that takes 100 ms per request and small batches: one
+        shard cannot keep up with ~1500 samples/s, so the queue reshards
+        (after its 10 s measurement), and every series still arrives in
+        order across the resharding."""
+        def slow(n):
+            time.sleep(0.1)
+            return 204, {}
+        recv = ScriptedReceiver(slow)
+        v = Vigil(config_for(recv.url).replace(
+            "      batch_send_deadline: 200ms\n",
+            "      batch_send_deadline: 100ms\n      max_samples_per_send: 50\n"
+            "      capacity: 500\n      max_shards: 8\n"))
+        try:
+            sent = []
+            max_shards = 1
+            t_end = time.time() + 25
+            t = now_ms()
+            while time.time() < t_end:
+                series = [({"__name__": "rwout_shards", "series": str(k)}, [(t, float(t))])
+                          for k in range(30)]
+                status, body = rwclient.send(v.url + "/api/v1/write", series)
+                self.assertEqual(status, 204, body)
+                sent += [(str(k), t, float(t)) for k in range(30)]
+                time.sleep(0.02)
+                t = max(t + 1, now_ms())  # real time: the backlog is measured in seconds
+                if len(sent) % 1500 == 0:
+                    max_shards = max(max_shards, metric_sum(v, "prometheus_remote_storage_shards"))
+            self.assertTrue(wait_for(lambda: len(recv.accepted()) >= len(sent), timeout=120),
+                            "accepted %d of %d" % (len(recv.accepted()), len(sent)))
+            got = recv.accepted()
+            self.assertEqual(sorted(got), sorted(sent))
+            for k in range(30):
+                ts = [t for s, t, _ in got if s == str(k)]
+                self.assertEqual(ts, sorted(ts), "series %d out of order" % k)
+            self.assertGreater(max_shards, 1, "never resharded")
+            desired = metric_sum(v, "prometheus_remote_storage_shards_desired")
+            print("\nresharding: %d samples, up to %d shards (desired now %.2f)" % (
+                len(sent), max_shards, desired))
         finally:
             v.cleanup()
             recv.close()
