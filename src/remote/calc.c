@@ -20,7 +20,8 @@ int64_t remote_backoff_next(int64_t slept_ms, int64_t max_ms) {
 
 int64_t remote_retry_after_ms(const char *value, int64_t now_ms) {
     if (!value) return 0;
-    while (*value == ' ' || *value == '\t') value++;
+    while (*value == ' ' || *value == '\t')
+        value++;
     if (!*value) return 0;
     struct tm tm;
     memset(&tm, 0, sizeof tm);
@@ -32,9 +33,9 @@ int64_t remote_retry_after_ms(const char *value, int64_t now_ms) {
     }
     char *e;
     long long secs = strtoll(value, &e, 10);
-    while (*e == ' ' || *e == '\r' || *e == '\n') e++;
-    if (*e != '\0' || e == value || secs > 365LL * 24 * 3600 || secs < -365LL * 24 * 3600)
-        return 0;
+    while (*e == ' ' || *e == '\r' || *e == '\n')
+        e++;
+    if (*e != '\0' || e == value || secs > 365LL * 24 * 3600 || secs < -365LL * 24 * 3600) return 0;
     return secs * 1000;
 }
 
@@ -77,7 +78,8 @@ int64_t remote_batch_encode(const remote_sample_t *s, size_t n, ingest_rw_writer
     if (n == 0) return highest;
     /* Group ids in order of first appearance: a small pointer hash. */
     size_t n_slots = 16;
-    while (n_slots < 2 * n) n_slots *= 2;
+    while (n_slots < 2 * n)
+        n_slots *= 2;
     const labels_t **keys = vg_calloc(n_slots, sizeof *keys);
     uint32_t *ids = vg_malloc(n_slots * sizeof *ids);
     uint32_t *group = vg_malloc(n * sizeof *group);
@@ -85,7 +87,8 @@ int64_t remote_batch_encode(const remote_sample_t *s, size_t n, ingest_rw_writer
     for (size_t i = 0; i < n; i++) {
         uintptr_t h = (uintptr_t)s[i].ls * 0x9e3779b97f4a7c15ull;
         size_t j = (size_t)(h >> 20) & (n_slots - 1);
-        while (keys[j] && keys[j] != s[i].ls) j = (j + 1) & (n_slots - 1);
+        while (keys[j] && keys[j] != s[i].ls)
+            j = (j + 1) & (n_slots - 1);
         if (!keys[j]) {
             keys[j] = s[i].ls;
             ids[j] = n_groups++;
@@ -95,12 +98,15 @@ int64_t remote_batch_encode(const remote_sample_t *s, size_t n, ingest_rw_writer
     }
     /* Counting sort by group keeps each series' samples in order. */
     uint32_t *start = vg_calloc((size_t)n_groups + 1, sizeof *start);
-    for (size_t i = 0; i < n; i++) start[group[i] + 1]++;
-    for (uint32_t g = 0; g < n_groups; g++) start[g + 1] += start[g];
+    for (size_t i = 0; i < n; i++)
+        start[group[i] + 1]++;
+    for (uint32_t g = 0; g < n_groups; g++)
+        start[g + 1] += start[g];
     uint32_t *fill = vg_malloc(((size_t)n_groups + 1) * sizeof *fill);
     memcpy(fill, start, ((size_t)n_groups + 1) * sizeof *fill);
     size_t *order = vg_malloc(n * sizeof *order);
-    for (size_t i = 0; i < n; i++) order[fill[group[i]]++] = i;
+    for (size_t i = 0; i < n; i++)
+        order[fill[group[i]]++] = i;
     ingest_rw_sample_t *samples = vg_malloc(n * sizeof *samples);
     ingest_rw_label_t *labels = NULL;
     size_t labels_cap = 0;

@@ -153,12 +153,14 @@ static void shard_free(remote_queue_t *q, shard_t *sh) {
 static void shards_alloc(remote_queue_t *q, int n) {
     q->shards = vg_calloc((size_t)n, sizeof *q->shards);
     q->n_shards = n;
-    for (int i = 0; i < n; i++) shard_init(q, &q->shards[i]);
+    for (int i = 0; i < n; i++)
+        shard_init(q, &q->shards[i]);
     m_set(q, q->m->shards, n);
 }
 
 static void shards_free(remote_queue_t *q) {
-    for (int i = 0; i < q->n_shards; i++) shard_free(q, &q->shards[i]);
+    for (int i = 0; i < q->n_shards; i++)
+        shard_free(q, &q->shards[i]);
     free(q->shards);
     q->shards = NULL;
     q->n_shards = 0;
@@ -169,8 +171,10 @@ static uint64_t oldest_pending(const remote_queue_t *q) {
     uint64_t oldest = q->enqueuing_seq;
     for (int i = 0; i < q->n_shards; i++) {
         const shard_t *sh = &q->shards[i];
-        if (sh->has_batch && sh->n_batch && sh->batch[0].seq < oldest) oldest = sh->batch[0].seq;
-        else if (sh->len && sh->ring[sh->head].seq < oldest) oldest = sh->ring[sh->head].seq;
+        if (sh->has_batch && sh->n_batch && sh->batch[0].seq < oldest)
+            oldest = sh->batch[0].seq;
+        else if (sh->len && sh->ring[sh->head].seq < oldest)
+            oldest = sh->ring[sh->head].seq;
     }
     return oldest;
 }
@@ -190,7 +194,8 @@ static void push_mark(remote_queue_t *q, uint64_t seq, const tsdb_wal_pos_t *pos
     if (q->marks_len == q->marks_cap) {
         size_t cap = q->marks_cap ? q->marks_cap * 2 : 256;
         mark_t *m = vg_malloc(cap * sizeof *m);
-        for (size_t i = 0; i < q->marks_len; i++) m[i] = q->marks[(q->marks_head + i) % q->marks_cap];
+        for (size_t i = 0; i < q->marks_len; i++)
+            m[i] = q->marks[(q->marks_head + i) % q->marks_cap];
         free(q->marks);
         q->marks = m;
         q->marks_cap = cap;
@@ -203,8 +208,8 @@ static void push_mark(remote_queue_t *q, uint64_t seq, const tsdb_wal_pos_t *pos
 static void save_position(remote_queue_t *q, const tsdb_wal_pos_t *pos) {
     vg_err_t err;
     if (remote_position_save(q->pos_path, pos, &err) != VG_OK)
-        vg_log_warn("Cannot save the remote_write position", "remote_name", q->name, "err",
-                    err.msg, NULL);
+        vg_log_warn("Cannot save the remote_write position", "remote_name", q->name, "err", err.msg,
+                    NULL);
     tsdb_wal_hold(q->db, q->hold_name, pos->segment);
 }
 
@@ -240,7 +245,8 @@ static int w_sample(void *ud, uint64_t ref, int64_t t, double v) {
         if (hl) {
             size_t n = labels_len(hl);
             labels_label_t *pairs = vg_malloc((n ? n : 1) * sizeof *pairs);
-            for (size_t i = 0; i < n; i++) pairs[i] = labels_at(hl, i);
+            for (size_t i = 0; i < n; i++)
+                pairs[i] = labels_at(hl, i);
             remote_series_map_put(&q->series, ref, process(q, pairs, n));
             free(pairs);
             labels_free(hl);
@@ -368,7 +374,8 @@ static void *watcher_main(void *arg) {
             if (rc < 0) {
                 vg_log_error("Reading the WAL for remote_write failed", "remote_name", q->name,
                              "err", err.msg, NULL);
-                for (int i = 0; i < 10 && !atomic_load(&q->stop); i++) usleep(100000);
+                for (int i = 0; i < 10 && !atomic_load(&q->stop); i++)
+                    usleep(100000);
             }
         }
     }
@@ -392,8 +399,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
 }
 
 static void copy_trimmed(char *dst, size_t cap, const char *s, size_t len) {
-    while (len && (s[len - 1] == '\r' || s[len - 1] == '\n' || s[len - 1] == ' ')) len--;
-    while (len && (*s == ' ' || *s == '\t')) s++, len--;
+    while (len && (s[len - 1] == '\r' || s[len - 1] == '\n' || s[len - 1] == ' '))
+        len--;
+    while (len && (*s == ' ' || *s == '\t'))
+        s++, len--;
     if (len >= cap) len = cap - 1;
     memcpy(dst, s, len);
     dst[len] = 0;
@@ -405,8 +414,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     if (len > 5 && strncmp(p, "HTTP/", 5) == 0) {
         /* "HTTP/1.1 400 Bad Request": keep "400 Bad Request", as Go's Status */
         const char *sp = memchr(p, ' ', len);
-        if (sp) copy_trimmed(sh->status_text, sizeof sh->status_text, sp + 1,
-                             len - (size_t)(sp + 1 - p));
+        if (sp)
+            copy_trimmed(sh->status_text, sizeof sh->status_text, sp + 1,
+                         len - (size_t)(sp + 1 - p));
         sh->retry_after[0] = 0;
     } else if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
         copy_trimmed(sh->retry_after, sizeof sh->retry_after, p + 12, len - 12);
@@ -451,7 +461,9 @@ static struct curl_slist *build_headers(const remote_queue_t *q, int tries) {
         char *cred = set(az->credentials_file) ? read_secret(az->credentials_file) : NULL;
         vg_buf_reset(&b);
         vg_buf_printf(&b, "Authorization: %s %s", set(az->type) ? az->type : "Bearer",
-                      cred ? cred : az->credentials ? az->credentials : "");
+                      cred              ? cred
+                      : az->credentials ? az->credentials
+                                        : "");
         h = curl_slist_append(h, b.data);
         free(cred);
     }
@@ -464,8 +476,10 @@ static void apply_http(const remote_queue_t *q, CURL *e) {
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, http->follow_redirects ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
     if (!http->enable_http2) curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-    if (set(http->proxy_url)) curl_easy_setopt(e, CURLOPT_PROXY, http->proxy_url);
-    else if (!http->proxy_from_environment) curl_easy_setopt(e, CURLOPT_PROXY, "");
+    if (set(http->proxy_url))
+        curl_easy_setopt(e, CURLOPT_PROXY, http->proxy_url);
+    else if (!http->proxy_from_environment)
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
     if (set(http->no_proxy)) curl_easy_setopt(e, CURLOPT_NOPROXY, http->no_proxy);
     if (http->basic_auth) {
         const config_basic_auth_t *ba = http->basic_auth;
@@ -555,12 +569,12 @@ static void describe(const remote_queue_t *q, const shard_t *sh, CURLcode cc, lo
     if (cc != CURLE_OK) {
         vg_buf_printf(out, "Post \"%s\": %s", q->cfg->url,
                       cc == CURLE_OPERATION_TIMEDOUT ? "context deadline exceeded"
-                      : sh->errbuf[0]               ? sh->errbuf
-                                                    : curl_easy_strerror(cc));
+                      : sh->errbuf[0]                ? sh->errbuf
+                                                     : curl_easy_strerror(cc));
         return;
     }
-    vg_buf_printf(out, "server returned HTTP status %s: ",
-                  sh->status_text[0] ? sh->status_text : "");
+    vg_buf_printf(out,
+                  "server returned HTTP status %s: ", sh->status_text[0] ? sh->status_text : "");
     if (!sh->status_text[0]) vg_buf_printf(out, "%ld", status);
     vg_buf_append(out, sh->resp.data ? sh->resp.data : "", sh->resp.len);
     while (out->len && (out->data[out->len - 1] == '\n' || out->data[out->len - 1] == '\r'))
@@ -677,8 +691,7 @@ static void update_shards(remote_queue_t *q, double now) {
                  "in=%.1f out=%.1f dropped=%.1f out_duration=%.3f recv=%.0f sent=%.0f raw=%.2f",
                  c.data_in_rate, c.data_out_rate, c.data_dropped_rate, c.data_out_duration_rate,
                  c.highest_recv_s, c.highest_sent_s, raw);
-        vg_log_debug("Remote storage shard calculation", "remote_name", q->name, "values", t,
-                     NULL);
+        vg_log_debug("Remote storage shard calculation", "remote_name", q->name, "values", t, NULL);
     }
     if (desired == q->n_shards || q->resharding) return;
     /* Not while sends fail: more shards would not help, and can hurt. */
@@ -738,15 +751,18 @@ static void *sender_main(void *arg) {
             shard_t *sh = &q->shards[i];
             if (sh->busy) continue;
             if (sh->has_batch) {
-                if (now >= sh->retry_at) start[n_start++] = sh;
-                else if (sh->retry_at < wake) wake = sh->retry_at;
+                if (now >= sh->retry_at)
+                    start[n_start++] = sh;
+                else if (sh->retry_at < wake)
+                    wake = sh->retry_at;
                 continue;
             }
             if (!sh->len) continue;
             size_t full = (size_t)q->max_per_send < sh->cap ? (size_t)q->max_per_send : sh->cap;
             if (sh->len >= full || now >= sh->deadline || stopping || q->resharding) {
                 size_t n = sh->len < (size_t)q->max_per_send ? sh->len : (size_t)q->max_per_send;
-                for (size_t k = 0; k < n; k++) sh->batch[k] = sh->ring[(sh->head + k) % sh->cap];
+                for (size_t k = 0; k < n; k++)
+                    sh->batch[k] = sh->ring[(sh->head + k) % sh->cap];
                 sh->head = (sh->head + n) % sh->cap;
                 sh->len -= n;
                 sh->n_batch = n;
@@ -824,8 +840,8 @@ static int64_t or_default(int64_t v, int64_t def) { return v > 0 ? v : def; }
 remote_queue_t *remote_queue_start(const remote_queue_options_t *o, vg_err_t *err) {
     const config_remote_write_t *cfg = o->cfg;
     const config_global_t *g = &o->config->global;
-    bool utf8 = g->metric_name_validation_scheme &&
-                strcmp(g->metric_name_validation_scheme, "utf8") == 0;
+    bool utf8 =
+        g->metric_name_validation_scheme && strcmp(g->metric_name_validation_scheme, "utf8") == 0;
     labels_relabel_t *relabel = NULL;
     if (labels_relabel_compile(cfg->write_relabel_configs, cfg->n_write_relabel_configs, utf8,
                                &relabel, err) != VG_OK)

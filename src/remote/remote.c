@@ -37,10 +37,12 @@ static void metrics_init(remote_metrics_t *m, selfmon_t *s) {
     const char *const ln[] = {"remote_name", "url"};
     const char *const lnr[] = {"remote_name", "url", "reason"};
     /* Prometheus's DefBuckets plus the long ones its remote storage adds. */
-    static const double buckets[] = {.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10,
-                                     25,   60,  120,  300};
-#define C(field, name, help) m->field = selfmon_counter(s, "prometheus_remote_storage_" name, help, 2, ln)
-#define G(field, name, help) m->field = selfmon_gauge(s, "prometheus_remote_storage_" name, help, 2, ln)
+    static const double buckets[] = {.005, .01, .025, .05, .1, .25, .5, 1,
+                                     2.5,  5,   10,   25,  60, 120, 300};
+#define C(field, name, help)                                                                       \
+    m->field = selfmon_counter(s, "prometheus_remote_storage_" name, help, 2, ln)
+#define G(field, name, help)                                                                       \
+    m->field = selfmon_gauge(s, "prometheus_remote_storage_" name, help, 2, ln)
     C(samples_total, "samples_total", "Total number of samples sent to remote storage.");
     C(samples_failed, "samples_failed_total",
       "Total number of samples which failed on send to remote storage, non-recoverable errors.");
@@ -83,10 +85,10 @@ static void metrics_init(remote_metrics_t *m, selfmon_t *s) {
         "seconds since epoch. Initialized to 0 when no data has been received yet.",
         0, NULL);
     selfmon_set(m->highest_timestamp, NULL, 0);
-    m->sent_batch_duration = selfmon_histogram(
-        s, "prometheus_remote_storage_sent_batch_duration_seconds",
-        "Duration of send calls to the remote storage.", 2, ln, buckets,
-        sizeof buckets / sizeof buckets[0]);
+    m->sent_batch_duration =
+        selfmon_histogram(s, "prometheus_remote_storage_sent_batch_duration_seconds",
+                          "Duration of send calls to the remote storage.", 2, ln, buckets,
+                          sizeof buckets / sizeof buckets[0]);
 }
 
 remote_t *remote_new(const remote_options_t *o, vg_err_t *err) {
@@ -99,9 +101,9 @@ remote_t *remote_new(const remote_options_t *o, vg_err_t *err) {
     r->user_agent = vg_strdup(o->user_agent ? o->user_agent : "vigil");
     r->flush_deadline_ms = o->flush_deadline_ms > 0 ? o->flush_deadline_ms : 60000;
     metrics_init(&r->m, o->selfmon);
-    tsdb_wal_hold_limits(r->db, o->wal_retain_max_bytes ? o->wal_retain_max_bytes : DEFAULT_RETAIN_BYTES,
-                         o->wal_retain_max_age_ms > 0 ? o->wal_retain_max_age_ms
-                                                      : DEFAULT_RETAIN_AGE_MS);
+    tsdb_wal_hold_limits(
+        r->db, o->wal_retain_max_bytes ? o->wal_retain_max_bytes : DEFAULT_RETAIN_BYTES,
+        o->wal_retain_max_age_ms > 0 ? o->wal_retain_max_age_ms : DEFAULT_RETAIN_AGE_MS);
     return r;
 }
 
@@ -126,11 +128,13 @@ static void put_tls(vg_buf_t *b, const config_tls_t *t) {
 static char *fingerprint(const config_remote_write_t *rw, const config_t *cfg) {
     vg_buf_t b = VG_BUF_INIT;
     put(&b, rw->url), put(&b, rw->name), put_int(&b, rw->remote_timeout_ms);
-    for (size_t i = 0; i < rw->n_headers; i++) put(&b, rw->headers[i].name), put(&b, rw->headers[i].value);
+    for (size_t i = 0; i < rw->n_headers; i++)
+        put(&b, rw->headers[i].name), put(&b, rw->headers[i].value);
     vg_buf_putc(&b, '\x1e');
     for (size_t i = 0; i < rw->n_write_relabel_configs; i++) {
         const config_relabel_t *r = &rw->write_relabel_configs[i];
-        for (size_t k = 0; k < r->n_source_labels; k++) put(&b, r->source_labels[k]);
+        for (size_t k = 0; k < r->n_source_labels; k++)
+            put(&b, r->source_labels[k]);
         put(&b, r->separator), put(&b, r->regex), put_int(&b, (int64_t)r->modulus);
         put(&b, r->target_label), put(&b, r->replacement), put_int(&b, r->action);
         vg_buf_putc(&b, '\x1e');
@@ -207,7 +211,8 @@ int remote_apply(remote_t *r, const config_t *cfg, vg_err_t *err) {
         if (!rw->url || !*rw->url) continue;
         char *key = make_key(rw);
         bool dup = false;
-        for (size_t k = 0; k < n_next; k++) dup |= strcmp(next[k].key, key) == 0;
+        for (size_t k = 0; k < n_next; k++)
+            dup |= strcmp(next[k].key, key) == 0;
         if (dup) {
             vg_log_warn("Duplicate remote_write entry ignored", "url", rw->url, NULL);
             free(key);
@@ -243,7 +248,8 @@ int remote_apply(remote_t *r, const config_t *cfg, vg_err_t *err) {
         remote_queue_t *q = remote_queue_start(&qo, &qerr);
         free(name);
         if (!q) {
-            if (rc == VG_OK) rc = vg_err_set(err, VG_ERR_INPUT, "remote_write %s: %s", rw->url, qerr.msg);
+            if (rc == VG_OK)
+                rc = vg_err_set(err, VG_ERR_INPUT, "remote_write %s: %s", rw->url, qerr.msg);
             free(key);
             free(fp);
             continue;
@@ -255,7 +261,8 @@ int remote_apply(remote_t *r, const config_t *cfg, vg_err_t *err) {
         entry_t *e = &r->queues[k];
         if (e->key) {
             bool kept = false;
-            for (size_t j = 0; j < n_next; j++) kept |= strcmp(next[j].key, e->key) == 0;
+            for (size_t j = 0; j < n_next; j++)
+                kept |= strcmp(next[j].key, e->key) == 0;
             if (e->q) remote_queue_stop(e->q, false);
             if (!kept) {
                 vg_buf_t path = VG_BUF_INIT;
@@ -288,6 +295,7 @@ void remote_free(remote_t *r) {
 }
 
 size_t remote_stats(remote_t *r, remote_queue_stats_t *out, size_t max) {
-    for (size_t i = 0; i < r->n_queues && i < max; i++) remote_queue_stats(r->queues[i].q, &out[i]);
+    for (size_t i = 0; i < r->n_queues && i < max; i++)
+        remote_queue_stats(r->queues[i].q, &out[i]);
     return r->n_queues;
 }

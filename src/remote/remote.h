@@ -39,13 +39,13 @@
 typedef struct remote remote_t;
 
 typedef struct remote_options {
-    tsdb_t *tsdb;                   /* borrowed; must outlive remote_free */
-    selfmon_t *selfmon;             /* where the metrics go; may be NULL */
-    const char *dir;                /* position files (created); e.g. <storage>/remote */
-    const char *user_agent;         /* NULL: "vigil" */
-    uint64_t wal_retain_max_bytes;  /* 0: 2 GiB of WAL kept for lagging queues */
-    int64_t wal_retain_max_age_ms;  /* 0: 6 h */
-    int64_t flush_deadline_ms;      /* how long remote_free tries to send what is queued; 0: 1 m */
+    tsdb_t *tsdb;                  /* borrowed; must outlive remote_free */
+    selfmon_t *selfmon;            /* where the metrics go; may be NULL */
+    const char *dir;               /* position files (created); e.g. <storage>/remote */
+    const char *user_agent;        /* NULL: "vigil" */
+    uint64_t wal_retain_max_bytes; /* 0: 2 GiB of WAL kept for lagging queues */
+    int64_t wal_retain_max_age_ms; /* 0: 6 h */
+    int64_t flush_deadline_ms;     /* how long remote_free tries to send what is queued; 0: 1 m */
 } remote_options_t;
 
 /* Makes the (empty) set of queues. NULL with err when dir cannot be made. */

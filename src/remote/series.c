@@ -33,7 +33,8 @@ static void grow(remote_series_map_t *m) {
     for (size_t i = 0; i < m->n_slots; i++) {
         if (!m->slots[i].ref) continue;
         size_t j = slot_of(m->slots[i].ref, n_slots);
-        while (slots[j].ref) j = (j + 1) & (n_slots - 1);
+        while (slots[j].ref)
+            j = (j + 1) & (n_slots - 1);
         slots[j] = m->slots[i];
     }
     free(m->slots);
@@ -48,7 +49,8 @@ void remote_series_map_put(remote_series_map_t *m, uint64_t ref, labels_t *ls) {
     }
     if ((m->n + 1) * 4 > m->n_slots * 3) grow(m);
     size_t i = slot_of(ref, m->n_slots);
-    while (m->slots[i].ref && m->slots[i].ref != ref) i = (i + 1) & (m->n_slots - 1);
+    while (m->slots[i].ref && m->slots[i].ref != ref)
+        i = (i + 1) & (m->n_slots - 1);
     if (m->slots[i].ref == ref) {
         /* Queued samples may point at the labels already there. */
         labels_free(ls);

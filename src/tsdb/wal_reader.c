@@ -79,8 +79,8 @@ static ssize_t read_at(int fd, vg_buf_t *buf, size_t want, int64_t off) {
  * record that is not complete (*stuck set) or when a callback returns
  * non-zero (that code; *off stays at the start of the record). */
 static int scan(tsdb_wal_reader_t *r, int fd, int segment, int64_t *off, int64_t limit,
-                bool series_only, const tsdb_wal_visitor_t *v, void *ud, int *records,
-                bool *stuck, vg_err_t *err) {
+                bool series_only, const tsdb_wal_visitor_t *v, void *ud, int *records, bool *stuck,
+                vg_err_t *err) {
     forward_t f = {v, ud};
     wal_replay_cb_t cb = {fwd_series, series_only ? NULL : fwd_sample, NULL, NULL};
     size_t want_min = 0;
@@ -90,8 +90,8 @@ static int scan(tsdb_wal_reader_t *r, int fd, int segment, int64_t *off, int64_t
         size_t want = avail < READ_CHUNK ? avail : READ_CHUNK;
         if (want_min > want) want = want_min <= avail ? want_min : avail;
         ssize_t got = read_at(fd, &r->buf, want, *off);
-        if (got < 0) return vg_err_set(err, VG_ERR_IO, "read WAL segment %d: %s", segment,
-                                       strerror(errno));
+        if (got < 0)
+            return vg_err_set(err, VG_ERR_IO, "read WAL segment %d: %s", segment, strerror(errno));
         if (got == 0) {
             *stuck = true;
             return VG_OK;
@@ -196,7 +196,8 @@ int tsdb_wal_reader_open(tsdb_t *db, const tsdb_wal_pos_t *from, const tsdb_wal_
         r->offset = cur_seg < 0 ? WAL_SEGMENT_HEADER : cur_size;
     } else {
         bool found = false;
-        for (size_t i = 0; i < n; i++) found |= segs[i] == from->segment;
+        for (size_t i = 0; i < n; i++)
+            found |= segs[i] == from->segment;
         if (found) {
             r->segment = (int)from->segment;
             r->offset = from->offset < WAL_SEGMENT_HEADER ? WAL_SEGMENT_HEADER : from->offset;
@@ -301,8 +302,8 @@ int tsdb_wal_reader_read(tsdb_wal_reader_t *r, const tsdb_wal_visitor_t *v, void
         }
         bool stuck = false;
         if (r->offset < limit) {
-            int rc = scan(r, r->fd, r->segment, &r->offset, limit, false, v, ud, &records,
-                          &stuck, err);
+            int rc =
+                scan(r, r->fd, r->segment, &r->offset, limit, false, v, ud, &records, &stuck, err);
             if (rc != VG_OK) return rc;
         }
         if (!current && cur_seg >= 0 && (r->offset >= limit || stuck)) {

@@ -496,6 +496,33 @@ class ReceiverAnswersTest(unittest.TestCase):
             v.cleanup()
             recv.close()
 
+    def test_reload_restarts_a_changed_queue_and_forgets_a_removed_one(self):
+        recv = ScriptedReceiver(lambda n: (204, {}))
+        v = Vigil(config_for(recv.url))
+        try:
+            sent = push(v, 5)
+            self.assertTrue(wait_for(lambda: sorted(recv.accepted()) == sorted(sent)))
+            pos_dir = os.path.join(v.dir, "data", "remote")
+            self.assertTrue(wait_for(lambda: len(os.listdir(pos_dir)) == 1))
+            # a changed header: the queue restarts from where it was acknowledged
+            v.write_config(config_for(recv.url).replace("team-a", "team-b"))
+            self.assertEqual(v.post("/-/reload")[0], 200)
+            sent += push(v, 5, base=now_ms() + 1000)
+            self.assertTrue(wait_for(lambda: set(recv.accepted()) == set(sent)))
+            h = {k.lower(): val for k, val in recv.requests[-1][0].items()}
+            self.assertEqual(h["x-scope-orgid"], "team-b")
+            # an unchanged reload keeps the queue running as it is
+            n_logs = v.logs().count("Remote write queue follows the WAL")
+            self.assertEqual(v.post("/-/reload")[0], 200)
+            self.assertEqual(v.logs().count("Remote write queue follows the WAL"), n_logs)
+            # removed: its position goes
+            v.write_config("global:\n  scrape_interval: 1m\n")
+            self.assertEqual(v.post("/-/reload")[0], 200)
+            self.assertTrue(wait_for(lambda: os.listdir(pos_dir) == []))
+        finally:
+            v.cleanup()
+            recv.close()
+
     def test_write_relabel_and_dropped_count(self):
         extra = ("    write_relabel_configs:\n      - source_labels: [series]\n"
                  "        regex: '1'\n        action: drop\n")

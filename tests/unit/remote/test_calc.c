@@ -21,7 +21,8 @@ static void test_backoff(void **state) {
         b = remote_backoff_next(sleep, 5000);
     }
     int64_t want[10] = {30, 60, 120, 240, 480, 960, 1920, 3840, 5000, 5000};
-    for (int i = 0; i < 10; i++) assert_int_equal(seen[i], want[i]);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(seen[i], want[i]);
     /* Retry-After wins over the back-off, and the next one doubles it */
     assert_int_equal(remote_backoff_sleep(30, 2000), 2000);
     assert_int_equal(remote_backoff_next(2000, 5000), 4000);
@@ -63,9 +64,13 @@ static void test_ewma(void **state) {
 static void test_desired_shards(void **state) {
     (void)state;
     double raw;
-    remote_shard_calc_t c = {.data_in_rate = 1000, .data_out_rate = 1000,
-                             .data_out_duration_rate = 0.5, .highest_recv_s = 100,
-                             .highest_sent_s = 100, .n_shards = 1, .min_shards = 1,
+    remote_shard_calc_t c = {.data_in_rate = 1000,
+                             .data_out_rate = 1000,
+                             .data_out_duration_rate = 0.5,
+                             .highest_recv_s = 100,
+                             .highest_sent_s = 100,
+                             .n_shards = 1,
+                             .min_shards = 1,
                              .max_shards = 50};
     /* 0.5 ms per sample, 1000/s in: half a shard -> stays at 1 */
     assert_int_equal(remote_desired_shards(&c, &raw), 1);
@@ -98,9 +103,13 @@ static void test_desired_shards(void **state) {
     c.data_out_rate = 0;
     assert_int_equal(remote_desired_shards(&c, &raw), 30);
     /* dropped samples lower the kept ratio */
-    c = (remote_shard_calc_t){.data_in_rate = 4000, .data_out_rate = 1000,
-                              .data_dropped_rate = 1000, .data_out_duration_rate = 2.0,
-                              .n_shards = 1, .min_shards = 1, .max_shards = 50};
+    c = (remote_shard_calc_t){.data_in_rate = 4000,
+                              .data_out_rate = 1000,
+                              .data_dropped_rate = 1000,
+                              .data_out_duration_rate = 2.0,
+                              .n_shards = 1,
+                              .min_shards = 1,
+                              .max_shards = 50};
     assert_int_equal(remote_desired_shards(&c, &raw), 4); /* 0.002 * 4000 * 0.5 */
 }
 
@@ -128,8 +137,8 @@ static void test_batch_encode(void **state) {
     labels_t *a = labels_from_strings("__name__", "up", "job", "a", NULL);
     labels_t *b = labels_from_strings("__name__", "up", "job", "b", NULL);
     labels_t *c = labels_from_strings("__name__", "x", NULL);
-    remote_sample_t s[] = {{a, 1000, 1, 0}, {b, 1000, 0, 0}, {a, 2000, 2, 1}, {c, 500, 7, 1},
-                           {b, 2000, 1, 2}, {a, 3000, 3, 2}};
+    remote_sample_t s[] = {{a, 1000, 1, 0}, {b, 1000, 0, 0}, {a, 2000, 2, 1},
+                           {c, 500, 7, 1},  {b, 2000, 1, 2}, {a, 3000, 3, 2}};
     ingest_rw_writer_t w;
     ingest_rw_writer_init(&w);
     int64_t highest = remote_batch_encode(s, 6, &w);
@@ -161,14 +170,16 @@ static void test_batch_encode(void **state) {
         ls[i] = labels_from_strings("__name__", "m", "i", v, NULL);
     }
     remote_sample_t *big = calloc(N, sizeof *big);
-    for (int i = 0; i < N; i++) big[i] = (remote_sample_t){ls[(i * 5) % SERIES], i, i, 0};
+    for (int i = 0; i < N; i++)
+        big[i] = (remote_sample_t){ls[(i * 5) % SERIES], i, i, 0};
     ingest_rw_writer_init(&w);
     remote_batch_encode(big, N, &w);
     assert_int_equal(w.n_series, SERIES);
     assert_int_equal(w.n_samples, N);
     ingest_rw_writer_free(&w);
     free(big);
-    for (int i = 0; i < SERIES; i++) labels_free(ls[i]);
+    for (int i = 0; i < SERIES; i++)
+        labels_free(ls[i]);
     labels_free(a);
     labels_free(b);
     labels_free(c);
@@ -176,10 +187,8 @@ static void test_batch_encode(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_backoff),
-        cmocka_unit_test(test_retry_after),
-        cmocka_unit_test(test_ewma),
-        cmocka_unit_test(test_desired_shards),
+        cmocka_unit_test(test_backoff),      cmocka_unit_test(test_retry_after),
+        cmocka_unit_test(test_ewma),         cmocka_unit_test(test_desired_shards),
         cmocka_unit_test(test_batch_encode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,8 +17,10 @@ static char *run(const char *yaml_relabel, const labels_t *in, const config_labe
     config_t *cfg = NULL;
     if (yaml_relabel) {
         vg_buf_t y = VG_BUF_INIT;
-        vg_buf_printf(&y, "remote_write:\n  - url: http://x/api/v1/write\n"
-                          "    write_relabel_configs:\n%s", yaml_relabel);
+        vg_buf_printf(&y,
+                      "remote_write:\n  - url: http://x/api/v1/write\n"
+                      "    write_relabel_configs:\n%s",
+                      yaml_relabel);
         vg_err_t err = {0};
         cfg = config_load_string(y.data, y.len, "test.yml", &err);
         vg_buf_free(&y);
@@ -30,7 +32,8 @@ static char *run(const char *yaml_relabel, const labels_t *in, const config_labe
     }
     size_t n = labels_len(in);
     labels_label_t pairs[32];
-    for (size_t i = 0; i < n; i++) pairs[i] = labels_at(in, i);
+    for (size_t i = 0; i < n; i++)
+        pairs[i] = labels_at(in, i);
     labels_builder_t *b = labels_builder_new();
     labels_t *out = remote_series_process(pairs, n, ext, n_ext, prog, b);
     labels_builder_free(b);
@@ -64,8 +67,8 @@ static void test_relabel_after_external(void **state) {
                   in, ext, 1);
     assert_string_equal(s, "{__name__=\"up\", cluster=\"eu1\", job=\"node\", region=\"from-eu1\"}");
     free(s);
-    s = run("      - source_labels: [__name__]\n        regex: up\n        action: drop\n", in,
-            ext, 1);
+    s = run("      - source_labels: [__name__]\n        regex: up\n        action: drop\n", in, ext,
+            1);
     assert_string_equal(s, "<dropped>");
     free(s);
     s = run("      - regex: cluster\n        action: labeldrop\n", in, ext, 1);
@@ -84,8 +87,8 @@ static void test_series_map(void **state) {
     for (uint64_t r = 1; r <= 5000; r++) {
         char v[16];
         snprintf(v, sizeof v, "%llu", (unsigned long long)r);
-        remote_series_map_put(&m, r, r % 3 ? labels_from_strings("__name__", "m", "i", v, NULL)
-                                           : NULL);
+        remote_series_map_put(&m, r,
+                              r % 3 ? labels_from_strings("__name__", "m", "i", v, NULL) : NULL);
     }
     assert_int_equal(m.n, 5000);
     const remote_series_entry_t *e = remote_series_map_get(&m, 4000);

@@ -75,8 +75,10 @@ static int on_sample(void *ud, uint64_t ref, int64_t t, double v) {
     seen_t *s = ud;
     (void)ref;
     assert_true(v == (double)t);
-    if (s->n_samples == 0) s->first_t = t;
-    else if (t < s->last_t) s->ordered = false;
+    if (s->n_samples == 0)
+        s->first_t = t;
+    else if (t < s->last_t)
+        s->ordered = false;
     s->last_t = t;
     s->n_samples++;
     return 0;
@@ -111,7 +113,7 @@ static void test_from_end_then_live(void **state) {
     vg_err_t err = {0};
     assert_int_equal(tsdb_wal_reader_open(db, NULL, &visitor, &s, &r, &lost, &err), VG_OK);
     assert_false(lost);
-    assert_int_equal(s.n_series, 3); /* the series so far are known... */
+    assert_int_equal(s.n_series, 3);  /* the series so far are known... */
     assert_int_equal(s.n_samples, 0); /* ...but old samples are not sent */
     drain(r, &s);
     assert_int_equal(s.n_samples, 0);
