@@ -73,7 +73,9 @@ typedef struct remote_queue_stats {
     tsdb_wal_pos_t acked; /* position acknowledged by the receiver */
 } remote_queue_stats_t;
 
-/* Fills up to max entries; returns the number of queues. */
+/* Fills up to max entries; returns the number of queues. Names are
+ * borrowed from the queues: valid until the next remote_apply or
+ * remote_free, on the thread that calls those. */
 size_t remote_stats(remote_t *r, remote_queue_stats_t *out, size_t max);
 
 #endif
