@@ -50,13 +50,11 @@ def wait_http(url, timeout=20, proc=None):
     raise RuntimeError("%s did not answer 200 within %ss" % (url, timeout))
 
 
+# No scrape jobs: a test that wants scraping says what to scrape, and no
+# test reaches out to whatever else listens on this machine.
 DEFAULT_CONFIG = """
 global:
   scrape_interval: 15s
-scrape_configs:
-  - job_name: vigil
-    static_configs:
-      - targets: ['localhost:9090']
 """
 
 
