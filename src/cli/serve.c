@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "host/host.h"
 #include "ingest/ingest.h"
+#include "promql/promql.h"
 #include "remote/remote.h"
 #include "scrape/scrape.h"
 #include "web/web.h"
@@ -41,6 +42,10 @@ typedef struct serve_options {
     size_t retention_bytes;
     int64_t wal_fsync_ms;
     size_t max_series;
+    int64_t query_timeout_ms, query_lookback_ms;
+    size_t query_max_samples;
+    unsigned query_max_concurrency;
+    const char *enable_feature;
     collector_flag_t collectors[MAX_COLLECTOR_FLAGS];
     size_t n_collectors;
 } serve_options_t;
@@ -57,6 +62,10 @@ typedef struct server_root {
     tsdb_t *tsdb;
     pthread_mutex_t remote_lock; /* serialises remote_apply between reloads */
     remote_t *remote;
+    promql_engine_t *engine;
+    web_status_t status;     /* what the status endpoints show */
+    bool reload_ok;          /* guarded by lock, as config */
+    double config_time;      /* when config was loaded (Unix seconds) */
 } server_root_t;
 
 /* node_exporter's --collector.<name>, --no-collector.<name> and
@@ -124,6 +133,9 @@ static int root_reload(void *ud, vg_err_t *err) {
         }
     }
     if (!cfg) {
+        pthread_rwlock_wrlock(&r->lock);
+        r->reload_ok = false;
+        pthread_rwlock_unlock(&r->lock);
         selfmon_set(r->reload_success, NULL, 0);
         vg_log_error("Error reloading config", "file", r->opts.config_file, "err", err->msg, NULL);
         return VG_ERR;
@@ -134,6 +146,8 @@ static int root_reload(void *ud, vg_err_t *err) {
     host_t *old_host = r->host;
     r->config = cfg;
     r->host = h;
+    r->reload_ok = true;
+    r->config_time = vg_time_now();
     config_t *scrape_cfg = config_ref(cfg);
     pthread_rwlock_unlock(&r->lock);
     config_unref(old_cfg);
@@ -161,6 +175,66 @@ static void root_write_host(void *ud, expfmt_writer_t *w) {
     pthread_rwlock_unlock(&r->lock);
 }
 
+static config_t *root_config(void *ud) {
+    server_root_t *r = ud;
+    pthread_rwlock_rdlock(&r->lock);
+    config_t *c = config_ref(r->config);
+    pthread_rwlock_unlock(&r->lock);
+    return c;
+}
+
+static bool root_reload_state(void *ud, double *out_time) {
+    server_root_t *r = ud;
+    pthread_rwlock_rdlock(&r->lock);
+    bool ok = r->reload_ok;
+    if (out_time) *out_time = r->config_time;
+    pthread_rwlock_unlock(&r->lock);
+    return ok;
+}
+
+/* --enable-feature: a comma-separated list, as Prometheus takes it. The
+ * PromQL ones switch parser syntax on; others are accepted and ignored. */
+static void engine_features(const char *list, promql_parse_opts_t *p) {
+    const struct {
+        const char *name;
+        bool *on;
+    } known[] = {
+        {"promql-experimental-functions", &p->experimental_functions},
+        {"promql-duration-expr", &p->duration_expr},
+        {"promql-extended-range-selectors", &p->extended_range},
+        {"promql-binop-fill-modifiers", &p->fill_modifiers},
+    };
+    for (const char *s = list; s && *s;) {
+        size_t n = strcspn(s, ",");
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            if (strlen(known[i].name) == n && strncmp(s, known[i].name, n) == 0) *known[i].on = true;
+        s += n + (s[n] == ',');
+    }
+}
+
+/* The flag values as /api/v1/status/flags lists them. */
+static void status_flags(server_root_t *r, const cli_flag_t *flags, const char ***names,
+                         const char ***values) {
+    size_t n = 0;
+    while (flags[n].name) n++;
+    *names = vg_calloc(n + 1, sizeof **names);
+    *values = vg_calloc(n + 1, sizeof **values);
+    for (size_t i = 0; i < n; i++) {
+        char buf[64];
+        const char *v = buf;
+        switch (flags[i].kind) {
+        case FLAG_STRING: v = *(const char **)flags[i].target; break;
+        case FLAG_BOOL: v = *(bool *)flags[i].target ? "true" : "false"; break;
+        case FLAG_BYTES: snprintf(buf, sizeof buf, "%zu", *(size_t *)flags[i].target); break;
+        case FLAG_UINT: snprintf(buf, sizeof buf, "%u", *(unsigned *)flags[i].target); break;
+        case FLAG_DURATION: vg_duration_format(*(int64_t *)flags[i].target, buf); break;
+        }
+        (*names)[i] = flags[i].name;
+        (*values)[i] = vg_strdup(v ? v : "");
+    }
+    r->status.n_flags = n;
+}
+
 static void root_quit(void *ud) {
     (void)ud;
     kill(getpid(), SIGTERM);
@@ -178,6 +252,11 @@ int cli_serve(int argc, char **argv) {
     o->enable_lifecycle = true;
     o->max_body_bytes = WEB_DEFAULT_MAX_BODY_BYTES;
     o->threads = 4;
+    o->query_timeout_ms = 2 * 60 * 1000;
+    o->query_lookback_ms = 5 * 60 * 1000;
+    o->query_max_samples = 50000000;
+    o->query_max_concurrency = 20;
+    o->enable_feature = "";
     const cli_flag_t flags[] = {
         {"config.file", FLAG_STRING, &o->config_file, "configuration file (default vigil.yml)"},
         {"web.listen-address", FLAG_STRING, &o->listen_address,
@@ -203,6 +282,17 @@ int cli_serve(int argc, char **argv) {
          "how often the WAL is fsynced (default 1s)"},
         {"storage.max-series", FLAG_BYTES, &o->max_series,
          "most series the store holds; 0 for no limit (default 0)"},
+        {"query.timeout", FLAG_DURATION, &o->query_timeout_ms,
+         "longest a query may run before it is aborted (default 2m)"},
+        {"query.max-samples", FLAG_BYTES, &o->query_max_samples,
+         "most samples a query may load into memory (default 50000000)"},
+        {"query.lookback-delta", FLAG_DURATION, &o->query_lookback_ms,
+         "how far back an instant selector looks for a sample (default 5m)"},
+        {"query.max-concurrency", FLAG_UINT, &o->query_max_concurrency,
+         "most queries evaluated at once (default 20)"},
+        {"enable-feature", FLAG_STRING, &o->enable_feature,
+         "comma-separated features: promql-experimental-functions, promql-duration-expr, "
+         "promql-extended-range-selectors, promql-binop-fill-modifiers"},
         {NULL, FLAG_STRING, NULL, NULL},
     };
     size_t n_args;
@@ -270,6 +360,24 @@ int cli_serve(int argc, char **argv) {
     root.app.ud = &root;
     root.app.enable_lifecycle = o->enable_lifecycle;
     root.app.enable_admin_api = o->enable_admin_api;
+    root.reload_ok = true;
+    root.config_time = vg_time_now();
+    const char **flag_names, **flag_values;
+    status_flags(&root, flags, &flag_names, &flag_values);
+    char retention[32];
+    vg_duration_format(o->retention_ms ? o->retention_ms : INT64_C(30) * 24 * 3600 * 1000,
+                       retention);
+    root.status = (web_status_t){.version = VIGIL_VERSION,
+                                 .start_time = vg_time_now(),
+                                 .flag_names = flag_names,
+                                 .flag_values = flag_values,
+                                 .n_flags = root.status.n_flags,
+                                 .storage_retention = retention,
+                                 .lookback_ms = o->query_lookback_ms,
+                                 .n_threads = o->threads,
+                                 .config = root_config,
+                                 .reload_state = root_reload_state};
+    root.app.status = &root.status;
     if (vg_fault_from_env() != VG_OK) {
         fprintf(stderr, "vigil: error: VIGIL_FAULT must be write|fsync:<countdown>:<errno>\n");
         return 2;
@@ -320,6 +428,13 @@ int cli_serve(int argc, char **argv) {
         return 1;
     }
     atomic_store(&root.app.tsdb, root.tsdb);
+    promql_engine_opts_t eopts = {.lookback_ms = o->query_lookback_ms,
+                                  .timeout_ms = o->query_timeout_ms,
+                                  .max_samples = o->query_max_samples,
+                                  .max_concurrency = o->query_max_concurrency};
+    engine_features(o->enable_feature, &eopts.parse);
+    root.engine = promql_engine_new(&eopts);
+    atomic_store(&root.app.engine, root.engine);
     /* The Pushgateway's groups, kept in <storage.path>/pushgateway.json. */
     vg_buf_t push_path = VG_BUF_INIT;
     vg_buf_printf(&push_path, "%s/pushgateway.json", o->storage_path);
@@ -385,6 +500,8 @@ int cli_serve(int argc, char **argv) {
     }
     atomic_store(&root.app.ready, false);
     web_server_stop(srv);
+    atomic_store(&root.app.engine, NULL);
+    promql_engine_free(root.engine);
     atomic_store(&root.app.push, NULL);
     ingest_push_free(push); /* writes the state file a last time */
     atomic_store(&root.app.scrape, NULL);
@@ -399,6 +516,9 @@ int cli_serve(int argc, char **argv) {
     host_free(root.host);
     selfmon_free(root.selfmon);
     pthread_rwlock_destroy(&root.lock);
+    for (size_t i = 0; i < root.status.n_flags; i++) free((char *)flag_values[i]);
+    free(flag_names);
+    free(flag_values);
     vg_log_info("See you next time!", NULL);
     return 0;
 }

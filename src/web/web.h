@@ -24,6 +24,25 @@
 #include "selfmon/selfmon.h"
 #include "tsdb/tsdb.h"
 
+/* What the status, federation and remote-read endpoints say about the
+ * running program (api_query.c); filled once before the server starts. */
+typedef struct web_status {
+    const char *version, *revision;
+    double start_time;             /* Unix seconds */
+    const char *const *flag_names; /* flag names without "--", and their values */
+    const char *const *flag_values;
+    size_t n_flags;
+    const char *storage_retention; /* "30d" */
+    int64_t lookback_ms;           /* /federate's window; 0: 5m */
+    unsigned n_threads;
+    /* A new reference to the configuration in force (config_unref), or
+     * NULL. Thread-safe. */
+    struct config *(*config)(void *ud);
+    /* Whether the last reload succeeded; *out_time gets the Unix time the
+     * configuration in force was loaded. Thread-safe. */
+    bool (*reload_state)(void *ud, double *out_time);
+} web_status_t;
+
 /* What the handlers need from the rest of the program. */
 typedef struct web_app {
     selfmon_t *selfmon;
@@ -43,6 +62,10 @@ typedef struct web_app {
     /* The Pushgateway groups, NULL until the store is open. */
     _Atomic(struct ingest_push *) push;
     atomic_bool ready;     /* /-/ready answers 200 only when true */
+    /* The query engine, NULL until the store is open (query endpoints
+     * answer 503), and what the status endpoints show (may be NULL). */
+    _Atomic(struct promql_engine *) engine;
+    const web_status_t *status;
 } web_app_t;
 
 typedef struct web_options {

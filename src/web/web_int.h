@@ -64,6 +64,7 @@ extern const web_route_t web_routes[];
 extern const web_route_t web_tsdb_routes[];
 extern const web_route_t web_push_routes[]; /* api_push.c */
 extern const web_route_t web_targets_routes[]; /* api_targets.c */
+extern const web_route_t web_query_routes[];   /* api_query.c */
 
 /* Helpers that fill the response; handlers return right after them. */
 void web_reply_text(web_response_t *res, int status, const char *text);
