@@ -16,6 +16,8 @@ static void usage(FILE *out) {
             "                    check Prometheus configuration files, as promtool does\n"
             "  import FILE       backfill an OpenMetrics file into a stopped store or a running "
             "server\n"
+            "  query instant|range|series|labels URL ...\n"
+            "                    query a Prometheus-compatible server, as promtool query does\n"
             "  version           print the version\n"
             "  help              print this help\n"
             "\n"
@@ -36,6 +38,7 @@ int cli_main(int argc, char **argv) {
     if (strcmp(cmd, "serve") == 0) return cli_serve(argc - 2, argv + 2);
     if (strcmp(cmd, "check") == 0) return cli_check(argc - 2, argv + 2);
     if (strcmp(cmd, "import") == 0) return cli_import(argc - 2, argv + 2);
+    if (strcmp(cmd, "query") == 0) return cli_query(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("vigil, version %s\n", VIGIL_VERSION);
         return 0;

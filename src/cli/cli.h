@@ -23,5 +23,6 @@ int cli_main(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_import(int argc, char **argv);
+int cli_query(int argc, char **argv);
 
 #endif
