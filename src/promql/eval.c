@@ -187,9 +187,12 @@ static void pos_line_col(const promql_ast_t *ast, uint32_t pos, int *line, int *
     *col = c;
 }
 
-static void annos_add(ev_annos_t *a, char *s) {
+/* Annotations are unique by their text without the position: the first
+ * position wins, as Prometheus merges them. */
+static void annos_add(ev_annos_t *a, char *s, size_t raw_len) {
     for (size_t i = 0; i < a->n; i++) {
-        if (strcmp(a->v[i], s) == 0) {
+        if (strncmp(a->v[i], s, raw_len) == 0 &&
+            (a->v[i][raw_len] == '\0' || strncmp(a->v[i] + raw_len, " (", 2) == 0)) {
             free(s);
             return;
         }
@@ -207,12 +210,13 @@ static void anno_v(ev_t *ev, ev_annos_t *a, const char *prefix, const promql_exp
     vg_buf_t b = VG_BUF_INIT;
     vg_buf_puts(&b, prefix);
     vg_buf_vprintf(&b, fmt, ap);
+    size_t raw_len = b.len;
     if (e) {
         int line, col;
         pos_line_col(ev->ast, e->start, &line, &col);
         vg_buf_printf(&b, " (%d:%d)", line, col);
     }
-    annos_add(a, vg_buf_detach(&b));
+    annos_add(a, vg_buf_detach(&b), raw_len);
 }
 
 void ev_warn(ev_t *ev, const promql_expr_t *e, const char *fmt, ...) {
@@ -562,7 +566,7 @@ static void sel_close(ev_sel_t *sel) {
     memset(sel, 0, sizeof(*sel));
 }
 
-static int eval_vector_selector(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
+static int vector_selector(ev_t *ev, const promql_expr_t *e, bool want_ts, ev_value_t *out) {
     ev_mods_t m;
     int rc = mods_get(ev, &e->u.vector.mod, &m);
     if (rc) return rc;
@@ -583,14 +587,16 @@ static int eval_vector_selector(ev_t *ev, const promql_expr_t *e, ev_value_t *ou
             if (j == 0) continue;
             const promql_point_t *p = &sel.buf[j - 1];
             if (p->t <= ref - ev->lookback || ev_is_stale(p->v)) continue;
-            if ((rc = ev_series_push(ev, &s, ts, p->v)) != 0) break;
+            double v = want_ts ? (double)p->t / 1000.0 : p->v;
+            if ((rc = ev_series_push(ev, &s, ts, v)) != 0) break;
         }
         if (rc) {
             ev_series_free_points(ev, &s);
             break;
         }
         if (s.n == 0) continue;
-        size_t idx = ev_value_add(out, labels_dup(tsdb_series_set_labels(sel.set, i)), false);
+        size_t idx =
+            ev_value_add(out, labels_dup(tsdb_series_set_labels(sel.set, i)), want_ts);
         out->s[idx].pts = s.pts;
         out->s[idx].n = s.n;
         out->s[idx].cap = s.cap;
@@ -598,6 +604,10 @@ static int eval_vector_selector(ev_t *ev, const promql_expr_t *e, ev_value_t *ou
     sel_close(&sel);
     if (rc) ev_value_free(ev, out);
     return rc;
+}
+
+int ev_selector_timestamps(ev_t *ev, const promql_expr_t *vs, ev_value_t *out) {
+    return vector_selector(ev, vs, true, out);
 }
 
 /* --------------------------------------------------- range arguments */
@@ -617,7 +627,6 @@ static int eval_subquery(ev_t *ev, const promql_expr_t *e, ev_mods_t *m, int64_t
 
 /* Prepares the samples of a range argument (matrix selector or subquery)
  * for the steps of ev. */
-int ev_source_open(ev_t *ev, const promql_expr_t *arg, ev_source_t **out);
 int ev_source_open(ev_t *ev, const promql_expr_t *arg, ev_source_t **out) {
     arg = ev_unparen(arg);
     ev_source_t *src = vg_calloc(1, sizeof(*src));
@@ -647,15 +656,12 @@ fail:
     return rc;
 }
 
-size_t ev_source_len(const ev_source_t *src);
 size_t ev_source_len(const ev_source_t *src) {
     return src->is_sel ? tsdb_series_set_len(src->sel.set) : src->val.n;
 }
 
 /* Loads series i: its samples (no stale markers) for the whole range,
  * its labels (borrowed) and whether its name is to be dropped. */
-int ev_source_load(ev_t *ev, ev_source_t *src, size_t i, const promql_point_t **pts, size_t *n,
-                   const labels_t **ls, bool *drop_name);
 int ev_source_load(ev_t *ev, ev_source_t *src, size_t i, const promql_point_t **pts, size_t *n,
                    const labels_t **ls, bool *drop_name) {
     if (src->is_sel) {
@@ -674,19 +680,15 @@ int ev_source_load(ev_t *ev, ev_source_t *src, size_t i, const promql_point_t **
     return 0;
 }
 
-void ev_source_window(const ev_source_t *src, int64_t ts, int64_t *lo_excl, int64_t *hi_incl);
 void ev_source_window(const ev_source_t *src, int64_t ts, int64_t *lo_excl, int64_t *hi_incl) {
     int64_t ref = mods_ref(&src->m, ts);
     *hi_incl = ref;
     *lo_excl = ref - src->range;
 }
 
-int64_t ev_source_range(const ev_source_t *src);
 int64_t ev_source_range(const ev_source_t *src) { return src->range; }
-const promql_expr_t *ev_source_selector(const ev_source_t *src);
 const promql_expr_t *ev_source_selector(const ev_source_t *src) { return src->vs; }
 
-void ev_source_close(ev_t *ev, ev_source_t *src);
 void ev_source_close(ev_t *ev, ev_source_t *src) {
     if (!src) return;
     if (src->is_sel)
@@ -844,7 +846,7 @@ int ev_eval(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
         ev_value_init(out, PROMQL_TYPE_STRING);
         out->str = e->u.string.s;
         return 0;
-    case PROMQL_VECTOR: return eval_vector_selector(ev, e, out);
+    case PROMQL_VECTOR: return vector_selector(ev, e, false, out);
     case PROMQL_MATRIX: return eval_range_value(ev, e, out);
     case PROMQL_SUBQUERY:
         if (ev->n_steps > 1) return ev_errf(ev, "cannot do range evaluation of a subquery");
@@ -879,6 +881,10 @@ static int cleanup_names(ev_t *ev, ev_value_t *v) {
         v->s[i].ls = nl;
         v->s[i].drop_name = false;
     }
+    return ev_merge_same(ev, v);
+}
+
+int ev_merge_same(ev_t *ev, ev_value_t *v) {
     if (v->n < 2) return 0;
     ev_map_t m;
     ev_map_init(&m, v->n);
@@ -921,6 +927,41 @@ static int cleanup_names(ev_t *ev, ev_value_t *v) {
     v->n = j;
     ev_map_free(&m);
     return rc;
+}
+
+/* Go's fmt %g of a float64: the shortest digits that read back, in
+ * exponent form when the exponent is < -4 or >= 6 ("1e+06"). */
+void ev_fmt_g(double f, char *out, size_t cap) {
+    if (isnan(f)) {
+        snprintf(out, cap, "NaN");
+        return;
+    }
+    if (isinf(f)) {
+        snprintf(out, cap, f > 0 ? "+Inf" : "-Inf");
+        return;
+    }
+    char e[40];
+    int prec;
+    for (prec = 1; prec <= 17; prec++) {
+        snprintf(e, sizeof(e), "%.*e", prec - 1, f);
+        if (strtod(e, NULL) == f) break;
+    }
+    char *ep = strchr(e, 'e');
+    int exp = ep ? atoi(ep + 1) : 0;
+    if (exp < -4 || exp >= 6) {
+        /* mantissa without trailing zeros, exponent with at least 2 digits */
+        char mant[40];
+        size_t ml = (size_t)(ep - e);
+        memcpy(mant, e, ml);
+        mant[ml] = 0;
+        if (strchr(mant, '.')) {
+            while (ml > 0 && mant[ml - 1] == '0') mant[--ml] = 0;
+            if (ml > 0 && mant[ml - 1] == '.') mant[--ml] = 0;
+        }
+        snprintf(out, cap, "%se%c%02d", mant, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+        return;
+    }
+    snprintf(out, cap, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, f);
 }
 
 /* ---------------------------------------------------------------- query */

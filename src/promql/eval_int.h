@@ -143,6 +143,26 @@ typedef struct ev_window {
 /* Loads the series of a selector, for function use. Implemented in eval.c. */
 typedef struct ev_source ev_source_t;
 
+/* An instant selector whose values are the samples' timestamps in
+ * seconds (timestamp(selector)); names marked to drop. */
+int ev_selector_timestamps(ev_t *ev, const promql_expr_t *vs, ev_value_t *out);
+/* Merges series with equal labels; the same timestamp twice is an error. */
+int ev_merge_same(ev_t *ev, ev_value_t *v);
+/* Go's %v of a float64 (as Prometheus's messages print numbers). */
+void ev_fmt_g(double f, char *out, size_t cap);
+double ev_quantile(double q, double *v, size_t n);
+void ev_format_float_f(double f, char *out, size_t cap);
+
+/* Range arguments (matrix selectors, subqueries) of functions. */
+int ev_source_open(ev_t *ev, const promql_expr_t *arg, ev_source_t **out);
+size_t ev_source_len(const ev_source_t *src);
+int ev_source_load(ev_t *ev, ev_source_t *src, size_t i, const promql_point_t **pts, size_t *n,
+                   const labels_t **ls, bool *drop_name);
+void ev_source_window(const ev_source_t *src, int64_t ts, int64_t *lo_excl, int64_t *hi_incl);
+int64_t ev_source_range(const ev_source_t *src);
+const promql_expr_t *ev_source_selector(const ev_source_t *src);
+void ev_source_close(ev_t *ev, ev_source_t *src);
+
 /* Sorts the series of a value by labels. */
 void ev_value_sort(ev_value_t *v);
 
