@@ -16,6 +16,23 @@
 
 #include "promql/eval_int.h"
 
+/* Go's math.Min and math.Max: an infinity wins, then NaN. */
+static double go_min(double a, double b) {
+    if (isinf(a) && a < 0) return a;
+    if (isinf(b) && b < 0) return b;
+    if (isnan(a) || isnan(b)) return NAN;
+    if (a == 0 && b == 0) return signbit(a) ? a : b;
+    return a < b ? a : b;
+}
+
+static double go_max(double a, double b) {
+    if (isinf(a) && a > 0) return a;
+    if (isinf(b) && b > 0) return b;
+    if (isnan(a) || isnan(b)) return NAN;
+    if (a == 0 && b == 0) return signbit(a) ? b : a;
+    return a > b ? a : b;
+}
+
 /* Window functions over floats. */
 typedef enum wfn {
     W_RATE,
@@ -910,9 +927,23 @@ typedef struct mono_anno {
 
 /* histogram_quantile (q) or histogram_fraction (lower, upper) over the
  * classic buckets of vec at every step. */
-static int classic_histograms(ev_t *ev, const promql_expr_t *e, bool fraction, const double *qa,
-                              const double *qb, ev_value_t *in, const promql_expr_t *varg,
-                              ev_value_t *out) {
+static void fmt_om_float(double f, char *out, size_t cap) {
+    if (f == 1) snprintf(out, cap, "1.0");
+    else if (f == 0) snprintf(out, cap, "0.0");
+    else if (f == -1) snprintf(out, cap, "-1.0");
+    else {
+        vg_format_float(f, out);
+        if (!isnan(f) && !isinf(f) && !strpbrk(out, "e.")) strncat(out, ".0", cap - strlen(out) - 1);
+    }
+}
+
+/* qs: n_q arrays of per-step quantiles (fraction: qs[0] lower, qs[1]
+ * upper); qlabel: the label histogram_quantiles adds, or NULL. */
+static int classic_histograms(ev_t *ev, bool fraction, double **qs, size_t n_q,
+                              const promql_str_t *qlabel, ev_value_t *in,
+                              const promql_expr_t *varg, ev_value_t *out) {
+    const double *qa = qs[0], *qb = fraction ? qs[1] : NULL;
+    size_t nq = fraction ? 1 : n_q;
     ev_value_init(out, PROMQL_TYPE_VECTOR);
     /* Group of each input series: labels without le. */
     size_t *grp = vg_malloc((in->n + 1) * sizeof(size_t));
@@ -953,8 +984,9 @@ static int classic_histograms(ev_t *ev, const promql_expr_t *e, bool fraction, c
     size_t *gcount = vg_calloc(n_groups + 1, sizeof(size_t));
     size_t *gstart = vg_calloc(n_groups + 2, sizeof(size_t));
     size_t *gfill = vg_calloc(n_groups + 1, sizeof(size_t));
-    size_t *outidx = vg_malloc((n_groups + 1) * sizeof(size_t));
-    for (size_t g = 0; g < n_groups; g++) outidx[g] = SIZE_MAX;
+    size_t *outidx = vg_malloc((n_groups * nq + 1) * sizeof(size_t));
+    for (size_t g = 0; g < n_groups * nq; g++) outidx[g] = SIZE_MAX;
+    labels_builder_t *qb_lb = labels_builder_new();
     size_t *cur = vg_calloc(in->n + 1, sizeof(size_t));
     size_t *gorder = vg_malloc((n_groups + 1) * sizeof(size_t));
     mono_anno_t ma = {0};
@@ -1012,37 +1044,69 @@ static int classic_histograms(ev_t *ev, const promql_expr_t *e, bool fraction, c
             }
         }
         (void)n_present;
-        for (size_t gi = 0; gi < n_go && rc == 0; gi++) {
-            size_t g = gorder[gi];
-            double v;
-            if (fraction) {
-                v = bucket_fraction(qa[k], qb[k], bk + gstart[g], gfill[g]);
-            } else {
-                mono_t mo;
-                v = bucket_quantile(qa[k], bk + gstart[g], gfill[g], &mo);
-                if (mo.forced) {
-                    if (!ma.any) {
-                        ma.any = true;
-                        ma.min_ts = ma.max_ts = ts;
-                        ma.min_b = mo.min_b;
-                        ma.max_b = mo.max_b;
-                        ma.max_diff = mo.max_diff;
-                        ma.count = 0;
-                        size_t nl = 0;
-                        const char *nm = labels_metric_name(glabels[g], &nl);
-                        snprintf(ma.name, sizeof(ma.name), "%.*s", (int)(nm ? nl : 0), nm ? nm : "");
-                    } else {
-                        if (ts < ma.min_ts) ma.min_ts = ts;
-                        if (ts > ma.max_ts) ma.max_ts = ts;
-                        if (mo.min_b < ma.min_b) ma.min_b = mo.min_b;
-                        if (mo.max_b > ma.max_b) ma.max_b = mo.max_b;
-                        if (mo.max_diff > ma.max_diff) ma.max_diff = mo.max_diff;
-                        ma.count++;
+        for (size_t qi = 0; qi < nq && rc == 0; qi++) {
+            const double *qv = fraction ? qa : qs[qi];
+            for (size_t gi = 0; gi < n_go && rc == 0; gi++) {
+                size_t g = gorder[gi];
+                double v;
+                /* bucket_* sort and coalesce in place: work on a copy when
+                 * several quantiles read the same buckets. */
+                bucket_t *gb = bk + gstart[g];
+                bucket_t stackb[64];
+                bucket_t *wb = gb;
+                if (nq > 1) {
+                    wb = gfill[g] <= 64 ? stackb : vg_malloc(gfill[g] * sizeof(bucket_t));
+                    memcpy(wb, gb, gfill[g] * sizeof(bucket_t));
+                }
+                if (fraction) {
+                    v = bucket_fraction(qa[k], qb[k], wb, gfill[g]);
+                } else {
+                    mono_t mo;
+                    v = bucket_quantile(qv[k], wb, gfill[g], &mo);
+                    if (mo.forced) {
+                        if (!ma.any) {
+                            ma.any = true;
+                            ma.min_ts = ma.max_ts = ts;
+                            ma.min_b = mo.min_b;
+                            ma.max_b = mo.max_b;
+                            ma.max_diff = mo.max_diff;
+                            ma.count = 0;
+                            size_t nl = 0;
+                            const char *nm = labels_metric_name(glabels[g], &nl);
+                            snprintf(ma.name, sizeof(ma.name), "%.*s", (int)(nm ? nl : 0),
+                                     nm ? nm : "");
+                        } else {
+                            if (ts < ma.min_ts) ma.min_ts = ts;
+                            if (ts > ma.max_ts) ma.max_ts = ts;
+                            if (mo.min_b < ma.min_b) ma.min_b = mo.min_b;
+                            if (mo.max_b > ma.max_b) ma.max_b = mo.max_b;
+                            if (mo.max_diff > ma.max_diff) ma.max_diff = mo.max_diff;
+                            ma.count++;
+                        }
                     }
                 }
+                if (wb != gb && wb != stackb) free(wb);
+                size_t oi = g * nq + qi;
+                if (outidx[oi] == SIZE_MAX) {
+                    labels_t *ol;
+                    if (qlabel) {
+                        char qs_[64];
+                        fmt_om_float(qv[k], qs_, sizeof(qs_));
+                        labels_builder_reset(qb_lb, glabels[g]);
+                        labels_builder_set(qb_lb, qlabel->s, qlabel->len, qs_, strlen(qs_));
+                        ol = labels_builder_labels(qb_lb);
+                    } else {
+                        ol = labels_dup(glabels[g]);
+                    }
+                    outidx[oi] = ev_value_add(out, ol, true);
+                }
+                ev_series_t *os = &out->s[outidx[oi]];
+                if (os->n > 0 && os->pts[os->n - 1].t == ts) {
+                    rc = ev_errf(ev, "vector cannot contain metrics with the same labelset");
+                    break;
+                }
+                rc = ev_series_push(ev, os, ts, v);
             }
-            if (outidx[g] == SIZE_MAX) outidx[g] = ev_value_add(out, labels_dup(glabels[g]), true);
-            rc = ev_series_push(ev, &out->s[outidx[g]], ts, v);
         }
     }
     if (ma.any && rc == 0) {
@@ -1081,8 +1145,14 @@ static int classic_histograms(ev_t *ev, const promql_expr_t *e, bool fraction, c
     free(outidx);
     free(cur);
     free(gorder);
-    (void)e;
-    if (rc) ev_value_free(ev, out);
+    labels_builder_free(qb_lb);
+    if (rc) {
+        ev_value_free(ev, out);
+        return rc;
+    }
+    /* Two groups may end up with the same labels (histogram_quantiles'
+     * label was already there). */
+    if ((rc = ev_merge_same(ev, out)) != 0) ev_value_free(ev, out);
     return rc;
 }
 
@@ -1171,7 +1241,7 @@ int ev_call(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
     const char *name = e->u.call.func->name;
     size_t na = e->u.call.n_args;
     promql_expr_t *const *args = e->u.call.args;
-    int rc;
+    int rc = 0;
 
     /* Range-vector argument: windows. */
     for (size_t i = 0; i < na; i++) {
@@ -1229,7 +1299,7 @@ int ev_call(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
             return rc;
         }
         bool mn = name[1] == 'i';
-        for (size_t k = 0; k < ev->n_steps; k++) a[k] = mn ? fmin(a[k], b[k]) : fmax(a[k], b[k]);
+        for (size_t k = 0; k < ev->n_steps; k++) a[k] = mn ? go_min(a[k], b[k]) : go_max(a[k], b[k]);
         rc = scalar_value(ev, a, out);
         free(a);
         free(b);
@@ -1310,7 +1380,7 @@ int ev_call(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
                     double lo = kind == 3 ? -INFINITY : a[k];
                     double hi = kind == 1 ? b[k] : kind == 3 ? a[k] : INFINITY;
                     if (hi < lo) continue;
-                    f = fmax(lo, fmin(hi, f));
+                    f = go_max(lo, go_min(hi, f));
                 }
                 s->pts[w].t = s->pts[p].t;
                 s->pts[w].v = f;
@@ -1378,34 +1448,33 @@ int ev_call(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
         sort_series(out, &c);
         return 0;
     }
-    if (strcmp(name, "histogram_quantile") == 0 || strcmp(name, "histogram_fraction") == 0) {
-        bool frac = name[10] == 'f';
-        double *a = NULL, *b = NULL;
-        if ((rc = scalar_arg(ev, e, 0, &a)) != 0) return rc;
-        if (frac && (rc = scalar_arg(ev, e, 1, &b)) != 0) {
-            free(a);
-            return rc;
-        }
-        if (!frac) {
-            for (size_t k = 0; k < ev->n_steps; k++) {
-                if (isnan(a[k]) || a[k] < 0 || a[k] > 1) {
-                    char g[40];
-                    ev_fmt_g(a[k], g, sizeof(g));
-                    ev_warn(ev, args[0], "quantile value should be between 0 and 1, got %s", g);
+    if (strcmp(name, "histogram_quantile") == 0 || strcmp(name, "histogram_fraction") == 0 ||
+        strcmp(name, "histogram_quantiles") == 0) {
+        bool frac = name[10] == 'f', multi = strcmp(name, "histogram_quantiles") == 0;
+        size_t first = multi ? 2 : 0, nq = multi ? na - 2 : frac ? 2 : 1;
+        double **qs = vg_calloc(nq + 1, sizeof(double *));
+        const promql_expr_t *varg = args[multi ? 0 : frac ? 2 : 1];
+        for (size_t i = 0; i < nq && rc == 0; i++) {
+            rc = scalar_arg(ev, e, first + i, &qs[i]);
+            if (rc == 0 && !frac) {
+                for (size_t k = 0; k < ev->n_steps; k++) {
+                    if (isnan(qs[i][k]) || qs[i][k] < 0 || qs[i][k] > 1) {
+                        char g[40];
+                        ev_fmt_g(qs[i][k], g, sizeof(g));
+                        ev_warn(ev, args[first + i],
+                                "quantile value should be between 0 and 1, got %s", g);
+                    }
                 }
             }
         }
         ev_value_t in;
-        const promql_expr_t *varg = args[frac ? 2 : 1];
-        if ((rc = ev_eval(ev, varg, &in)) != 0) {
-            free(a);
-            free(b);
-            return rc;
+        if (rc == 0 && (rc = ev_eval(ev, varg, &in)) == 0) {
+            rc = classic_histograms(ev, frac, qs, nq, multi ? &ev_unparen(args[1])->u.string : NULL,
+                                    &in, varg, out);
+            ev_value_free(ev, &in);
         }
-        rc = classic_histograms(ev, e, frac, a, b, &in, varg, out);
-        ev_value_free(ev, &in);
-        free(a);
-        free(b);
+        for (size_t i = 0; i < nq; i++) free(qs[i]);
+        free(qs);
         return rc;
     }
     if (strncmp(name, "histogram_", 10) == 0 || strcmp(name, "start_timestamp") == 0) {
