@@ -148,6 +148,9 @@ static void go_format_float(double f, char fmt, char *out, size_t out_len) {
     int exp = atoi(p + 1);
     while (nd > 1 && digits[nd - 1] == '0') nd--; /* %.0e of 0 gives "0" */
     size_t k = 0;
+    /* fixed form needs at most sign, |exp| zeros or digits, a point and
+     * the digits; a buffer too small for it gets the exponent form */
+    if (fmt == 'f' && (size_t)(4 + (exp < 0 ? -exp : exp)) + nd >= out_len) fmt = 'e';
     if (neg) out[k++] = '-';
     if (fmt == 'e') {
         out[k++] = digits[0];
@@ -192,6 +195,19 @@ static void jtime(vg_buf_t *b, int64_t t) {
     if (t < 0) vg_buf_putc(b, '-');
     vg_buf_printf(b, "%llu", (unsigned long long)(u / 1000));
     if (u % 1000) vg_buf_printf(b, ".%03llu", (unsigned long long)(u % 1000));
+}
+
+/* float64(t)/1000 as Go's encoding/json writes a float64: shortest 'f'
+ * form ("1700000000.5"), exponent form only below 1e-6 or from 1e21. */
+static void jtime_float(vg_buf_t *b, int64_t t) {
+    double f = (double)t / 1000.0;
+    double a = fabs(f);
+    char s[400];
+    go_format_float(f, (a != 0 && (a < 1e-6 || a >= 1e21)) ? 'e' : 'f', s, sizeof s);
+    char *e = strchr(s, 'e');
+    /* encoding/json cleans "e-07" up to "e-7" */
+    if (e && e[1] == '-' && e[2] == '0' && e[3]) memmove(e + 2, e + 3, strlen(e + 3) + 1);
+    vg_buf_puts(b, s);
 }
 
 /* ----------------------------------------------------------- replies */
@@ -370,16 +386,20 @@ static void write_value(web_response_t *res, const promql_value_t *v, size_t lim
         truncated = true;
     }
     switch (v->type) {
-    case PROMQL_TYPE_SCALAR:
+    case PROMQL_TYPE_SCALAR: {
+        /* Scalars and strings go through their own MarshalJSON in
+         * Prometheus: the time as a JSON float64 (t/1000), the value
+         * always in 'f' form ("0.0000001", never "1e-07"). */
+        char f[400];
         vg_buf_puts(b, "\"scalar\",\"result\":[");
-        jtime(b, v->t);
-        vg_buf_putc(b, ',');
-        jvalue(b, v->scalar);
-        vg_buf_putc(b, ']');
+        jtime_float(b, v->t);
+        go_format_float(v->scalar, 'f', f, sizeof f);
+        vg_buf_printf(b, ",\"%s\"]", f);
         break;
+    }
     case PROMQL_TYPE_STRING:
         vg_buf_puts(b, "\"string\",\"result\":[");
-        jtime(b, v->t);
+        jtime_float(b, v->t);
         vg_buf_putc(b, ',');
         jstr_s(b, v->string ? v->string : "");
         vg_buf_putc(b, ']');
@@ -1214,7 +1234,9 @@ static void handle_read(web_request_t *req, web_response_t *res) {
                     vg_buf_reset(&tmp);
                     uint64_t bits;
                     memcpy(&bits, &it.v, sizeof bits);
-                    if (bits) {
+                    /* Prometheus's encoder leaves out a value equal to 0,
+                     * -0 included, so a reader gets +0 for it. */
+                    if (it.v != 0) {
                         pb_put_varint(&tmp, (1 << 3) | 1);
                         uint8_t le[8];
                         for (int k = 0; k < 8; k++) le[k] = (uint8_t)(bits >> (8 * k));
