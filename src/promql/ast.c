@@ -323,8 +323,10 @@ bool promql_expr_equal(const promql_expr_t *a, const promql_expr_t *b) {
     if (a->kind != b->kind) return false;
     switch (a->kind) {
     case PROMQL_NUMBER:
-        return num_eq(a->u.number.value, b->u.number.value) &&
-               a->u.number.duration == b->u.number.duration;
+        if (a->u.number.duration != b->u.number.duration) return false;
+        /* a duration prints as "0s" whatever the sign of its zero */
+        if (a->u.number.duration) return a->u.number.value == b->u.number.value;
+        return num_eq(a->u.number.value, b->u.number.value);
     case PROMQL_STRING: return str_eq(a->u.string, b->u.string);
     case PROMQL_VECTOR: {
         if (!str_eq(a->u.vector.name, b->u.vector.name)) return false;

@@ -103,7 +103,9 @@ static void quote_rune_body(int32_t r, char quote, vg_buf_t *out) {
         vg_buf_putc(out, quote);
         return;
     }
-    if (rune_printable(r)) {
+    /* U+FFFD is printable, but the lexer refuses it inside strings (as
+     * Prometheus's does), so it is escaped for the output to read back. */
+    if (rune_printable(r) && r != 0xFFFD) {
         put_utf8(out, (uint32_t)r);
         return;
     }

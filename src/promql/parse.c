@@ -817,10 +817,11 @@ static void parse_offset(parser_t *p, promql_expr_t *e) {
             promql_expr_t *w = dur_paren(p, &cx);
             d = apply_unary_duration(p, &op, w);
         } else if (n->type == T_ADD || n->type == T_SUB) {
-            /* a second sign: the general duration grammar takes over */
-            promql_expr_t *operand = dur_expr(p, 6, &cx);
+            /* several signs: a signed operand, no operators after it (an
+             * operator after it belongs to the outer expression, as after
+             * one sign) */
+            promql_expr_t *operand = dur_unary(p, &cx);
             d = apply_unary_duration(p, &op, operand);
-            d = dur_binary_loop(p, d, 0, &cx);
         } else {
             unexpected(p, n, cx.context, cx.expected);
         }

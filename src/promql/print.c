@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "promql/promql_int.h"
 
@@ -83,12 +84,15 @@ void promql_format_duration(int64_t ms, vg_buf_t *out) {
     }
 }
 
-/* model.Duration(seconds * 1e9): truncated to ns, then to ms. */
-static int64_t seconds_trunc_ms(double v) {
-    double ns = v * 1e9;
-    if (!(ns < 9.2233720368547758e18)) return INT64_MAX / 1000000;
-    if (!(ns > -9.2233720368547758e18)) return INT64_MIN / 1000000;
-    return (int64_t)ns / 1000000;
+/* model.Duration(seconds * 1e9) in ms. Prometheus truncates the product,
+ * which turns 1001ms (1.001 s, 1000999999.9999 ns) into "1s" and loses
+ * milliseconds of long durations; duration literals are whole
+ * milliseconds, so rounding to the millisecond prints what was written. */
+static int64_t seconds_to_ms(double v) {
+    double ms = round(v * 1e3);
+    if (!(ms < 9.2233720368547758e18)) return INT64_MAX;
+    if (!(ms > -9.2233720368547758e18)) return INT64_MIN + 1;
+    return (int64_t)ms;
 }
 
 static bool legacy_name(const char *s, size_t n) {
@@ -103,10 +107,20 @@ static bool legacy_name(const char *s, size_t n) {
     return true;
 }
 
+/* Words the lexer does not read back as a label in a grouping list. */
+static bool grouping_keyword(const char *s, size_t n) {
+    static const char *const words[] = {"inf", "nan", "without"};
+    for (size_t k = 0; k < 3; k++)
+        if (n == strlen(words[k]) && strncasecmp(s, words[k], n) == 0) return true;
+    return false;
+}
+
 static void write_labels(const promql_str_t *ls, size_t n, vg_buf_t *out) {
     for (size_t i = 0; i < n; i++) {
         if (i) vg_buf_puts(out, ", ");
-        if (legacy_name(ls[i].s, ls[i].len))
+        /* Prometheus writes NaN, Inf and without bare, which do not parse
+         * back as labels; they are quoted here. */
+        if (legacy_name(ls[i].s, ls[i].len) && !grouping_keyword(ls[i].s, ls[i].len))
             vg_buf_append(out, ls[i].s, ls[i].len);
         else
             promql_quote(ls[i].s, ls[i].len, out);
@@ -120,9 +134,9 @@ static void print_number(const promql_expr_t *e, vg_buf_t *out, bool pow_lhs) {
     if (e->u.number.duration) {
         if (v < 0) {
             vg_buf_putc(out, '-');
-            promql_format_duration(seconds_trunc_ms(-v), out);
+            promql_format_duration(seconds_to_ms(-v), out);
         } else {
-            promql_format_duration(seconds_trunc_ms(v), out);
+            promql_format_duration(seconds_to_ms(v), out);
         }
         return;
     }
@@ -213,6 +227,9 @@ static void print_selector_body(const promql_expr_t *e, vg_buf_t *out) {
         strs[k++] = vg_buf_detach(&b);
     }
     vg_buf_append(out, e->u.vector.name.s, e->u.vector.name.len);
+    /* Prometheus prints nothing for "{}" (info()'s second argument may be
+     * one); braces keep the output parseable. */
+    if (!k && e->u.vector.name.len == 0) vg_buf_puts(out, "{}");
     if (k) {
         qsort(strs, k, sizeof *strs, cmp_str);
         vg_buf_putc(out, '{');
