@@ -376,10 +376,10 @@ static int vector_vector(ev_t *ev, const promql_expr_t *e, ev_value_t *lv, ev_va
     ev_map_free(&sigmap);
     /* A: the "many" (or left) side, B: the "one" side. */
     side_t *A = swap ? &R : &L, *B = swap ? &L : &R;
-    bool has_fill_b = swap ? m->has_fill_lhs : m->has_fill_rhs;
-    bool has_fill_a = swap ? m->has_fill_rhs : m->has_fill_lhs;
-    double fill_b = swap ? m->fill_lhs : m->fill_rhs;
-    double fill_a = swap ? m->fill_rhs : m->fill_lhs;
+    /* As Prometheus: after the swap for group_right, the fill values are
+     * still read by position (right fills a missing "one" side). */
+    bool has_fill_b = m->has_fill_rhs, has_fill_a = m->has_fill_lhs;
+    double fill_b = m->fill_rhs, fill_a = m->fill_lhs;
     size_t *bsig = vg_malloc((n_sigs + 1) * sizeof(size_t)); /* sig -> position in B.pres */
     uint8_t *matched = vg_calloc(n_sigs + 1, 1);
     for (size_t i = 0; i <= n_sigs; i++) bsig[i] = NONE;
