@@ -34,7 +34,7 @@
 
 /* The stable files' pass rate (percent) below which the test fails. Raise
  * it as the engine improves; the goal is 98. */
-#define MIN_STABLE_PASS_RATE 9.5
+#define MIN_STABLE_PASS_RATE 99.5
 
 #define EPSILON 1e-6
 #define MAX_SCRIPT_BYTES (4u << 20)
@@ -642,6 +642,22 @@ static pcre2_code *regex_compile(const char *pattern) {
     return pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code, &off, NULL);
 }
 
+/* The length of an annotation without the " (line:col)" that the engine
+ * appends for the API: upstream's test harness sees annotations before a
+ * query is attached to them, so its expected texts carry no position. */
+static size_t annotation_len(const char *s) {
+    size_t n = strlen(s);
+    if (n < 6 || s[n - 1] != ')') return n;
+    size_t i = n - 1, digits = 0, colons = 0;
+    while (i > 0 && ((s[i - 1] >= '0' && s[i - 1] <= '9') || s[i - 1] == ':')) {
+        if (s[i - 1] == ':') colons++;
+        else digits++;
+        i--;
+    }
+    if (colons == 1 && digits >= 2 && i >= 2 && s[i - 1] == '(' && s[i - 2] == ' ') return i - 2;
+    return n;
+}
+
 static bool expect_msg_match(const expect_msg_t *m, const char *s) {
     if (m->msg) return strcmp(m->msg, s) == 0;
     if (!m->re) return true;
@@ -908,20 +924,27 @@ static int fail_why(char *why, const char *fmt, ...) {
     return -1;
 }
 
+static bool anno_match(const expect_msg_t *m, const char *got) {
+    char *bare = vg_strndup(got, annotation_len(got));
+    bool ok = expect_msg_match(m, bare);
+    free(bare);
+    return ok;
+}
+
 static int check_annotations_kind(const expect_msg_t *exp, size_t n_exp, char **got, size_t n_got,
                                   const char *kind, char *why) {
     if (!n_exp) return 0;
     if (!n_got) return fail_why(why, "expected %s annotations but none were found", kind);
     for (size_t i = 0; i < n_exp; i++) {
         bool found = false;
-        for (size_t k = 0; k < n_got && !found; k++) found = expect_msg_match(&exp[i], got[k]);
+        for (size_t k = 0; k < n_got && !found; k++) found = anno_match(&exp[i], got[k]);
         if (!found)
             return fail_why(why, "expected %s annotation \"%s\" but no match was found (got \"%s\")",
                             kind, exp[i].msg ? exp[i].msg : "<regex>", got[0]);
     }
     for (size_t k = 0; k < n_got; k++) {
         bool found = false;
-        for (size_t i = 0; i < n_exp && !found; i++) found = expect_msg_match(&exp[i], got[k]);
+        for (size_t i = 0; i < n_exp && !found; i++) found = anno_match(&exp[i], got[k]);
         if (!found) return fail_why(why, "unexpected %s annotation \"%s\"", kind, got[k]);
     }
     return 0;
@@ -1369,7 +1392,10 @@ static int cmp_names(const void *a, const void *b) {
 static double pct(unsigned a, unsigned b) { return b ? 100.0 * a / b : 0.0; }
 
 int main(void) {
-    const char *dir = VG_SHARED_DIR "/conformance/promql-tests";
+    /* VIGIL_PROMQL_TESTS points at another directory of scripts (one's
+     * own, or a copy with a single file while debugging). */
+    const char *dir = getenv("VIGIL_PROMQL_TESTS");
+    if (!dir || !*dir) dir = VG_SHARED_DIR "/conformance/promql-tests";
     vg_log_setup(VG_LOG_ERROR, VG_LOG_LOGFMT, stderr);
     DIR *d = opendir(dir);
     if (!d) {
