@@ -24,22 +24,21 @@ typedef struct query_args {
 } query_args_t;
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: vigil query <command> URL [<args>] [<flags>]\n"
-            "\n"
-            "Commands (as promtool query):\n"
-            "  instant URL EXPR [--time=T]                  an instant query\n"
-            "  range URL EXPR [--start=T] [--end=T] [--step=D]\n"
-            "                                               a range query\n"
-            "  series URL --match=SELECTOR... [--start --end]\n"
-            "                                               the series that match\n"
-            "  labels URL [--match=SELECTOR...] [--start --end]\n"
-            "                                               label names\n"
-            "\n"
-            "Flags:\n"
-            "  --format=promql|json   output format (default promql)\n"
-            "  --timeout=D            query timeout sent to the server\n"
-            "Times are Unix seconds or RFC 3339; durations like 15s or seconds.\n");
+    fprintf(out, "usage: vigil query <command> URL [<args>] [<flags>]\n"
+                 "\n"
+                 "Commands (as promtool query):\n"
+                 "  instant URL EXPR [--time=T]                  an instant query\n"
+                 "  range URL EXPR [--start=T] [--end=T] [--step=D]\n"
+                 "                                               a range query\n"
+                 "  series URL --match=SELECTOR... [--start --end]\n"
+                 "                                               the series that match\n"
+                 "  labels URL [--match=SELECTOR...] [--start --end]\n"
+                 "                                               label names\n"
+                 "\n"
+                 "Flags:\n"
+                 "  --format=promql|json   output format (default promql)\n"
+                 "  --timeout=D            query timeout sent to the server\n"
+                 "Times are Unix seconds or RFC 3339; durations like 15s or seconds.\n");
 }
 
 /* --name=value or --name value; returns 1 when taken, -1 on a bad one. */
@@ -50,8 +49,8 @@ static int take_flag(query_args_t *a, int argc, char **argv, int *i) {
     const char *eq = strchr(name, '=');
     size_t n = eq ? (size_t)(eq - name) : strlen(name);
     const char *value = eq ? eq + 1 : NULL;
-    static const char *const names[] = {"time", "start", "end", "step", "format", "timeout",
-                                        "match"};
+    static const char *const names[] = {"time",   "start",   "end",  "step",
+                                        "format", "timeout", "match"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         if (strlen(names[k]) != n || strncmp(names[k], name, n) != 0) continue;
         if (!value) {
@@ -104,7 +103,8 @@ static json_t *api_call(const char *url, const char *path, const char *form) {
     if (!h) return NULL;
     vg_buf_t full = VG_BUF_INIT, resp = VG_BUF_INIT;
     size_t ul = strlen(url);
-    while (ul && url[ul - 1] == '/') ul--;
+    while (ul && url[ul - 1] == '/')
+        ul--;
     vg_buf_append(&full, url, ul);
     vg_buf_puts(&full, path);
     curl_easy_setopt(h, CURLOPT_URL, full.data);
@@ -197,7 +197,8 @@ static void print_point(FILE *out, json_t *p) {
     char t[64];
     snprintf(t, sizeof t, "%.3f", ts);
     size_t n = strlen(t);
-    while (n && t[n - 1] == '0') t[--n] = '\0';
+    while (n && t[n - 1] == '0')
+        t[--n] = '\0';
     if (n && t[n - 1] == '.') t[--n] = '\0';
     fprintf(out, "%s @[%s]", v ? v : "", t);
 }
@@ -277,7 +278,8 @@ static int run(query_args_t *a) {
         path = "/api/v1/labels";
     }
     if (strcmp(a->cmd, "series") == 0 || strcmp(a->cmd, "labels") == 0) {
-        for (size_t i = 0; i < a->n_match; i++) form_add(&form, h, "match[]", a->match[i]);
+        for (size_t i = 0; i < a->n_match; i++)
+            form_add(&form, h, "match[]", a->match[i]);
         form_add(&form, h, "start", a->start);
         form_add(&form, h, "end", a->end);
     }

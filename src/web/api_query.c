@@ -44,10 +44,14 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
     if (c < 0x80) return 1;
     size_t len;
     unsigned cp;
-    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
-    else return 0;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, cp = c & 0x07;
+    else
+        return 0;
     if (n < len) return 0;
     for (size_t i = 1; i < len; i++) {
         if ((s[i] & 0xc0) != 0x80) return 0;
@@ -146,7 +150,8 @@ static void go_format_float(double f, char fmt, char *out, size_t out_len) {
     for (; *p && *p != 'e'; p++)
         if (*p != '.') digits[nd++] = *p;
     int exp = atoi(p + 1);
-    while (nd > 1 && digits[nd - 1] == '0') nd--; /* %.0e of 0 gives "0" */
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--; /* %.0e of 0 gives "0" */
     size_t k = 0;
     /* fixed form needs at most sign, |exp| zeros or digits, a point and
      * the digits; a buffer too small for it gets the exponent form */
@@ -156,7 +161,8 @@ static void go_format_float(double f, char fmt, char *out, size_t out_len) {
         out[k++] = digits[0];
         if (nd > 1) {
             out[k++] = '.';
-            for (size_t i = 1; i < nd; i++) out[k++] = digits[i];
+            for (size_t i = 1; i < nd; i++)
+                out[k++] = digits[i];
         }
         snprintf(out + k, out_len - k, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
         return;
@@ -165,13 +171,17 @@ static void go_format_float(double f, char fmt, char *out, size_t out_len) {
     if (exp < 0) {
         out[k++] = '0';
         out[k++] = '.';
-        for (int i = -1; i > exp; i--) out[k++] = '0';
-        for (size_t i = 0; i < nd; i++) out[k++] = digits[i];
+        for (int i = -1; i > exp; i--)
+            out[k++] = '0';
+        for (size_t i = 0; i < nd; i++)
+            out[k++] = digits[i];
     } else {
-        for (int i = 0; i <= exp; i++) out[k++] = (size_t)i < nd ? digits[i] : '0';
+        for (int i = 0; i <= exp; i++)
+            out[k++] = (size_t)i < nd ? digits[i] : '0';
         if ((size_t)exp + 1 < nd) {
             out[k++] = '.';
-            for (size_t i = (size_t)exp + 1; i < nd; i++) out[k++] = digits[i];
+            for (size_t i = (size_t)exp + 1; i < nd; i++)
+                out[k++] = digits[i];
         }
     }
     out[k] = '\0';
@@ -220,11 +230,11 @@ static void reply_json(web_response_t *res) {
 
 /* Prometheus's error body and status for an API error type. */
 static void reply_error(web_response_t *res, const char *type, const char *msg) {
-    int status = strcmp(type, "bad_data") == 0    ? 400
-                 : strcmp(type, "execution") == 0 ? 422
-                 : strcmp(type, "canceled") == 0  ? 499
-                 : strcmp(type, "timeout") == 0   ? 503
-                 : strcmp(type, "not_found") == 0 ? 404
+    int status = strcmp(type, "bad_data") == 0      ? 400
+                 : strcmp(type, "execution") == 0   ? 422
+                 : strcmp(type, "canceled") == 0    ? 499
+                 : strcmp(type, "timeout") == 0     ? 503
+                 : strcmp(type, "not_found") == 0   ? 404
                  : strcmp(type, "unavailable") == 0 ? 503
                                                     : 500;
     res->status = status;
@@ -306,8 +316,8 @@ static int duration_param(web_response_t *res, const char *name, const char *v, 
         *out_ns = ms * 1000000;
         return 0;
     }
-    reply_errorf(res, "bad_data", "invalid parameter \"%s\": cannot parse \"%s\" to a valid duration",
-                 name, v);
+    reply_errorf(res, "bad_data",
+                 "invalid parameter \"%s\": cannot parse \"%s\" to a valid duration", name, v);
     return -1;
 }
 
@@ -347,8 +357,8 @@ static int limit_param(web_request_t *req, web_response_t *res, size_t *out) {
 
 /* ------------------------------------------------------------ results */
 
-static void write_annotations(vg_buf_t *b, const char *key, char **v, size_t n,
-                              const char *extra, const char *kind) {
+static void write_annotations(vg_buf_t *b, const char *key, char **v, size_t n, const char *extra,
+                              const char *kind) {
     if (!n && !extra) return;
     vg_buf_printf(b, ",\"%s\":[", key);
     size_t shown = n > MAX_ANNOTATIONS ? MAX_ANNOTATIONS : n;
@@ -498,7 +508,8 @@ static void handle_query_range(web_request_t *req, web_response_t *res) {
     }
     if (time_param(req, res, "start", 0, false, &start) < 0) return;
     if (!ev || !*ev) {
-        reply_error(res, "bad_data", "invalid parameter \"end\": cannot parse \"\" to a valid timestamp");
+        reply_error(res, "bad_data",
+                    "invalid parameter \"end\": cannot parse \"\" to a valid timestamp");
         return;
     }
     if (time_param(req, res, "end", 0, false, &end) < 0) return;
@@ -672,7 +683,8 @@ static void handle_metadata(web_request_t *req, web_response_t *res) {
     long long n_metrics = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
-        while (j < n && strcmp(md[j].metric, md[i].metric) == 0) j++;
+        while (j < n && strcmp(md[j].metric, md[i].metric) == 0)
+            j++;
         if (limit >= 0 && n_metrics >= limit) break;
         if (n_metrics++) vg_buf_putc(b, ',');
         jstr_s(b, md[i].metric);
@@ -680,7 +692,8 @@ static void handle_metadata(web_request_t *req, web_response_t *res) {
         long long listed = 0;
         for (size_t k = i; k < j; k++) {
             bool dup = false;
-            for (size_t p = i; p < k && !dup; p++) dup = same_metadata(&md[p], &md[k]);
+            for (size_t p = i; p < k && !dup; p++)
+                dup = same_metadata(&md[p], &md[k]);
             if (dup) continue;
             if (per_metric > 0 && listed >= per_metric) break;
             if (listed++) vg_buf_putc(b, ',');
@@ -717,7 +730,8 @@ static void jgotime(vg_buf_t *b, double unix_s) {
         char frac[32];
         snprintf(frac, sizeof frac, "%09ld", ns % 1000000000L);
         size_t k = strlen(frac);
-        while (k && frac[k - 1] == '0') frac[--k] = '\0';
+        while (k && frac[k - 1] == '0')
+            frac[--k] = '\0';
         vg_buf_printf(b, ".%s", frac);
     }
     vg_buf_puts(b, "Z\"");
@@ -775,7 +789,8 @@ static void handle_flags(web_request_t *req, web_response_t *res) {
     const web_status_t *st = status_of(req);
     size_t n = st ? st->n_flags : 0;
     size_t *idx = vg_calloc(n ? n : 1, sizeof *idx);
-    for (size_t i = 0; i < n; i++) idx[i] = i;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
     if (n > 1) qsort_r(idx, n, sizeof *idx, cmp_flag_idx, (void *)st);
     reply_json(res);
     vg_buf_t *b = &res->body;
@@ -867,7 +882,8 @@ static void handle_federate(web_request_t *req, web_response_t *res) {
         for (size_t i = 0; i < tsdb_series_set_len(set); i++) {
             const labels_t *ls = tsdb_series_set_labels(set, i);
             bool seen = false;
-            for (size_t k = 0; k < n_vec && !seen && s > 0; k++) seen = labels_equal(vec[k].ls, ls);
+            for (size_t k = 0; k < n_vec && !seen && s > 0; k++)
+                seen = labels_equal(vec[k].ls, ls);
             if (seen) continue;
             tsdb_iter_t it;
             tsdb_iter_init(&it, set, i);
@@ -941,7 +957,8 @@ static void handle_federate(web_request_t *req, web_response_t *res) {
         bool inst_done = ext_instance;
         for (;;) {
             const char *en = NULL, *ev = NULL;
-            if (e < n_ext && (inst_done || strcmp(cfg->global.external_labels[e].name, "instance") < 0)) {
+            if (e < n_ext &&
+                (inst_done || strcmp(cfg->global.external_labels[e].name, "instance") < 0)) {
                 en = cfg->global.external_labels[e].name;
                 ev = cfg->global.external_labels[e].value;
                 e++;
@@ -965,11 +982,13 @@ static void handle_federate(web_request_t *req, web_response_t *res) {
         vg_buf_printf(b, " %lld\n", (long long)vec[i].t);
     }
     config_unref(cfg);
-    for (size_t i = 0; i < n_vec; i++) labels_free(vec[i].ls);
+    for (size_t i = 0; i < n_vec; i++)
+        labels_free(vec[i].ls);
     free(vec);
 out:
     for (size_t i = 0; i < parsed; i++) {
-        for (size_t k = 0; k < lens[i]; k++) labels_matcher_free(sets[i][k]);
+        for (size_t k = 0; k < lens[i]; k++)
+            labels_matcher_free(sets[i][k]);
         free(sets[i]);
     }
     free(sets);
@@ -1071,9 +1090,12 @@ static int parse_matcher(pb_reader_t *m, labels_matcher_t **out, vg_err_t *err) 
         pb_reader_t sub = {0};
         if (pb_field(m, &f, &wt, &v, &sub) < 0)
             return vg_err_set(err, VG_ERR_INPUT, "proto: bad LabelMatcher");
-        if (f == 1 && wt == 0) type = v;
-        else if (f == 2 && wt == 2) name = (const char *)sub.p, name_len = (size_t)(sub.end - sub.p);
-        else if (f == 3 && wt == 2) value = (const char *)sub.p, value_len = (size_t)(sub.end - sub.p);
+        if (f == 1 && wt == 0)
+            type = v;
+        else if (f == 2 && wt == 2)
+            name = (const char *)sub.p, name_len = (size_t)(sub.end - sub.p);
+        else if (f == 3 && wt == 2)
+            value = (const char *)sub.p, value_len = (size_t)(sub.end - sub.p);
     }
     static const labels_match_type_t types[] = {LABELS_MATCH_EQUAL, LABELS_MATCH_NOT_EQUAL,
                                                 LABELS_MATCH_REGEXP, LABELS_MATCH_NOT_REGEXP};
@@ -1083,7 +1105,8 @@ static int parse_matcher(pb_reader_t *m, labels_matcher_t **out, vg_err_t *err) 
 
 static void read_queries_free(read_query_t *q, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        for (size_t k = 0; k < q[i].n_matchers; k++) labels_matcher_free(q[i].matchers[k]);
+        for (size_t k = 0; k < q[i].n_matchers; k++)
+            labels_matcher_free(q[i].matchers[k]);
         free(q[i].matchers);
     }
     free(q);
@@ -1118,8 +1141,10 @@ static int parse_read_request(const uint8_t *p, size_t len, read_query_t **out, 
                 read_queries_free(qs, n);
                 return vg_err_set(err, VG_ERR_INPUT, "proto: bad Query");
             }
-            if (qf == 1 && qwt == 0) q->start = (int64_t)qv;
-            else if (qf == 2 && qwt == 0) q->end = (int64_t)qv;
+            if (qf == 1 && qwt == 0)
+                q->start = (int64_t)qv;
+            else if (qf == 2 && qwt == 0)
+                q->end = (int64_t)qv;
             else if (qf == 3 && qwt == 2) {
                 if (q->n_matchers == READ_MAX_MATCHERS) {
                     read_queries_free(qs, n);
@@ -1187,8 +1212,10 @@ static void handle_read(web_request_t *req, web_response_t *res) {
                        memcmp(x->name, mn, nl) == 0 && strlen(x->value) == vl &&
                        memcmp(x->value, mv, vl) == 0;
             }
-            if (drop) labels_matcher_free(lm);
-            else qs[qi].matchers[k++] = lm;
+            if (drop)
+                labels_matcher_free(lm);
+            else
+                qs[qi].matchers[k++] = lm;
         }
         qs[qi].n_matchers = k;
     }
@@ -1239,7 +1266,8 @@ static void handle_read(web_request_t *req, web_response_t *res) {
                     if (it.v != 0) {
                         pb_put_varint(&tmp, (1 << 3) | 1);
                         uint8_t le[8];
-                        for (int k = 0; k < 8; k++) le[k] = (uint8_t)(bits >> (8 * k));
+                        for (int k = 0; k < 8; k++)
+                            le[k] = (uint8_t)(bits >> (8 * k));
                         vg_buf_append(&tmp, le, 8);
                     }
                     if (it.t) {
@@ -1289,15 +1317,15 @@ const web_route_t web_query_routes[] = {
     {"/api/v1/query", false, WEB_GET | WEB_POST, "/api/v1/query", handle_query, NULL},
     {"/api/v1/query_range", false, WEB_GET | WEB_POST, "/api/v1/query_range", handle_query_range,
      NULL},
-    {"/api/v1/format_query", false, WEB_GET | WEB_POST, "/api/v1/format_query",
-     handle_format_query, NULL},
+    {"/api/v1/format_query", false, WEB_GET | WEB_POST, "/api/v1/format_query", handle_format_query,
+     NULL},
     {"/api/v1/query_exemplars", false, WEB_GET | WEB_POST, "/api/v1/query_exemplars",
      handle_query_exemplars, NULL},
     {"/api/v1/metadata", false, WEB_GET, "/api/v1/metadata", handle_metadata, NULL},
     {"/api/v1/status/buildinfo", false, WEB_GET, "/api/v1/status/buildinfo", handle_buildinfo,
      NULL},
-    {"/api/v1/status/runtimeinfo", false, WEB_GET, "/api/v1/status/runtimeinfo",
-     handle_runtimeinfo, NULL},
+    {"/api/v1/status/runtimeinfo", false, WEB_GET, "/api/v1/status/runtimeinfo", handle_runtimeinfo,
+     NULL},
     {"/api/v1/status/flags", false, WEB_GET, "/api/v1/status/flags", handle_flags, NULL},
     {"/api/v1/status/config", false, WEB_GET, "/api/v1/status/config", handle_config, NULL},
     {"/federate", false, WEB_GET, "/federate", handle_federate, NULL},

@@ -43,9 +43,15 @@
 /* Files that exercise experimental features: their rates are printed, their
  * failures are not listed and do not count against the threshold. */
 static const char *const experimental_files[] = {
-    "duration_expression.test", "extended_vectors.test", "fill-modifier.test",
-    "info.test",                "limit.test",            "name_label_dropping.test",
-    "start_timestamps.test",    "type_and_unit.test",    "native_histograms.test",
+    "duration_expression.test",
+    "extended_vectors.test",
+    "fill-modifier.test",
+    "info.test",
+    "limit.test",
+    "name_label_dropping.test",
+    "start_timestamps.test",
+    "type_and_unit.test",
+    "native_histograms.test",
 };
 
 /* ------------------------------------------------------------- values */
@@ -123,17 +129,20 @@ static size_t scan_float(const char *s, double *out) {
         return i + 3;
     }
     size_t start = i, digits = 0;
-    while (s[i] >= '0' && s[i] <= '9') i++, digits++;
+    while (s[i] >= '0' && s[i] <= '9')
+        i++, digits++;
     if (s[i] == '.') {
         i++;
-        while (s[i] >= '0' && s[i] <= '9') i++, digits++;
+        while (s[i] >= '0' && s[i] <= '9')
+            i++, digits++;
     }
     if (!digits) return 0;
     if (s[i] == 'e' || s[i] == 'E') {
         size_t k = i + 1;
         if (s[k] == '+' || s[k] == '-') k++;
         if (s[k] >= '0' && s[k] <= '9') {
-            while (s[k] >= '0' && s[k] <= '9') k++;
+            while (s[k] >= '0' && s[k] <= '9')
+                k++;
             i = k;
         }
     }
@@ -166,7 +175,8 @@ static size_t scan_histogram(const char *s) {
 /* Parses the value part of a series line. 0, or -1 with why. */
 static int parse_values(const char *p, seq_t *out, char *why, size_t why_len) {
     for (;;) {
-        while (*p == ' ' || *p == '\t') p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
         if (!*p) return 0;
         long times;
         size_t n;
@@ -175,7 +185,8 @@ static int parse_values(const char *p, seq_t *out, char *why, size_t why_len) {
             if ((n = scan_times(p, &times))) {
                 p += n;
                 if (times > MAX_EXPANSION) goto bad;
-                for (long k = 0; k < times; k++) seq_push(out, 0, VAL_OMITTED);
+                for (long k = 0; k < times; k++)
+                    seq_push(out, 0, VAL_OMITTED);
             } else {
                 seq_push(out, 0, VAL_OMITTED);
             }
@@ -184,7 +195,8 @@ static int parse_values(const char *p, seq_t *out, char *why, size_t why_len) {
             times = 0;
             if ((n = scan_times(p, &times))) p += n;
             if (times > MAX_EXPANSION) goto bad;
-            for (long k = 0; k <= times; k++) seq_push(out, stale_nan(), VAL_FLOAT);
+            for (long k = 0; k <= times; k++)
+                seq_push(out, stale_nan(), VAL_FLOAT);
         } else if (p[0] == '{' && p[1] == '{') {
             if (!(n = scan_histogram(p))) goto bad;
             p += n;
@@ -195,7 +207,8 @@ static int parse_values(const char *p, seq_t *out, char *why, size_t why_len) {
             }
             if ((n = scan_times(p, &times))) p += n;
             if (times > MAX_EXPANSION) goto bad;
-            for (long k = 0; k <= times; k++) seq_push(out, 0, VAL_HISTOGRAM);
+            for (long k = 0; k <= times; k++)
+                seq_push(out, 0, VAL_HISTOGRAM);
         } else {
             double a;
             if (!(n = scan_float(p, &a))) goto bad;
@@ -275,7 +288,8 @@ static size_t scan_string(const char *s, vg_buf_t *out) {
                 i += (size_t)nd;
                 char u[4];
                 size_t un;
-                if (cp < 0x80) u[0] = (char)cp, un = 1;
+                if (cp < 0x80)
+                    u[0] = (char)cp, un = 1;
                 else if (cp < 0x800)
                     u[0] = (char)(0xC0 | (cp >> 6)), u[1] = (char)(0x80 | (cp & 0x3F)), un = 2;
                 else if (cp < 0x10000)
@@ -288,9 +302,17 @@ static size_t scan_string(const char *s, vg_buf_t *out) {
                 vg_buf_append(out, u, un);
                 break;
             }
-            case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
+            case '0':
+            case '1':
+            case '2':
+            case '3':
+            case '4':
+            case '5':
+            case '6':
+            case '7': {
                 unsigned v = (unsigned)(c - '0');
-                for (int k = 0; k < 2 && s[i] >= '0' && s[i] <= '7'; k++) v = v * 8 + (unsigned)(s[i++] - '0');
+                for (int k = 0; k < 2 && s[i] >= '0' && s[i] <= '7'; k++)
+                    v = v * 8 + (unsigned)(s[i++] - '0');
                 vg_buf_putc(out, (char)v);
                 break;
             }
@@ -314,13 +336,15 @@ static size_t parse_metric(const char *line, labels_t **out) {
     size_t ok = 0;
     if (ident_start(*p)) {
         const char *s = p;
-        while (ident_char(*p)) p++;
+        while (ident_char(*p))
+            p++;
         labels_builder_set_metric_name(b, s, (size_t)(p - s));
     }
     if (*p == '{') {
         p++;
         for (;;) {
-            while (*p == ' ' || *p == '\t') p++;
+            while (*p == ' ' || *p == '\t')
+                p++;
             if (*p == '}') {
                 p++;
                 break;
@@ -328,7 +352,8 @@ static size_t parse_metric(const char *line, labels_t **out) {
             size_t n;
             if (ident_start(*p)) {
                 const char *s = p;
-                while (ident_char(*p)) p++;
+                while (ident_char(*p))
+                    p++;
                 vg_buf_reset(&name);
                 vg_buf_append(&name, s, (size_t)(p - s));
             } else if ((n = scan_string(p, &name))) {
@@ -336,10 +361,12 @@ static size_t parse_metric(const char *line, labels_t **out) {
             } else {
                 goto done;
             }
-            while (*p == ' ' || *p == '\t') p++;
+            while (*p == ' ' || *p == '\t')
+                p++;
             if (*p == '=') {
                 p++;
-                while (*p == ' ' || *p == '\t') p++;
+                while (*p == ' ' || *p == '\t')
+                    p++;
                 if (!(n = scan_string(p, &val))) goto done;
                 p += n;
                 labels_builder_set(b, name.data, name.len, val.data, val.len);
@@ -347,9 +374,12 @@ static size_t parse_metric(const char *line, labels_t **out) {
                 /* a quoted name alone is the metric name */
                 labels_builder_set_metric_name(b, name.data, name.len);
             }
-            while (*p == ' ' || *p == '\t') p++;
-            if (*p == ',') p++;
-            else if (*p != '}') goto done;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (*p == ',')
+                p++;
+            else if (*p != '}')
+                goto done;
         }
     }
     if (p == line) goto done;
@@ -414,9 +444,11 @@ typedef struct script {
 } script_t;
 
 static char *trim(char *s) {
-    while (*s == ' ' || *s == '\t' || *s == '\r') s++;
+    while (*s == ' ' || *s == '\t' || *s == '\r')
+        s++;
     size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) s[--n] = '\0';
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = '\0';
     return s;
 }
 
@@ -474,7 +506,8 @@ static void hist_add(hist_series_t *h, const labels_t *ls) {
 }
 
 static void hist_clear(hist_series_t *h) {
-    for (size_t i = 0; i < h->n; i++) labels_free(h->ls[i]);
+    for (size_t i = 0; i < h->n; i++)
+        labels_free(h->ls[i]);
     h->n = 0;
 }
 
@@ -536,7 +569,8 @@ static size_t exec_load(runner_t *r, script_t *sc, size_t i, bool *ok, char *why
     const char *line = sc->lines[i];
     bool nhcb = strncasecmp(line, "load_with_nhcb", 14) == 0;
     const char *p = line + (nhcb ? 14 : 4);
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
     int64_t gap;
     *ok = true;
     if (!parse_duration(p, &gap)) {
@@ -579,8 +613,7 @@ static size_t exec_load(runner_t *r, script_t *sc, size_t i, bool *ok, char *why
             for (size_t j = 0; j < defs[k].vals.n; j++) {
                 if (defs[k].vals.v[j].kind != VAL_FLOAT) continue;
                 vg_err_t err = {0};
-                tsdb_appender_add(a, defs[k].ls, &ref, (int64_t)j * gap, defs[k].vals.v[j].v,
-                                  &err);
+                tsdb_appender_add(a, defs[k].ls, &ref, (int64_t)j * gap, defs[k].vals.v[j].v, &err);
             }
         }
         vg_err_t err = {0};
@@ -601,8 +634,8 @@ static size_t exec_load(runner_t *r, script_t *sc, size_t i, bool *ok, char *why
 /* ------------------------------------------------------------------ eval */
 
 typedef struct expect_msg {
-    char *msg;          /* exact text, or NULL with re */
-    pcre2_code *re;     /* NULL with msg; both NULL: anything */
+    char *msg;      /* exact text, or NULL with re */
+    pcre2_code *re; /* NULL with msg; both NULL: anything */
 } expect_msg_t;
 
 typedef struct expect_series {
@@ -650,8 +683,10 @@ static size_t annotation_len(const char *s) {
     if (n < 6 || s[n - 1] != ')') return n;
     size_t i = n - 1, digits = 0, colons = 0;
     while (i > 0 && ((s[i - 1] >= '0' && s[i - 1] <= '9') || s[i - 1] == ':')) {
-        if (s[i - 1] == ':') colons++;
-        else digits++;
+        if (s[i - 1] == ':')
+            colons++;
+        else
+            digits++;
         i--;
     }
     if (colons == 1 && digits >= 2 && i >= 2 && s[i - 1] == '(' && s[i - 2] == ' ') return i - 2;
@@ -674,8 +709,10 @@ static void expect_msg_free(expect_msg_t *m) {
 
 static void eval_free(eval_cmd_t *c) {
     expect_msg_free(&c->fail_msg);
-    for (size_t i = 0; i < c->n_warns; i++) expect_msg_free(&c->warns[i]);
-    for (size_t i = 0; i < c->n_infos; i++) expect_msg_free(&c->infos[i]);
+    for (size_t i = 0; i < c->n_warns; i++)
+        expect_msg_free(&c->warns[i]);
+    for (size_t i = 0; i < c->n_infos; i++)
+        expect_msg_free(&c->infos[i]);
     free(c->warns);
     free(c->infos);
     free(c->string);
@@ -689,14 +726,16 @@ static void eval_free(eval_cmd_t *c) {
 /* "expect <type> [msg:|regex: <text>]"; returns 0 or -1. */
 static int parse_expect(eval_cmd_t *c, const char *line) {
     const char *p = line + 6;
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
     size_t wl = strcspn(p, " \t");
     char word[16];
     if (wl >= sizeof word) return -1;
     memcpy(word, p, wl);
     word[wl] = '\0';
     p += wl;
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
     expect_msg_t m = {0};
     if (*p) {
         if (strncmp(p, "msg:", 4) == 0) {
@@ -781,7 +820,8 @@ static void add_expected_series(eval_cmd_t *c, labels_t *ls, seq_t *vals, int po
 
 /* Splits "<a> to <b> step <c> <rest>" style heads. */
 static bool take_word(const char **p, char *out, size_t out_len) {
-    while (**p == ' ' || **p == '\t') (*p)++;
+    while (**p == ' ' || **p == '\t')
+        (*p)++;
     size_t n = strcspn(*p, " \t");
     if (!n || n >= out_len) return false;
     memcpy(out, *p, n);
@@ -804,11 +844,16 @@ static size_t parse_eval(script_t *sc, size_t i, eval_cmd_t *c) {
     const char *p = line + 4;
     if (*p == '_') {
         size_t n = strcspn(p + 1, " \t");
-        if (n == 4 && strncmp(p + 1, "fail", 4) == 0) c->fail = true;
-        else if (n == 4 && strncmp(p + 1, "warn", 4) == 0) c->warn = true;
-        else if (n == 4 && strncmp(p + 1, "info", 4) == 0) c->info = true;
-        else if (n == 7 && strncmp(p + 1, "ordered", 7) == 0) c->ordered = true;
-        else snprintf(c->parse_error, sizeof c->parse_error, "unknown eval form");
+        if (n == 4 && strncmp(p + 1, "fail", 4) == 0)
+            c->fail = true;
+        else if (n == 4 && strncmp(p + 1, "warn", 4) == 0)
+            c->warn = true;
+        else if (n == 4 && strncmp(p + 1, "info", 4) == 0)
+            c->info = true;
+        else if (n == 7 && strncmp(p + 1, "ordered", 7) == 0)
+            c->ordered = true;
+        else
+            snprintf(c->parse_error, sizeof c->parse_error, "unknown eval form");
         p += 1 + n;
     }
     char w[64];
@@ -834,7 +879,8 @@ static size_t parse_eval(script_t *sc, size_t i, eval_cmd_t *c) {
     } else {
         snprintf(c->parse_error, sizeof c->parse_error, "bad eval line");
     }
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
     c->expr = p;
     if (!*p) snprintf(c->parse_error, sizeof c->parse_error, "no expression");
 
@@ -858,11 +904,10 @@ static size_t parse_eval(script_t *sc, size_t i, eval_cmd_t *c) {
         if (strncmp(def, "expect range vector", 19) == 0) {
             const char *q = def + 19;
             char a[64], b[64], s[64];
-            if (!expect_word(&q, "from") || !take_word(&q, a, sizeof a) ||
-                !expect_word(&q, "to") || !take_word(&q, b, sizeof b) ||
-                !expect_word(&q, "step") || !take_word(&q, s, sizeof s) ||
-                !parse_duration(a, &c->start) || !parse_duration(b, &c->end) ||
-                !parse_duration(s, &c->step)) {
+            if (!expect_word(&q, "from") || !take_word(&q, a, sizeof a) || !expect_word(&q, "to") ||
+                !take_word(&q, b, sizeof b) || !expect_word(&q, "step") ||
+                !take_word(&q, s, sizeof s) || !parse_duration(a, &c->start) ||
+                !parse_duration(b, &c->end) || !parse_duration(s, &c->step)) {
                 snprintf(c->parse_error, sizeof c->parse_error, "bad expect range vector");
                 continue;
             }
@@ -937,14 +982,17 @@ static int check_annotations_kind(const expect_msg_t *exp, size_t n_exp, char **
     if (!n_got) return fail_why(why, "expected %s annotations but none were found", kind);
     for (size_t i = 0; i < n_exp; i++) {
         bool found = false;
-        for (size_t k = 0; k < n_got && !found; k++) found = anno_match(&exp[i], got[k]);
+        for (size_t k = 0; k < n_got && !found; k++)
+            found = anno_match(&exp[i], got[k]);
         if (!found)
-            return fail_why(why, "expected %s annotation \"%s\" but no match was found (got \"%s\")",
+            return fail_why(why,
+                            "expected %s annotation \"%s\" but no match was found (got \"%s\")",
                             kind, exp[i].msg ? exp[i].msg : "<regex>", got[0]);
     }
     for (size_t k = 0; k < n_got; k++) {
         bool found = false;
-        for (size_t i = 0; i < n_exp && !found; i++) found = anno_match(&exp[i], got[k]);
+        for (size_t i = 0; i < n_exp && !found; i++)
+            found = anno_match(&exp[i], got[k]);
         if (!found) return fail_why(why, "unexpected %s annotation \"%s\"", kind, got[k]);
     }
     return 0;
@@ -998,7 +1046,8 @@ static int compare_vector(const eval_cmd_t *c, const promql_series_t *s, size_t 
         series_str(s[i].labels, &b);
         double got = s[i].n_points ? s[i].points[0].v : NAN;
         int rc = 0;
-        if (!e) rc = fail_why(why, "unexpected metric %s in result, has value %.17g", b.data, got);
+        if (!e)
+            rc = fail_why(why, "unexpected metric %s in result, has value %.17g", b.data, got);
         else if (is_ordered(c) && e->pos != (int)i + 1)
             rc = fail_why(why, "expected metric %s at position %d but was at %zu", b.data, e->pos,
                           i + 1);
@@ -1009,7 +1058,8 @@ static int compare_vector(const eval_cmd_t *c, const promql_series_t *s, size_t 
     }
     for (size_t k = 0; k < c->n_series; k++) {
         bool seen = false;
-        for (size_t i = 0; i < n && !seen; i++) seen = labels_equal(c->series[k].ls, s[i].labels);
+        for (size_t i = 0; i < n && !seen; i++)
+            seen = labels_equal(c->series[k].ls, s[i].labels);
         if (!seen) {
             vg_buf_t b = VG_BUF_INIT;
             series_str(c->series[k].ls, &b);
@@ -1080,7 +1130,8 @@ static int compare_matrix(const eval_cmd_t *c, const promql_value_t *v, char *wh
 }
 
 static int compare_scalar(const eval_cmd_t *c, double got, char *why) {
-    if (!c->expect_scalar) return fail_why(why, "expected vector or matrix result, but got scalar %.17g", got);
+    if (!c->expect_scalar)
+        return fail_why(why, "expected vector or matrix result, but got scalar %.17g", got);
     if (!value_matches(c->scalar, got))
         return fail_why(why, "expected scalar %.17g but got %.17g", c->scalar, got);
     return 0;
@@ -1118,9 +1169,12 @@ static int run_range(runner_t *r, const eval_cmd_t *c, char *why) {
         if (is_fail(c)) return check_failure(c, err.msg, why);
         return fail_why(why, "error evaluating query: %s", err.msg);
     }
-    if (is_fail(c)) rc = fail_why(why, "expected error evaluating query but got none");
-    else if (check_annotations(c, v, why) < 0) rc = -1;
-    else rc = compare_result(c, v, why);
+    if (is_fail(c))
+        rc = fail_why(why, "expected error evaluating query but got none");
+    else if (check_annotations(c, v, why) < 0)
+        rc = -1;
+    else
+        rc = compare_result(c, v, why);
     promql_value_free(v);
     return rc;
 }
@@ -1195,8 +1249,8 @@ static int run_instant_query(runner_t *r, const eval_cmd_t *c, const char *expr,
 
 /* Step invariance: every selector and subquery without @ gets "@ t". */
 static const char *const at_unsafe_funcs[] = {
-    "days_in_month", "day_of_month", "day_of_week", "day_of_year", "hour",  "minute",
-    "month",         "year",         "predict_linear", "time",      "timestamp",
+    "days_in_month", "day_of_month", "day_of_week",    "day_of_year", "hour",      "minute",
+    "month",         "year",         "predict_linear", "time",        "timestamp",
 };
 
 typedef struct at_ctx {
@@ -1282,8 +1336,7 @@ static int hist_visit(const promql_expr_t *e, const promql_expr_t *parent, void 
     for (size_t h = 0; h < ctx->hist->n && !ctx->hit; h++) {
         bool all = true;
         for (size_t m = 0; m < e->u.vector.n_matchers && all; m++)
-            all = labels_matcher_matches_labels(e->u.vector.matchers[m].compiled,
-                                                ctx->hist->ls[h]);
+            all = labels_matcher_matches_labels(e->u.vector.matchers[m].compiled, ctx->hist->ls[h]);
         if (all) ctx->hit = true;
     }
     return 0;
@@ -1443,8 +1496,10 @@ int main(void) {
         printf("%-28s %4u passed %4u failed %4u skipped  (%5.1f%%)%s\n", names[i], res[i].passed,
                res[i].failed, res[i].skipped, pct(res[i].passed, res[i].passed + res[i].failed),
                res[i].experimental ? "  [experimental or native histograms]" : "");
-        if (res[i].experimental) ep += res[i].passed, ef += res[i].failed, es += res[i].skipped;
-        else sp += res[i].passed, sf += res[i].failed, ss += res[i].skipped;
+        if (res[i].experimental)
+            ep += res[i].passed, ef += res[i].failed, es += res[i].skipped;
+        else
+            sp += res[i].passed, sf += res[i].failed, ss += res[i].skipped;
     }
     if (failures.len) printf("\nfailing evals of the stable files:\n%s\n", failures.data);
     printf("stable files: %u passed, %u failed, %u skipped (native histograms)\n", sp, sf, ss);
@@ -1459,7 +1514,8 @@ int main(void) {
     hist_clear(&r.hist);
     free(r.hist.ls);
     vg_remove_all(r.base, NULL);
-    for (size_t i = 0; i < n_names; i++) free(names[i]);
+    for (size_t i = 0; i < n_names; i++)
+        free(names[i]);
     free(names);
     free(res);
     vg_buf_free(&failures);
