@@ -63,9 +63,9 @@ typedef struct server_root {
     pthread_mutex_t remote_lock; /* serialises remote_apply between reloads */
     remote_t *remote;
     promql_engine_t *engine;
-    web_status_t status;     /* what the status endpoints show */
-    bool reload_ok;          /* guarded by lock, as config */
-    double config_time;      /* when config was loaded (Unix seconds) */
+    web_status_t status; /* what the status endpoints show */
+    bool reload_ok;      /* guarded by lock, as config */
+    double config_time;  /* when config was loaded (Unix seconds) */
 } server_root_t;
 
 /* node_exporter's --collector.<name>, --no-collector.<name> and
