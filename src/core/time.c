@@ -77,9 +77,12 @@ void vg_duration_format(int64_t ms, char *out) {
     }
     for (size_t u = 0; u < N_DURATION_UNITS; u++) {
         int64_t n = ms / duration_units[u].ms;
-        /* Prometheus's model.Duration prints weeks only when what is left is
-         * a whole number of weeks: 8d stays "8d", 14d is "2w". */
-        if (duration_units[u].name[0] == 'w' && ms % duration_units[u].ms != 0) continue;
+        /* Prometheus's model.Duration prints years and weeks only when what
+         * is left is a whole number of them: 8d stays "8d", 14d is "2w",
+         * 366d stays "366d". */
+        if ((duration_units[u].name[0] == 'w' || duration_units[u].name[0] == 'y') &&
+            ms % duration_units[u].ms != 0)
+            continue;
         if (n > 0) {
             o += sprintf(o, "%lld%s", (long long)n, duration_units[u].name);
             ms -= n * duration_units[u].ms;

@@ -69,6 +69,10 @@ static void test_durations(void **state) {
     assert_string_equal(out, "8d");
     vg_duration_format(14 * 86400000LL, out);
     assert_string_equal(out, "2w");
+    vg_duration_format(366 * 86400000LL, out); /* years only when whole */
+    assert_string_equal(out, "366d");
+    vg_duration_format(730 * 86400000LL, out);
+    assert_string_equal(out, "2y");
     vg_duration_format(15500, out);
     assert_string_equal(out, "15s500ms");
 }
