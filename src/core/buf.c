@@ -59,33 +59,68 @@ void vg_buf_put_float(vg_buf_t *b, double v) {
     vg_buf_append(b, tmp, n);
 }
 
-void vg_buf_put_json_escaped(vg_buf_t *b, const char *s, size_t n) {
+/* Length of the UTF-8 sequence at s (n bytes left), or 0 when the bytes
+ * are not valid UTF-8 as Go's utf8.DecodeRune sees it. */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+    unsigned c = s[0];
+    size_t len;
+    unsigned cp;
+    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
+    else return 0;
+    if (n < len) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+void vg_buf_put_json_escaped(vg_buf_t *b, const char *str, size_t n) {
     static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
     size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
         const char *esc = NULL;
-        char u[7];
-        switch (c) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        default:
-            if (c < 0x20) {
-                u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0';
-                u[4] = hex[c >> 4], u[5] = hex[c & 15], u[6] = '\0';
-                esc = u;
+        char u[8];
+        size_t adv = 1;
+        if (c >= 0x80) {
+            adv = utf8_len(s + i, n - i);
+            if (adv == 0) {
+                esc = "\\ufffd";
+                adv = 1;
+            } else if (adv == 3 && c == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] & 0xfe) == 0xa8) {
+                esc = s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029";
+            }
+        } else {
+            switch (c) {
+            case '"': esc = "\\\""; break;
+            case '\\': esc = "\\\\"; break;
+            case '\n': esc = "\\n"; break;
+            case '\r': esc = "\\r"; break;
+            case '\t': esc = "\\t"; break;
+            case '\b': esc = "\\b"; break;
+            case '\f': esc = "\\f"; break;
+            default:
+                if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+                    snprintf(u, sizeof u, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+                    esc = u;
+                }
             }
         }
         if (esc) {
-            vg_buf_append(b, s + start, i - start);
+            vg_buf_append(b, str + start, i - start);
             vg_buf_puts(b, esc);
-            start = i + 1;
+            start = i + adv;
         }
+        i += adv;
     }
-    vg_buf_append(b, s + start, n - start);
+    vg_buf_append(b, str + start, n - start);
 }
 
 void vg_buf_reset(vg_buf_t *b) {

@@ -96,7 +96,10 @@ void vg_buf_printf(vg_buf_t *b, const char *fmt, ...) __attribute__((format(prin
 void vg_buf_vprintf(vg_buf_t *b, const char *fmt, va_list ap);
 /* Appends v in Go's shortest round-trip form (see vg_format_float). */
 void vg_buf_put_float(vg_buf_t *b, double v);
-/* Appends s as the body of a JSON string (no surrounding quotes), escaped. */
+/* Appends s as the body of a JSON string (no surrounding quotes), escaped
+ * as Go's encoding/json escapes it, which Prometheus's and Alertmanager's
+ * APIs use: <, > and & as \u003c…, U+2028/U+2029 escaped, invalid UTF-8 as
+ * \ufffd, \b and \f short (Go 1.22+). */
 void vg_buf_put_json_escaped(vg_buf_t *b, const char *s, size_t n);
 void vg_buf_reset(vg_buf_t *b);
 /* Returns data (the caller frees it) and leaves b empty. Never NULL. */

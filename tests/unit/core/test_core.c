@@ -36,6 +36,9 @@ static void test_buffer(void **state) {
     vg_buf_reset(&b);
     vg_buf_put_json_escaped(&b, "a\"b\\c\nd\x01", 8);
     assert_string_equal(b.data, "a\\\"b\\\\c\\nd\\u0001");
+    vg_buf_reset(&b); /* as Go's encoding/json: HTML characters, bad UTF-8, U+2028 */
+    vg_buf_put_json_escaped(&b, "<a&b>\xff\xe2\x80\xa8\xc3\xa9", 11);
+    assert_string_equal(b.data, "\\u003ca\\u0026b\\u003e\\ufffd\\u2028\xc3\xa9");
     char *s = vg_buf_detach(&b);
     assert_null(b.data);
     free(s);
