@@ -43,8 +43,7 @@ typedef struct vg_err {
 
 /* Sets code and message (printf-style) on err if err is not NULL; returns
  * code so that callers can write `return vg_err_set(err, ...)`. */
-int vg_err_set(vg_err_t *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int vg_err_set(vg_err_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Prefixes the message already in err with printf-style context ("file.yml: "). */
 void vg_err_prefix(vg_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -86,7 +85,8 @@ typedef struct vg_buf {
     size_t cap;
 } vg_buf_t;
 
-#define VG_BUF_INIT {NULL, 0, 0}
+#define VG_BUF_INIT                                                                                \
+    { NULL, 0, 0 }
 
 void vg_buf_reserve(vg_buf_t *b, size_t extra);
 void vg_buf_append(vg_buf_t *b, const void *p, size_t n);
@@ -181,8 +181,7 @@ int vg_file_read_all(const char *path, size_t max_len, char **out_data, size_t *
  * inject faults in one place: a failed or short (torn) write, ENOSPC, a
  * failed fsync. They retry on EINTR and report errors with the path. */
 int vg_fd_write_all(int fd, const void *p, size_t n, const char *path, vg_err_t *err);
-int vg_fd_pwrite_all(int fd, const void *p, size_t n, int64_t off, const char *path,
-                     vg_err_t *err);
+int vg_fd_pwrite_all(int fd, const void *p, size_t n, int64_t off, const char *path, vg_err_t *err);
 int vg_fd_fsync(int fd, const char *path, vg_err_t *err);
 int vg_fd_truncate(int fd, int64_t len, const char *path, vg_err_t *err);
 /* fsyncs a directory, so that a rename or a new file in it is durable. */

@@ -31,9 +31,12 @@ int vg_fault_from_env(void) {
     long countdown;
     int e;
     if (sscanf(s, "%15[a-z]:%ld:%d", kind, &countdown, &e) != 3) return VG_ERR_INPUT;
-    if (strcmp(kind, "write") == 0) vg_fault_set(VG_FAULT_WRITE, countdown, e);
-    else if (strcmp(kind, "fsync") == 0) vg_fault_set(VG_FAULT_FSYNC, countdown, e);
-    else return VG_ERR_INPUT;
+    if (strcmp(kind, "write") == 0)
+        vg_fault_set(VG_FAULT_WRITE, countdown, e);
+    else if (strcmp(kind, "fsync") == 0)
+        vg_fault_set(VG_FAULT_FSYNC, countdown, e);
+    else
+        return VG_ERR_INPUT;
     return VG_OK;
 }
 
@@ -53,8 +56,7 @@ static int fault_check(vg_fault_kind_t kind) {
 static int write_loop(int fd, const char *p, size_t n, int64_t off, bool positional,
                       const char *path, vg_err_t *err) {
     int fault = fault_check(VG_FAULT_WRITE);
-    if (fault > 0)
-        return vg_err_set(err, VG_ERR_IO, "write %s: %s", path, strerror(fault));
+    if (fault > 0) return vg_err_set(err, VG_ERR_IO, "write %s: %s", path, strerror(fault));
     size_t limit = fault < 0 ? n / 2 : n; /* torn: half of it reaches the file */
     size_t done = 0;
     while (done < limit) {
@@ -163,7 +165,9 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 int vg_remove_all(const char *path, vg_err_t *err) {
     struct stat st;
-    if (lstat(path, &st) != 0) return errno == ENOENT ? VG_OK : vg_err_set(err, VG_ERR_IO, "stat %s: %s", path, strerror(errno));
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? VG_OK
+                               : vg_err_set(err, VG_ERR_IO, "stat %s: %s", path, strerror(errno));
     if (nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS) != 0)
         return vg_err_set(err, VG_ERR_IO, "remove %s: %s", path, strerror(errno));
     return VG_OK;

@@ -22,7 +22,8 @@ static int shortest_digits(double v, char *digits, int *exp10) {
     for (; *p && *p != 'e'; p++)
         if (*p >= '0' && *p <= '9') digits[n++] = *p;
     *exp10 = atoi(p + 1);
-    while (n > 1 && digits[n - 1] == '0') n--; /* trailing zeros carry nothing */
+    while (n > 1 && digits[n - 1] == '0')
+        n--; /* trailing zeros carry nothing */
     digits[n] = '\0';
     return n;
 }
@@ -57,11 +58,13 @@ size_t vg_format_float(double v, char *out) {
     if (exp10 < 0) {
         *o++ = '0';
         *o++ = '.';
-        for (int i = -1; i > exp10; i--) *o++ = '0';
+        for (int i = -1; i > exp10; i--)
+            *o++ = '0';
         memcpy(o, d, (size_t)nd);
         o += nd;
     } else {
-        for (int i = 0; i <= exp10; i++) *o++ = i < nd ? d[i] : '0';
+        for (int i = 0; i <= exp10; i++)
+            *o++ = i < nd ? d[i] : '0';
         if (nd > exp10 + 1) {
             *o++ = '.';
             memcpy(o, d + exp10 + 1, (size_t)(nd - exp10 - 1));

@@ -29,9 +29,12 @@ int vg_log_level_parse(const char *s, vg_log_level_t *out) {
 }
 
 int vg_log_format_parse(const char *s, vg_log_format_t *out) {
-    if (strcmp(s, "logfmt") == 0) *out = VG_LOG_LOGFMT;
-    else if (strcmp(s, "json") == 0) *out = VG_LOG_JSON;
-    else return VG_ERR_INPUT;
+    if (strcmp(s, "logfmt") == 0)
+        *out = VG_LOG_LOGFMT;
+    else if (strcmp(s, "json") == 0)
+        *out = VG_LOG_JSON;
+    else
+        return VG_ERR_INPUT;
     return VG_OK;
 }
 
@@ -66,8 +69,9 @@ void vg_log(vg_log_level_t level, const char *msg, ...) {
     va_list ap;
     va_start(ap, msg);
     if (log_format == VG_LOG_JSON) {
-        vg_buf_printf(&b, "{\"timestamp\":\"%s\",\"level\":\"%s\",\"service\":\"vigil\",\"message\":",
-                      ts, level_names[level]);
+        vg_buf_printf(
+            &b, "{\"timestamp\":\"%s\",\"level\":\"%s\",\"service\":\"vigil\",\"message\":", ts,
+            level_names[level]);
         json_string(&b, msg);
         const char *k;
         while ((k = va_arg(ap, const char *)) != NULL) {

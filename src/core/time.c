@@ -27,8 +27,12 @@ static const struct {
     const char *name;
     int64_t ms;
 } duration_units[] = {
-    {"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000}, {"d", 24LL * 3600 * 1000},
-    {"h", 3600LL * 1000},            {"m", 60LL * 1000},            {"s", 1000},
+    {"y", 365LL * 24 * 3600 * 1000},
+    {"w", 7LL * 24 * 3600 * 1000},
+    {"d", 24LL * 3600 * 1000},
+    {"h", 3600LL * 1000},
+    {"m", 60LL * 1000},
+    {"s", 1000},
     {"ms", 1},
 };
 #define N_DURATION_UNITS (sizeof duration_units / sizeof duration_units[0])
@@ -49,7 +53,8 @@ int vg_duration_parse(const char *s, size_t len, int64_t *out_ms) {
             n = n * 10 + (s[i++] - '0');
         }
         size_t u_start = i;
-        while (i < len && s[i] >= 'a' && s[i] <= 'z') i++;
+        while (i < len && s[i] >= 'a' && s[i] <= 'z')
+            i++;
         size_t u_len = i - u_start;
         size_t u;
         for (u = next_unit; u < N_DURATION_UNITS; u++)

@@ -56,8 +56,8 @@ void expfmt_writer_init(expfmt_writer_t *w, vg_buf_t *out, expfmt_format_t forma
 /* Writes the HELP and TYPE lines (and UNIT in OpenMetrics when unit is not
  * NULL). name is the family name as the text format knows it: for a counter
  * "x_total"; in OpenMetrics the "_total" is dropped from the family name. */
-void expfmt_write_family(expfmt_writer_t *w, const char *name, expfmt_type_t type,
-                         const char *help, const char *unit);
+void expfmt_write_family(expfmt_writer_t *w, const char *name, expfmt_type_t type, const char *help,
+                         const char *unit);
 
 /* Writes one sample line. name is the full sample name ("x_total",
  * "x_bucket"). Label values are escaped. */
@@ -132,9 +132,9 @@ struct expfmt_validator;
 
 typedef struct expfmt_parser {
     /* The current entry, filled by expfmt_parser_next. */
-    size_t line;       /* 1-based line number of the entry */
-    expfmt_str_t name; /* HELP, TYPE, UNIT: family name; SAMPLE: metric name */
-    expfmt_str_t text; /* HELP: unescaped text; UNIT: the unit; COMMENT: text after "#" */
+    size_t line;        /* 1-based line number of the entry */
+    expfmt_str_t name;  /* HELP, TYPE, UNIT: family name; SAMPLE: metric name */
+    expfmt_str_t text;  /* HELP: unescaped text; UNIT: the unit; COMMENT: text after "#" */
     expfmt_type_t type; /* TYPE */
     /* SAMPLE: the raw bytes of name and labels as written (a cache key). */
     expfmt_str_t series;
@@ -172,8 +172,8 @@ void expfmt_parser_init(expfmt_parser_t *p, const char *data, size_t len, expfmt
                         unsigned flags);
 
 /* Points an initialised parser at new input, keeping its buffers. */
-void expfmt_parser_reset(expfmt_parser_t *p, const char *data, size_t len,
-                         expfmt_format_t format, unsigned flags);
+void expfmt_parser_reset(expfmt_parser_t *p, const char *data, size_t len, expfmt_format_t format,
+                         unsigned flags);
 
 /* Advances to the next entry and returns its expfmt_entry_t (>= 0), or
  * VG_ERR_INPUT with err set to "line L, column C: reason ..." (C counts

@@ -20,22 +20,17 @@
 #define CC_MNAME_START 4 /* [a-zA-Z_:] */
 #define CC_LNAME_START 8 /* [a-zA-Z_] */
 static const unsigned char char_class[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 0, 0, 0, 0, 0,
-    0, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
-    15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 0, 0, 0, 0, 15,
-    0, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
-    15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  5,  0,  0,  0,  0,  0,  0,  15, 15, 15, 15, 15, 15, 15,
+    15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 0,  0,  0,  0,  15,
+    0,  15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+    15, 15, 15, 0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
 };
 
 static inline bool is_digit(unsigned char c) { return (unsigned)(c - '0') < 10u; }
@@ -67,15 +62,24 @@ static bool utf8_valid(const unsigned char *s, size_t n) {
         }
         size_t need;
         unsigned char lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) need = 1;
-        else if (c == 0xE0) need = 2, lo = 0xA0;
-        else if (c >= 0xE1 && c <= 0xEC) need = 2;
-        else if (c == 0xED) need = 2, hi = 0x9F;
-        else if (c >= 0xEE && c <= 0xEF) need = 2;
-        else if (c == 0xF0) need = 3, lo = 0x90;
-        else if (c >= 0xF1 && c <= 0xF3) need = 3;
-        else if (c == 0xF4) need = 3, hi = 0x8F;
-        else return false;
+        if (c >= 0xC2 && c <= 0xDF)
+            need = 1;
+        else if (c == 0xE0)
+            need = 2, lo = 0xA0;
+        else if (c >= 0xE1 && c <= 0xEC)
+            need = 2;
+        else if (c == 0xED)
+            need = 2, hi = 0x9F;
+        else if (c >= 0xEE && c <= 0xEF)
+            need = 2;
+        else if (c == 0xF0)
+            need = 3, lo = 0x90;
+        else if (c >= 0xF1 && c <= 0xF3)
+            need = 3;
+        else if (c == 0xF4)
+            need = 3, hi = 0x8F;
+        else
+            return false;
         if (n - i - 1 < need) return false;
         if (s[i + 1] < lo || s[i + 1] > hi) return false;
         for (size_t k = 2; k <= need; k++)
@@ -100,7 +104,8 @@ static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1
 
 static size_t prefix_ci(const char *s, size_t n, const char *word) {
     size_t i = 0;
-    while (i < n && word[i] && (s[i] | 0x20) == word[i]) i++;
+    while (i < n && word[i] && (s[i] | 0x20) == word[i])
+        i++;
     return i;
 }
 
@@ -132,15 +137,17 @@ int expfmt_parse_float(const char *s, size_t n, double *out) {
         return -1;
     }
     uint64_t mant = 0;
-    int n_sig = 0;   /* significant digits taken into mant */
-    int drop = 0;    /* integer digits not taken (mantissa too long) */
-    int frac = 0;    /* fraction digits taken into mant */
+    int n_sig = 0; /* significant digits taken into mant */
+    int drop = 0;  /* integer digits not taken (mantissa too long) */
+    int frac = 0;  /* fraction digits taken into mant */
     bool digits = false, inexact = false;
     for (; i < n && is_digit((unsigned char)s[i]); i++) {
         digits = true;
         if (mant == 0 && s[i] == '0') continue;
-        if (n_sig < 19) mant = mant * 10 + (uint64_t)(s[i] - '0'), n_sig++;
-        else drop++, inexact = true;
+        if (n_sig < 19)
+            mant = mant * 10 + (uint64_t)(s[i] - '0'), n_sig++;
+        else
+            drop++, inexact = true;
     }
     if (i < n && s[i] == '.') {
         for (i++; i < n && is_digit((unsigned char)s[i]); i++) {
@@ -149,8 +156,10 @@ int expfmt_parse_float(const char *s, size_t n, double *out) {
                 frac++;
                 continue;
             }
-            if (n_sig < 19) mant = mant * 10 + (uint64_t)(s[i] - '0'), n_sig++, frac++;
-            else inexact = true;
+            if (n_sig < 19)
+                mant = mant * 10 + (uint64_t)(s[i] - '0'), n_sig++, frac++;
+            else
+                inexact = true;
         }
     }
     if (!digits) return -1;
@@ -240,7 +249,8 @@ static char *scratch_take(cursor_t *c, size_t n) {
         size_t need = (size_t)(c->le - c->ls) + 1;
         if (p->scratch_cap_ < need) {
             size_t cap = p->scratch_cap_ ? p->scratch_cap_ : 256;
-            while (cap < need) cap *= 2;
+            while (cap < need)
+                cap *= 2;
             free(p->scratch_);
             p->scratch_ = vg_malloc(cap);
             p->scratch_cap_ = cap;
@@ -272,7 +282,8 @@ static expfmt_str_t unescape(cursor_t *c, const char *s, size_t n, bool quote) {
 }
 
 static void skip_blanks(cursor_t *c) {
-    while (c->s < c->le && is_blank((unsigned char)*c->s)) c->s++;
+    while (c->s < c->le && is_blank((unsigned char)*c->s))
+        c->s++;
 }
 
 /* Reads a quoted string at c->s (on the opening quote) into out, unescaped
@@ -311,7 +322,8 @@ static int read_meta_name(cursor_t *c, expfmt_str_t *out) {
     const char *start = c->s;
     if (c->s >= c->le || !is_mname_start((unsigned char)*c->s))
         return perr(c, c->s, "expected metric name");
-    while (c->s < c->le && is_mname_char((unsigned char)*c->s)) c->s++;
+    while (c->s < c->le && is_mname_char((unsigned char)*c->s))
+        c->s++;
     *out = (expfmt_str_t){start, (size_t)(c->s - start)};
     return 0;
 }
@@ -393,7 +405,8 @@ static int read_labels(cursor_t *c, size_t *n, bool exemplar, expfmt_str_t *name
             quoted = true;
         } else if (is_alpha_((unsigned char)*c->s)) {
             const char *st = c->s;
-            while (c->s < c->le && is_lname_char((unsigned char)*c->s)) c->s++;
+            while (c->s < c->le && is_lname_char((unsigned char)*c->s))
+                c->s++;
             lname = (expfmt_str_t){st, (size_t)(c->s - st)};
         } else {
             return perr(c, at, "expected label name");
@@ -405,7 +418,8 @@ static int read_labels(cursor_t *c, size_t *n, bool exemplar, expfmt_str_t *name
             *name = lname;
         } else {
             if (quoted && lname.len == 0) return perr(c, at, "empty label name");
-            if (c->s >= c->le || *c->s != '=') return perr(c, c->s, "expected '=' after label name");
+            if (c->s >= c->le || *c->s != '=')
+                return perr(c, c->s, "expected '=' after label name");
             c->s++;
             if (!c->om) skip_blanks(c);
             if (c->s >= c->le || *c->s != '"') return perr(c, c->s, "expected quoted label value");
@@ -438,9 +452,11 @@ static int read_labels(cursor_t *c, size_t *n, bool exemplar, expfmt_str_t *name
 static const char *token_end(cursor_t *c) {
     const char *q = c->s;
     if (c->om)
-        while (q < c->le && *q != ' ') q++;
+        while (q < c->le && *q != ' ')
+            q++;
     else
-        while (q < c->le && !is_blank((unsigned char)*q)) q++;
+        while (q < c->le && !is_blank((unsigned char)*q))
+            q++;
     return q;
 }
 
@@ -461,9 +477,12 @@ static int read_om_timestamp(cursor_t *c, double *sec, int64_t *ms, const char *
     if (read_float(c, sec, what)) return VG_ERR_INPUT;
     if (isnan(*sec) || isinf(*sec)) return perr(c, at, "invalid %s", what);
     double v = trunc(*sec * 1000.0);
-    if (v >= 9223372036854775807.0) *ms = INT64_MAX;
-    else if (v <= -9223372036854775808.0) *ms = INT64_MIN;
-    else *ms = (int64_t)v;
+    if (v >= 9223372036854775807.0)
+        *ms = INT64_MAX;
+    else if (v <= -9223372036854775808.0)
+        *ms = INT64_MIN;
+    else
+        *ms = (int64_t)v;
     return 0;
 }
 
@@ -498,7 +517,8 @@ static int parse_sample(cursor_t *c) {
     expfmt_str_t name = {NULL, 0};
     size_t n = 0;
     if (is_mname_start((unsigned char)*c->s)) {
-        while (c->s < c->le && is_mname_char((unsigned char)*c->s)) c->s++;
+        while (c->s < c->le && is_mname_char((unsigned char)*c->s))
+            c->s++;
         name = (expfmt_str_t){start, (size_t)(c->s - start)};
         if (!c->om) skip_blanks(c);
     } else if (*c->s != '{' || c->strict) {
@@ -510,7 +530,8 @@ static int parse_sample(cursor_t *c) {
     }
     p->series = (expfmt_str_t){start, (size_t)(c->s - start)};
     if (p->series.len && !c->om)
-        while (p->series.len && is_blank((unsigned char)start[p->series.len - 1])) p->series.len--;
+        while (p->series.len && is_blank((unsigned char)start[p->series.len - 1]))
+            p->series.len--;
     if (c->om) {
         if (c->s >= c->le || *c->s != ' ') return perr(c, c->s, "expected ' ' before the value");
         c->s++;
@@ -581,10 +602,14 @@ static int parse_type_word(cursor_t *c, expfmt_str_t w) {
         expfmt_type_t type;
         bool om;
     } types[] = {
-        {"counter", EXPFMT_COUNTER, true},     {"gauge", EXPFMT_GAUGE, true},
-        {"histogram", EXPFMT_HISTOGRAM, true}, {"summary", EXPFMT_SUMMARY, true},
-        {"untyped", EXPFMT_UNTYPED, false},    {"unknown", EXPFMT_UNTYPED, true},
-        {"gaugehistogram", EXPFMT_GAUGEHISTOGRAM, true}, {"info", EXPFMT_INFO, true},
+        {"counter", EXPFMT_COUNTER, true},
+        {"gauge", EXPFMT_GAUGE, true},
+        {"histogram", EXPFMT_HISTOGRAM, true},
+        {"summary", EXPFMT_SUMMARY, true},
+        {"untyped", EXPFMT_UNTYPED, false},
+        {"unknown", EXPFMT_UNTYPED, true},
+        {"gaugehistogram", EXPFMT_GAUGEHISTOGRAM, true},
+        {"info", EXPFMT_INFO, true},
         {"stateset", EXPFMT_STATESET, true},
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
@@ -617,7 +642,8 @@ static int parse_meta(cursor_t *c, int entry) {
     switch (entry) {
     case EXPFMT_ENTRY_HELP: {
         bool high = false, esc = memchr(text.ptr, '\\', text.len) != NULL;
-        for (size_t i = 0; i < text.len && !high; i++) high = (unsigned char)text.ptr[i] >= 0x80;
+        for (size_t i = 0; i < text.len && !high; i++)
+            high = (unsigned char)text.ptr[i] >= 0x80;
         if (high && !utf8_valid((const unsigned char *)text.ptr, text.len))
             return perr(c, text.ptr, "invalid UTF-8 in help text");
         /* 0.0.4 escapes only \\ and \n in HELP; OpenMetrics also \". */
@@ -626,7 +652,8 @@ static int parse_meta(cursor_t *c, int entry) {
     }
     case EXPFMT_ENTRY_TYPE:
         if (!c->om)
-            while (text.len && is_blank((unsigned char)text.ptr[text.len - 1])) text.len--;
+            while (text.len && is_blank((unsigned char)text.ptr[text.len - 1]))
+                text.len--;
         if (parse_type_word(c, text)) return VG_ERR_INPUT;
         p->text = text;
         break;
@@ -655,8 +682,10 @@ static int parse_line_004(cursor_t *c) {
     if (c->s < c->le && is_blank((unsigned char)*c->s)) {
         skip_blanks(c);
         int entry = -1;
-        if (has_word(c, "HELP", 4)) entry = EXPFMT_ENTRY_HELP;
-        else if (has_word(c, "TYPE", 4)) entry = EXPFMT_ENTRY_TYPE;
+        if (has_word(c, "HELP", 4))
+            entry = EXPFMT_ENTRY_HELP;
+        else if (has_word(c, "TYPE", 4))
+            entry = EXPFMT_ENTRY_TYPE;
         if (entry >= 0 && c->s + 4 < c->le && is_blank((unsigned char)c->s[4])) {
             c->s += 4;
             skip_blanks(c);
@@ -692,8 +721,8 @@ void expfmt_parser_init(expfmt_parser_t *p, const char *data, size_t len, expfmt
     expfmt_parser_reset(p, data, len, format, flags);
 }
 
-void expfmt_parser_reset(expfmt_parser_t *p, const char *data, size_t len,
-                         expfmt_format_t format, unsigned flags) {
+void expfmt_parser_reset(expfmt_parser_t *p, const char *data, size_t len, expfmt_format_t format,
+                         unsigned flags) {
     p->data_ = data ? data : "";
     p->len_ = data ? len : 0;
     p->pos_ = 0;

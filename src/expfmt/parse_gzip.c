@@ -41,7 +41,8 @@ int expfmt_gzip_inflate(const void *in, size_t in_len, size_t max_out, vg_buf_t 
         if (zr == Z_STREAM_END) {
             /* Concatenated members are one body (RFC 1952); skip trailing
              * zero padding, which some writers leave. */
-            while (zs.avail_in > 0 && *zs.next_in == 0) zs.next_in++, zs.avail_in--;
+            while (zs.avail_in > 0 && *zs.next_in == 0)
+                zs.next_in++, zs.avail_in--;
             if (zs.avail_in == 0 && src_left == 0) break;
             if (inflateReset(&zs) != Z_OK) {
                 rc = vg_err_set(err, VG_ERR_INPUT, "gzip: corrupt stream");

@@ -39,7 +39,8 @@
 
 /* FNV-1a, continuing from h (FNV_OFFSET to start). */
 static uint64_t hash_bytes(const char *s, size_t n, uint64_t h) {
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
     return h;
 }
 
@@ -124,7 +125,8 @@ static bool strset_add(strset_t *s, const char *a, size_t an, const char *b, siz
         for (size_t i = 0; i < s->cap; i++) {
             if (!s->slots[i].len) continue;
             size_t j = (size_t)mix64(s->slots[i].hash) & (cap - 1);
-            while (slots[j].len) j = (j + 1) & (cap - 1);
+            while (slots[j].len)
+                j = (j + 1) & (cap - 1);
             slots[j] = s->slots[i];
         }
         free(s->slots);
@@ -135,7 +137,8 @@ static bool strset_add(strset_t *s, const char *a, size_t an, const char *b, siz
     vg_buf_append(&s->bytes, a, an);
     vg_buf_append(&s->bytes, b, bn);
     size_t i = (size_t)mix64(h) & (s->cap - 1);
-    while (s->slots[i].len) i = (i + 1) & (s->cap - 1);
+    while (s->slots[i].len)
+        i = (i + 1) & (s->cap - 1);
     s->slots[i] = (strslot_t){h, off, an + bn + 1};
     s->n++;
     return true;
@@ -254,7 +257,8 @@ static int histogram_close(struct expfmt_validator *v, vg_err_t *err) {
     if (v->h_neg_buckets && v->h_sum)
         return verr(v, err, "histogram \"%.*s\" has _sum with negative buckets", NAME_ARG(v));
     if (!v->h_neg_buckets && v->h_neg_gsum)
-        return verr(v, err, "gauge histogram \"%.*s\" has a negative _gsum without negative buckets",
+        return verr(v, err,
+                    "gauge histogram \"%.*s\" has a negative _gsum without negative buckets",
                     NAME_ARG(v));
     return 0;
 }
@@ -267,7 +271,8 @@ static int family_close(struct expfmt_validator *v, vg_err_t *err) {
     for (const char *const *sfx = type_suffixes(v->type); *sfx; sfx++) {
         if (!**sfx) continue; /* the bare name was claimed when the family opened */
         if (!strset_add(&v->seen, v->name.data, v->name.len, *sfx, strlen(*sfx)))
-            return verr(v, err, "metric family \"%.*s%s\" clashes with an earlier one (families "
+            return verr(v, err,
+                        "metric family \"%.*s%s\" clashes with an earlier one (families "
                         "must not repeat or interleave)",
                         NAME_ARG(v), *sfx);
     }
@@ -297,7 +302,8 @@ static int family_open(struct expfmt_validator *v, expfmt_str_t name, vg_err_t *
     v->has_group = false;
     v->h_open = false;
     if (!strset_add(&v->seen, name.ptr, name.len, "", 0))
-        return verr(v, err, "metric family \"%.*s\" clashes with an earlier one (families "
+        return verr(v, err,
+                    "metric family \"%.*s\" clashes with an earlier one (families "
                     "must not repeat or interleave)",
                     NAME_ARG(v));
     return 0;
@@ -344,9 +350,12 @@ static uint64_t group_of(const struct expfmt_validator *v, const expfmt_parser_t
     if (v->type == EXPFMT_INFO) return 1; /* info samples cannot be told apart */
     const char *skip = NULL;
     size_t skip_len = 0;
-    if (v->type == EXPFMT_SUMMARY && !*suffix) skip = "quantile", skip_len = 8;
-    else if (v->type == EXPFMT_STATESET) skip = v->name.data, skip_len = v->name.len;
-    else if (is_histogram(v->type) && strcmp(suffix, "_bucket") == 0) skip = "le", skip_len = 2;
+    if (v->type == EXPFMT_SUMMARY && !*suffix)
+        skip = "quantile", skip_len = 8;
+    else if (v->type == EXPFMT_STATESET)
+        skip = v->name.data, skip_len = v->name.len;
+    else if (is_histogram(v->type) && strcmp(suffix, "_bucket") == 0)
+        skip = "le", skip_len = 2;
     uint64_t sum = 0;
     size_t n = 0;
     for (size_t i = 0; i < p->n_labels; i++) {
@@ -405,8 +414,7 @@ static int check_sample(struct expfmt_validator *v, const expfmt_parser_t *p, vg
     /* Grouping and timestamps. */
     uint64_t g = group_of(v, p, suffix);
     if (v->has_group && g != v->group && u64set_has(&v->groups, g))
-        return verr(v, err, "samples of one label set of \"%.*s\" are not together",
-                    NAME_ARG(v));
+        return verr(v, err, "samples of one label set of \"%.*s\" are not together", NAME_ARG(v));
     if (v->has_group && g == v->group) {
         if (p->has_timestamp != v->group_has_ts)
             return verr(v, err, "timestamps present on some samples of a label set only");
@@ -422,7 +430,7 @@ static int check_sample(struct expfmt_validator *v, const expfmt_parser_t *p, vg
     if (t == EXPFMT_STATESET && val != 0 && val != 1)
         return verr(v, err, "stateset value must be 0 or 1");
     if (t == EXPFMT_INFO && val != 1) return verr(v, err, "info value must be 1");
-    static const char *const counter_like[] = {"_total", "_sum",   "_count",
+    static const char *const counter_like[] = {"_total",  "_sum",    "_count",
                                                "_bucket", "_gcount", "_gsum"};
     for (size_t i = 0; i < 6; i++) {
         if (strcmp(suffix, counter_like[i]) != 0) continue;

@@ -34,24 +34,32 @@ static const char *type_name(expfmt_type_t t, expfmt_format_t f) {
  * double quote. */
 static void escape_help(vg_buf_t *out, const char *s, bool quote) {
     for (; *s; s++) {
-        if (*s == '\\') vg_buf_puts(out, "\\\\");
-        else if (*s == '\n') vg_buf_puts(out, "\\n");
-        else if (*s == '"' && quote) vg_buf_puts(out, "\\\"");
-        else vg_buf_putc(out, *s);
+        if (*s == '\\')
+            vg_buf_puts(out, "\\\\");
+        else if (*s == '\n')
+            vg_buf_puts(out, "\\n");
+        else if (*s == '"' && quote)
+            vg_buf_puts(out, "\\\"");
+        else
+            vg_buf_putc(out, *s);
     }
 }
 
 void expfmt_escape_label_value(vg_buf_t *out, const char *s) {
     for (; *s; s++) {
-        if (*s == '\\') vg_buf_puts(out, "\\\\");
-        else if (*s == '\n') vg_buf_puts(out, "\\n");
-        else if (*s == '"') vg_buf_puts(out, "\\\"");
-        else vg_buf_putc(out, *s);
+        if (*s == '\\')
+            vg_buf_puts(out, "\\\\");
+        else if (*s == '\n')
+            vg_buf_puts(out, "\\n");
+        else if (*s == '"')
+            vg_buf_puts(out, "\\\"");
+        else
+            vg_buf_putc(out, *s);
     }
 }
 
-void expfmt_write_family(expfmt_writer_t *w, const char *name, expfmt_type_t type,
-                         const char *help, const char *unit) {
+void expfmt_write_family(expfmt_writer_t *w, const char *name, expfmt_type_t type, const char *help,
+                         const char *unit) {
     size_t name_len = strlen(name);
     bool om = w->format == EXPFMT_OPENMETRICS;
     if (om && type == EXPFMT_COUNTER && name_len > 6 && strcmp(name + name_len - 6, "_total") == 0)

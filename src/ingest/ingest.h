@@ -79,9 +79,9 @@ typedef enum ingest_push_method {
  * (200 for PUT/POST, 202 for DELETE), VG_ERR_NOTFOUND (404), VG_ERR_INPUT
  * (400, err holds Pushgateway's words) or VG_ERR_IO (500: the WAL write
  * failed; nothing changed). */
-int ingest_push_handle(ingest_push_t *p, tsdb_t *db, ingest_push_method_t method,
-                       const char *path, const char *content_type, const char *content_encoding,
-                       const void *body, size_t len, int64_t now_ns, vg_err_t *err);
+int ingest_push_handle(ingest_push_t *p, tsdb_t *db, ingest_push_method_t method, const char *path,
+                       const char *content_type, const char *content_encoding, const void *body,
+                       size_t len, int64_t now_ns, vg_err_t *err);
 
 /* Removes every group (stale markers for their series). */
 int ingest_push_wipe(ingest_push_t *p, tsdb_t *db, vg_err_t *err);

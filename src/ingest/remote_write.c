@@ -81,14 +81,15 @@ int ingest_remote_write(tsdb_t *db, const char *content_type, const char *conten
     ingest_result_t res = {0};
     ingest_rw_decoder_t dec;
     ingest_rw_decoder_init(&dec, NULL, VG_INGEST_RW_DROP_INVALID);
-    rw_ctx_t ctx = {.app = tsdb_appender_new(db),
-                    .max_t = vg_time_now_ms() + MAX_AHEAD_MS,
-                    .res = &res};
+    rw_ctx_t ctx = {
+        .app = tsdb_appender_new(db), .max_t = vg_time_now_ms() + MAX_AHEAD_MS, .res = &res};
     ingest_rw_handler_t h = {.series = on_series, .ctx = &ctx};
     ingest_rw_stats_t stats = {0};
     int rc = ingest_rw_decoder_decode_body(&dec, body, len, &h, &stats, err);
-    if (rc == VG_OK) rc = tsdb_appender_commit(ctx.app, err);
-    else tsdb_appender_rollback(ctx.app);
+    if (rc == VG_OK)
+        rc = tsdb_appender_commit(ctx.app, err);
+    else
+        tsdb_appender_rollback(ctx.app);
     res.dropped_invalid = stats.n_samples_dropped;
     tsdb_appender_free(ctx.app);
     ingest_rw_decoder_free(&dec);

@@ -150,13 +150,13 @@ const char *promql_type_name(promql_type_t t) {
 
 const char *promql_op_str(promql_op_t op) {
     static const char *names[] = {
-        [PROMQL_OP_NONE] = "",         [PROMQL_OP_ADD] = "+",       [PROMQL_OP_SUB] = "-",
-        [PROMQL_OP_MUL] = "*",         [PROMQL_OP_DIV] = "/",       [PROMQL_OP_MOD] = "%",
-        [PROMQL_OP_POW] = "^",         [PROMQL_OP_ATAN2] = "atan2", [PROMQL_OP_EQLC] = "==",
-        [PROMQL_OP_NEQ] = "!=",        [PROMQL_OP_LTE] = "<=",      [PROMQL_OP_LSS] = "<",
-        [PROMQL_OP_GTE] = ">=",        [PROMQL_OP_GTR] = ">",       [PROMQL_OP_TRIM_UPPER] = "</",
-        [PROMQL_OP_TRIM_LOWER] = ">/", [PROMQL_OP_AND] = "and",     [PROMQL_OP_OR] = "or",
-        [PROMQL_OP_UNLESS] = "unless", [PROMQL_OP_STEP] = "step",   [PROMQL_OP_RANGE] = "range",
+        [PROMQL_OP_NONE] = "",         [PROMQL_OP_ADD] = "+",         [PROMQL_OP_SUB] = "-",
+        [PROMQL_OP_MUL] = "*",         [PROMQL_OP_DIV] = "/",         [PROMQL_OP_MOD] = "%",
+        [PROMQL_OP_POW] = "^",         [PROMQL_OP_ATAN2] = "atan2",   [PROMQL_OP_EQLC] = "==",
+        [PROMQL_OP_NEQ] = "!=",        [PROMQL_OP_LTE] = "<=",        [PROMQL_OP_LSS] = "<",
+        [PROMQL_OP_GTE] = ">=",        [PROMQL_OP_GTR] = ">",         [PROMQL_OP_TRIM_UPPER] = "</",
+        [PROMQL_OP_TRIM_LOWER] = ">/", [PROMQL_OP_AND] = "and",       [PROMQL_OP_OR] = "or",
+        [PROMQL_OP_UNLESS] = "unless", [PROMQL_OP_STEP] = "step",     [PROMQL_OP_RANGE] = "range",
         [PROMQL_OP_MIN_OF] = "min_of", [PROMQL_OP_MAX_OF] = "max_of",
     };
     return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "";
@@ -172,8 +172,8 @@ bool promql_op_is_set(promql_op_t op) {
 }
 
 const char *promql_agg_op_str(promql_agg_op_t op) {
-    static const char *names[] = {"sum",    "avg",    "count",        "min",      "max",
-                                  "group",  "stddev", "stdvar",       "topk",     "bottomk",
+    static const char *names[] = {"sum",          "avg",      "count",  "min",        "max",
+                                  "group",        "stddev",   "stdvar", "topk",       "bottomk",
                                   "count_values", "quantile", "limitk", "limit_ratio"};
     return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "";
 }
@@ -217,7 +217,8 @@ size_t promql_expr_children(const promql_expr_t *e, const promql_expr_t **out, s
         c[n++] = e->u.binary.rhs;
         break;
     case PROMQL_CALL:
-        for (size_t i = 0; i < e->u.call.n_args && i < max; i++) out[i] = e->u.call.args[i];
+        for (size_t i = 0; i < e->u.call.n_args && i < max; i++)
+            out[i] = e->u.call.args[i];
         return e->u.call.n_args;
     case PROMQL_SUBQUERY: c[n++] = e->u.subquery.expr; break;
     case PROMQL_PAREN: c[n++] = e->u.paren.expr; break;
@@ -225,7 +226,8 @@ size_t promql_expr_children(const promql_expr_t *e, const promql_expr_t **out, s
     case PROMQL_MATRIX: c[n++] = e->u.matrix.vector; break;
     default: break;
     }
-    for (size_t i = 0; i < n && i < max; i++) out[i] = c[i];
+    for (size_t i = 0; i < n && i < max; i++)
+        out[i] = c[i];
     return n;
 }
 
@@ -298,11 +300,13 @@ static int cmp_matcher(const void *pa, const void *pb) {
 /* The same matchers in any order (printing sorts them). */
 static bool matchers_eq(const promql_matcher_t *a, const promql_matcher_t *b, size_t n) {
     const promql_matcher_t **sa = vg_malloc(2 * n * sizeof *sa + 1), **sb = sa + n;
-    for (size_t i = 0; i < n; i++) sa[i] = &a[i], sb[i] = &b[i];
+    for (size_t i = 0; i < n; i++)
+        sa[i] = &a[i], sb[i] = &b[i];
     qsort(sa, n, sizeof *sa, cmp_matcher);
     qsort(sb, n, sizeof *sb, cmp_matcher);
     bool eq = true;
-    for (size_t i = 0; i < n && eq; i++) eq = cmp_matcher(&sa[i], &sb[i]) == 0;
+    for (size_t i = 0; i < n && eq; i++)
+        eq = cmp_matcher(&sa[i], &sb[i]) == 0;
     free(sa);
     return eq;
 }
@@ -350,7 +354,8 @@ bool promql_expr_equal(const promql_expr_t *a, const promql_expr_t *b) {
                promql_expr_equal(a->u.subquery.expr, b->u.subquery.expr);
     case PROMQL_PAREN: return promql_expr_equal(a->u.paren.expr, b->u.paren.expr);
     case PROMQL_UNARY:
-        return a->u.unary.op == b->u.unary.op && promql_expr_equal(a->u.unary.expr, b->u.unary.expr);
+        return a->u.unary.op == b->u.unary.op &&
+               promql_expr_equal(a->u.unary.expr, b->u.unary.expr);
     case PROMQL_BINARY: {
         if (a->u.binary.op != b->u.binary.op || a->u.binary.return_bool != b->u.binary.return_bool)
             return false;

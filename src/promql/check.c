@@ -20,7 +20,8 @@ static void expect_type(parser_t *p, promql_expr_t *e, promql_type_t want, const
 /* Where a binary operator starts: the first non-space after the left side. */
 static size_t op_start(const parser_t *p, const promql_expr_t *b) {
     size_t i = b->u.binary.lhs->end;
-    while (i < p->len && (p->in[i] == ' ' || p->in[i] == '\t' || p->in[i] == '\n' || p->in[i] == '\r'))
+    while (i < p->len &&
+           (p->in[i] == ' ' || p->in[i] == '\t' || p->in[i] == '\n' || p->in[i] == '\r'))
         i++;
     return i;
 }
@@ -102,7 +103,8 @@ static void check_call(parser_t *p, promql_expr_t *e) {
     if (f->variadic == 0) {
         if (nargs != n)
             promql_fail_at(p, VG_ERR_INPUT, e->start,
-                           "expected %zu argument(s) in call to \"%s\", got %zu", nargs, f->name, n);
+                           "expected %zu argument(s) in call to \"%s\", got %zu", nargs, f->name,
+                           n);
     } else {
         size_t na = nargs - 1;
         if (na > n)

@@ -236,7 +236,8 @@ void ev_info(ev_t *ev, const promql_expr_t *e, const char *fmt, ...) {
 /* ------------------------------------------------------------- helpers */
 
 const promql_expr_t *ev_unparen(const promql_expr_t *e) {
-    while (e && e->kind == PROMQL_PAREN) e = e->u.paren.expr;
+    while (e && e->kind == PROMQL_PAREN)
+        e = e->u.paren.expr;
     return e;
 }
 
@@ -258,9 +259,9 @@ labels_t *ev_drop_metric_name(const labels_t *ls) {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         labels_label_t l = labels_at(ls, i);
-        if (l.name_len == 8 && (memcmp(l.name, "__name__", 8) == 0 ||
-                                memcmp(l.name, "__type__", 8) == 0 ||
-                                memcmp(l.name, "__unit__", 8) == 0))
+        if (l.name_len == 8 &&
+            (memcmp(l.name, "__name__", 8) == 0 || memcmp(l.name, "__type__", 8) == 0 ||
+             memcmp(l.name, "__unit__", 8) == 0))
             continue;
         p[k++] = l;
     }
@@ -281,7 +282,8 @@ static uint64_t mix64(uint64_t x) {
 
 void ev_map_init(ev_map_t *m, size_t hint) {
     size_t cap = 16;
-    while (cap < hint * 2) cap *= 2;
+    while (cap < hint * 2)
+        cap *= 2;
     m->cap = cap;
     m->n = 0;
     m->keys = vg_malloc(cap * sizeof(*m->keys));
@@ -363,11 +365,10 @@ static bool ptrset_has(const ev_ptrset_t *s, const void *p) {
 /* ------------------------------------------------------ step invariance */
 
 static bool at_unsafe(const char *name) {
-    static const char *const names[] = {"days_in_month", "day_of_month", "day_of_week",
-                                        "day_of_year",   "end",          "hour",
-                                        "minute",        "month",        "year",
-                                        "predict_linear", "range",       "start",
-                                        "step",          "time",         "timestamp"};
+    static const char *const names[] = {
+        "days_in_month", "day_of_month", "day_of_week", "day_of_year", "end",
+        "hour",          "minute",       "month",       "year",        "predict_linear",
+        "range",         "start",        "step",        "time",        "timestamp"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(names[i], name) == 0) return true;
     return false;
@@ -378,11 +379,8 @@ static bool at_unsafe(const char *name) {
  * whether the node itself may be wrapped. */
 static bool prep(ev_ptrset_t *set, const promql_expr_t *e, bool *wrap) {
     switch (e->kind) {
-    case PROMQL_VECTOR:
-        *wrap = e->u.vector.mod.at != PROMQL_AT_NONE;
-        return *wrap;
-    case PROMQL_AGGREGATE:
-        return prep(set, ev_unparen(e->u.aggregate.expr), wrap);
+    case PROMQL_VECTOR: *wrap = e->u.vector.mod.at != PROMQL_AT_NONE; return *wrap;
+    case PROMQL_AGGREGATE: return prep(set, ev_unparen(e->u.aggregate.expr), wrap);
     case PROMQL_BINARY: {
         bool wl, wr;
         bool il = prep(set, e->u.binary.lhs, &wl);
@@ -521,13 +519,13 @@ typedef struct ev_sel {
     size_t n, cap;
 } ev_sel_t;
 
-static int sel_open(ev_t *ev, const promql_expr_t *vs, int64_t mint, int64_t maxt,
-                    ev_sel_t *out) {
+static int sel_open(ev_t *ev, const promql_expr_t *vs, int64_t mint, int64_t maxt, ev_sel_t *out) {
     memset(out, 0, sizeof(*out));
     size_t nm = vs->u.vector.n_matchers;
     labels_matcher_t *stackm[16] = {0};
     labels_matcher_t **ms = nm <= 16 ? stackm : vg_malloc(nm * sizeof(*ms));
-    for (size_t i = 0; i < nm; i++) ms[i] = vs->u.vector.matchers[i].compiled;
+    for (size_t i = 0; i < nm; i++)
+        ms[i] = vs->u.vector.matchers[i].compiled;
     vg_err_t e2 = {0};
     int rc = tsdb_select(ev->db, mint, maxt, ms, nm, 0, &out->set, &e2);
     if (ms != stackm) free(ms);
@@ -583,7 +581,8 @@ static int vector_selector(ev_t *ev, const promql_expr_t *e, bool want_ts, ev_va
         size_t j = 0; /* first sample after the current reference time */
         for (size_t k = 0; k < ev->n_steps; k++) {
             int64_t ts = ev_step_ts(ev, k), ref = mods_ref(&m, ts);
-            while (j < sel.n && sel.buf[j].t <= ref) j++;
+            while (j < sel.n && sel.buf[j].t <= ref)
+                j++;
             if (j == 0) continue;
             const promql_point_t *p = &sel.buf[j - 1];
             if (p->t <= ref - ev->lookback || ev_is_stale(p->v)) continue;
@@ -595,8 +594,7 @@ static int vector_selector(ev_t *ev, const promql_expr_t *e, bool want_ts, ev_va
             break;
         }
         if (s.n == 0) continue;
-        size_t idx =
-            ev_value_add(out, labels_dup(tsdb_series_set_labels(sel.set, i)), want_ts);
+        size_t idx = ev_value_add(out, labels_dup(tsdb_series_set_labels(sel.set, i)), want_ts);
         out->s[idx].pts = s.pts;
         out->s[idx].n = s.n;
         out->s[idx].cap = s.cap;
@@ -814,7 +812,8 @@ int ev_eval_scalar_steps(ev_t *ev, const promql_expr_t *e, double *out) {
     ev_value_t v;
     int rc = ev_eval(ev, e, &v);
     if (rc) return rc;
-    for (size_t k = 0; k < ev->n_steps; k++) out[k] = NAN;
+    for (size_t k = 0; k < ev->n_steps; k++)
+        out[k] = NAN;
     if (v.n > 0) {
         const ev_series_t *s = &v.s[0];
         for (size_t j = 0; j < s->n; j++) {
@@ -858,7 +857,8 @@ int ev_eval(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
             for (size_t i = 0; i < out->n; i++) {
                 ev_series_t *s = &out->s[i];
                 if (out->type == PROMQL_TYPE_VECTOR) s->drop_name = true;
-                for (size_t j = 0; j < s->n; j++) s->pts[j].v = -s->pts[j].v;
+                for (size_t j = 0; j < s->n; j++)
+                    s->pts[j].v = -s->pts[j].v;
             }
         }
         return 0;
@@ -920,7 +920,8 @@ int ev_merge_same(ev_t *ev, ev_value_t *v) {
         free(add->pts);
         labels_free(add->ls);
         if (rc) {
-            for (size_t r = i + 1; r < v->n; r++) v->s[j++] = v->s[r];
+            for (size_t r = i + 1; r < v->n; r++)
+                v->s[j++] = v->s[r];
             break;
         }
     }
@@ -955,7 +956,8 @@ void ev_fmt_g(double f, char *out, size_t cap) {
         memcpy(mant, e, ml);
         mant[ml] = 0;
         if (strchr(mant, '.')) {
-            while (ml > 0 && mant[ml - 1] == '0') mant[--ml] = 0;
+            while (ml > 0 && mant[ml - 1] == '0')
+                mant[--ml] = 0;
             if (ml > 0 && mant[ml - 1] == '.') mant[--ml] = 0;
         }
         snprintf(out, cap, "%se%c%02d", mant, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
@@ -974,7 +976,8 @@ static void annos_move(ev_annos_t *a, char ***out, size_t *n) {
 }
 
 static void annos_free(ev_annos_t *a) {
-    for (size_t i = 0; i < a->n; i++) free(a->v[i]);
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i]);
     free(a->v);
 }
 
@@ -989,9 +992,11 @@ void promql_value_free(promql_value_t *v) {
         free(v->series[i].points);
     }
     free(v->series);
-    for (size_t i = 0; i < v->n_warnings; i++) free(v->warnings[i]);
+    for (size_t i = 0; i < v->n_warnings; i++)
+        free(v->warnings[i]);
     free(v->warnings);
-    for (size_t i = 0; i < v->n_infos; i++) free(v->infos[i]);
+    for (size_t i = 0; i < v->n_infos; i++)
+        free(v->infos[i]);
     free(v->infos);
     qpriv_t *p = v->priv;
     if (p) {
@@ -1002,8 +1007,8 @@ void promql_value_free(promql_value_t *v) {
 }
 
 static int run(promql_engine_t *eng, tsdb_t *db, const char *query, size_t len, int64_t start,
-               int64_t end, int64_t step, bool instant, int64_t timeout_ms,
-               promql_value_t **out, vg_err_t *err) {
+               int64_t end, int64_t step, bool instant, int64_t timeout_ms, promql_value_t **out,
+               vg_err_t *err) {
     *out = NULL;
     if (!eng || !db || !query) return vg_err_set(err, VG_ERR_INPUT, "invalid query arguments");
     promql_ast_t *ast = NULL;
@@ -1021,7 +1026,9 @@ static int run(promql_engine_t *eng, tsdb_t *db, const char *query, size_t len, 
         }
         if (step <= 0) {
             promql_ast_free(ast);
-            return vg_err_set(err, VG_ERR_INPUT, "zero or negative query resolution step widths are not accepted. Try a positive integer");
+            return vg_err_set(err, VG_ERR_INPUT,
+                              "zero or negative query resolution step widths are not accepted. Try "
+                              "a positive integer");
         }
         if (end < start) {
             promql_ast_free(ast);
@@ -1097,7 +1104,8 @@ static int run(promql_engine_t *eng, tsdb_t *db, const char *query, size_t len, 
             res->type = PROMQL_TYPE_VECTOR;
             /* Force the evaluation time, as Prometheus does. */
             for (size_t i = 0; i < v.n; i++)
-                for (size_t j = 0; j < v.s[i].n; j++) v.s[i].pts[j].t = start;
+                for (size_t j = 0; j < v.s[i].n; j++)
+                    v.s[i].pts[j].t = start;
         } else {
             res->type = PROMQL_TYPE_MATRIX;
             ev_value_sort(&v);

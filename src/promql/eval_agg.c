@@ -75,7 +75,8 @@ void ev_format_float_f(double f, char *out, size_t cap) {
     for (; *p && *p != 'e'; p++)
         if (*p != '.') digits[nd++] = *p;
     int exp = atoi(p + 1);
-    while (nd > 1 && digits[nd - 1] == '0') nd--;
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
     char *o = out;
     char *end = out + cap - 1;
 #define PUT(c)                                                                                     \
@@ -87,13 +88,17 @@ void ev_format_float_f(double f, char *out, size_t cap) {
     if (dp <= 0) {
         PUT('0');
         PUT('.');
-        for (int i = 0; i < -dp; i++) PUT('0');
-        for (size_t i = 0; i < nd; i++) PUT(digits[i]);
+        for (int i = 0; i < -dp; i++)
+            PUT('0');
+        for (size_t i = 0; i < nd; i++)
+            PUT(digits[i]);
     } else {
-        for (int i = 0; i < dp; i++) PUT((size_t)i < nd ? digits[i] : '0');
+        for (int i = 0; i < dp; i++)
+            PUT((size_t)i < nd ? digits[i] : '0');
         if ((size_t)dp < nd) {
             PUT('.');
-            for (size_t i = (size_t)dp; i < nd; i++) PUT(digits[i]);
+            for (size_t i = (size_t)dp; i < nd; i++)
+                PUT(digits[i]);
         }
     }
     *o = '\0';
@@ -134,7 +139,8 @@ static labels_t *grouping_labels(labels_builder_t *b, const labels_t *ls, const 
                                  size_t n, bool without) {
     if (without) {
         labels_builder_reset(b, ls);
-        for (size_t i = 0; i < n; i++) labels_builder_del(b, names[i], strlen(names[i]));
+        for (size_t i = 0; i < n; i++)
+            labels_builder_del(b, names[i], strlen(names[i]));
         labels_builder_del(b, "__name__", 8);
         return labels_builder_labels(b);
     }
@@ -200,7 +206,8 @@ static void heap_push(group_t *g, size_t si, double v, less_fn less) {
 /* sort.Sort(sort.Reverse(heap)) for short heaps: Go's insertion sort. */
 static void heap_sort_reverse(group_t *g, less_fn less) {
     for (size_t i = 1; i < g->n_heap; i++)
-        for (size_t j = i; j > 0 && less(g->hv[j - 1], g->hv[j]); j--) heap_swap(g, j, j - 1);
+        for (size_t j = i; j > 0 && less(g->hv[j - 1], g->hv[j]); j--)
+            heap_swap(g, j, j - 1);
 }
 
 static int eval_param(ev_t *ev, const promql_expr_t *p, double *vals, double *mn, double *mx,
@@ -307,7 +314,8 @@ int ev_aggregate(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
     bool without = e->u.aggregate.without;
     size_t n_names = e->u.aggregate.n_grouping;
     const char **names = vg_malloc((n_names + 1) * sizeof(*names));
-    for (size_t i = 0; i < n_names; i++) names[i] = e->u.aggregate.grouping[i].s;
+    for (size_t i = 0; i < n_names; i++)
+        names[i] = e->u.aggregate.grouping[i].s;
     int rc = 0;
     double *param = NULL;
     double pmin = 0, pmax = 0;
@@ -345,7 +353,8 @@ int ev_aggregate(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
             ev_value_init(out, PROMQL_TYPE_VECTOR);
             return 0;
         }
-        if (pnan) rc = ev_errf(ev, "Parameter value is NaN");
+        if (pnan)
+            rc = ev_errf(ev, "Parameter value is NaN");
         else if (pmin <= -9223372036854775808.0)
             rc = ev_errf(ev, "Scalar value %g underflows int64", pmin);
         else if (pmax >= 9223372036854775807.0)
@@ -413,7 +422,8 @@ int ev_aggregate(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
             gsize[*g]++;
             continue;
         }
-        if (!is_k) ev_value_add(&res, grouping_labels(b, in.s[i].ls, names, n_names, without), false);
+        if (!is_k)
+            ev_value_add(&res, grouping_labels(b, in.s[i].ls, names, n_names, without), false);
         ev_map_put(&gmap, key, n_groups);
         gsize[n_groups] = 1;
         s2g[i] = n_groups++;
@@ -426,7 +436,8 @@ int ev_aggregate(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
     size_t *order = NULL, n_order = 0;
     if (is_k) {
         outidx = vg_malloc((in.n + 1) * sizeof(size_t));
-        for (size_t i = 0; i < in.n; i++) outidx[i] = SIZE_MAX;
+        for (size_t i = 0; i < in.n; i++)
+            outidx[i] = SIZE_MAX;
         order = vg_malloc((in.n + 1) * sizeof(size_t));
     }
     size_t *gorder = vg_malloc((n_groups + 1) * sizeof(size_t)); /* groups in order seen */
@@ -436,7 +447,8 @@ int ev_aggregate(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
         if ((rc = ev_check(ev)) != 0) break;
         double fp = param ? param[k] : 0;
         size_t n_gorder = 0;
-        for (size_t g = 0; g < n_groups; g++) groups[g].seen = false;
+        for (size_t g = 0; g < n_groups; g++)
+            groups[g].seen = false;
         int64_t kk = 0;
         double ratio = 0;
         bool skip_step = false;
@@ -578,7 +590,8 @@ int ev_aggregate(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
                 double v = gr->value;
                 switch (op) {
                 case PROMQL_AGG_AVG:
-                    v = gr->incr_mean ? gr->mean + gr->c : gr->value / gr->count + gr->c / gr->count;
+                    v = gr->incr_mean ? gr->mean + gr->c
+                                      : gr->value / gr->count + gr->c / gr->count;
                     break;
                 case PROMQL_AGG_COUNT: v = gr->count; break;
                 case PROMQL_AGG_STDVAR: v = gr->value / gr->count; break;
@@ -598,7 +611,8 @@ int ev_aggregate(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
             group_t *gr = &groups[gorder[gi]];
             if (op == PROMQL_AGG_TOPK && gr->n_heap > 1) heap_sort_reverse(gr, less_val);
             if (op == PROMQL_AGG_BOTTOMK && gr->n_heap > 1) heap_sort_reverse(gr, less_rev);
-            for (size_t h = 0; h < gr->n_heap; h++) order[n_order++] = gr->heap[h];
+            for (size_t h = 0; h < gr->n_heap; h++)
+                order[n_order++] = gr->heap[h];
         }
         for (size_t j = 0; j < n_order && rc == 0; j++) {
             size_t i = order[j];

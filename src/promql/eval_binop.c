@@ -76,8 +76,8 @@ static int scalar_scalar(ev_t *ev, const promql_expr_t *e, ev_value_t *l, ev_val
     for (size_t k = 0; l->n > 0 && k < l->s[0].n; k++) {
         double a = l->s[0].pts[k].v, b = scalar_at(r, k);
         promql_op_t op = e->u.binary.op;
-        l->s[0].pts[k].v = promql_op_is_comparison(op) ? (compare(op, a, b) ? 1 : 0)
-                                                        : arith(op, a, b);
+        l->s[0].pts[k].v =
+            promql_op_is_comparison(op) ? (compare(op, a, b) ? 1 : 0) : arith(op, a, b);
     }
     ev_value_free(ev, r);
     *out = *l;
@@ -85,7 +85,8 @@ static int scalar_scalar(ev_t *ev, const promql_expr_t *e, ev_value_t *l, ev_val
 }
 
 static void trim_info(ev_t *ev, const promql_expr_t *e) {
-    ev_info(ev, e, "incompatible sample types encountered for binary operator \"%s\": float %s float",
+    ev_info(ev, e,
+            "incompatible sample types encountered for binary operator \"%s\": float %s float",
             promql_op_str(e->u.binary.op), promql_op_str(e->u.binary.op));
 }
 
@@ -145,13 +146,14 @@ typedef struct side {
     size_t *sig;  /* per series: signature ordinal */
     size_t *pres; /* series present at the step */
     size_t n_pres;
-    double *val;  /* values of present series, by position in pres */
+    double *val; /* values of present series, by position in pres */
 } side_t;
 
 static const char **matching_names(const promql_vector_matching_t *m, const char **stack,
                                    size_t cap) {
     const char **names = m->n_labels <= cap ? stack : vg_malloc(m->n_labels * sizeof(*names));
-    for (size_t i = 0; i < m->n_labels; i++) names[i] = m->labels[i].s;
+    for (size_t i = 0; i < m->n_labels; i++)
+        names[i] = m->labels[i].s;
     return names;
 }
 
@@ -274,7 +276,8 @@ static size_t out_get(outv_t *o, labels_t *ls, bool drop_name) {
     ev_map_put(&o->by_hash, h, idx);
     if (idx >= o->cap_stamp) {
         size_t nc = o->cap_stamp ? o->cap_stamp * 2 : 16;
-        while (nc <= idx) nc *= 2;
+        while (nc <= idx)
+            nc *= 2;
         o->stamp = vg_realloc(o->stamp, nc * sizeof(*o->stamp));
         memset(o->stamp + o->cap_stamp, 0, (nc - o->cap_stamp) * sizeof(*o->stamp));
         o->cap_stamp = nc;
@@ -292,8 +295,7 @@ static void fmt_labels(const labels_t *ls, char *buf, size_t cap) {
 /* Emits series i of side sd at step k into o (series map cache in map). */
 static int emit(ev_t *ev, outv_t *o, side_t *sd, size_t *map, size_t j, size_t k, int64_t ts) {
     size_t i = sd->pres[j];
-    if (map[i] == SIZE_MAX)
-        map[i] = out_get(o, labels_dup(sd->v->s[i].ls), sd->v->s[i].drop_name);
+    if (map[i] == SIZE_MAX) map[i] = out_get(o, labels_dup(sd->v->s[i].ls), sd->v->s[i].drop_name);
     size_t oi = map[i];
     if (o->stamp[oi] == k + 1)
         return ev_errf(ev, "vector cannot contain metrics with the same labelset");
@@ -301,8 +303,7 @@ static int emit(ev_t *ev, outv_t *o, side_t *sd, size_t *map, size_t j, size_t k
     return ev_series_push(ev, &o->v.s[oi], ts, sd->val[j]);
 }
 
-static int set_op(ev_t *ev, const promql_expr_t *e, ev_value_t *l, ev_value_t *r,
-                  ev_value_t *out) {
+static int set_op(ev_t *ev, const promql_expr_t *e, ev_value_t *l, ev_value_t *r, ev_value_t *out) {
     const promql_vector_matching_t *m = e->u.binary.matching;
     promql_op_t op = e->u.binary.op;
     ev_map_t sigmap;
@@ -318,8 +319,10 @@ static int set_op(ev_t *ev, const promql_expr_t *e, ev_value_t *l, ev_value_t *r
     ev_map_init(&o.by_hash, l->n + r->n);
     size_t *lmap = vg_malloc((l->n + 1) * sizeof(size_t));
     size_t *rmap = vg_malloc((r->n + 1) * sizeof(size_t));
-    for (size_t i = 0; i < l->n; i++) lmap[i] = SIZE_MAX;
-    for (size_t i = 0; i < r->n; i++) rmap[i] = SIZE_MAX;
+    for (size_t i = 0; i < l->n; i++)
+        lmap[i] = SIZE_MAX;
+    for (size_t i = 0; i < r->n; i++)
+        rmap[i] = SIZE_MAX;
     int rc = 0;
     for (size_t k = 0; k < ev->n_steps && rc == 0; k++) {
         int64_t ts = ev_step_ts(ev, k);
@@ -327,18 +330,23 @@ static int set_op(ev_t *ev, const promql_expr_t *e, ev_value_t *l, ev_value_t *r
         side_gather(&L, ts);
         side_gather(&R, ts);
         if (op == PROMQL_OP_OR) {
-            for (size_t j = 0; j < L.n_pres; j++) flag[L.sig[L.pres[j]]] = 1;
-            for (size_t j = 0; j < L.n_pres && rc == 0; j++) rc = emit(ev, &o, &L, lmap, j, k, ts);
+            for (size_t j = 0; j < L.n_pres; j++)
+                flag[L.sig[L.pres[j]]] = 1;
+            for (size_t j = 0; j < L.n_pres && rc == 0; j++)
+                rc = emit(ev, &o, &L, lmap, j, k, ts);
             for (size_t j = 0; j < R.n_pres && rc == 0; j++)
                 if (!flag[R.sig[R.pres[j]]]) rc = emit(ev, &o, &R, rmap, j, k, ts);
-            for (size_t j = 0; j < L.n_pres; j++) flag[L.sig[L.pres[j]]] = 0;
+            for (size_t j = 0; j < L.n_pres; j++)
+                flag[L.sig[L.pres[j]]] = 0;
         } else {
             bool is_and = op == PROMQL_OP_AND;
             if (L.n_pres == 0 || (is_and && R.n_pres == 0)) continue;
-            for (size_t j = 0; j < R.n_pres; j++) flag[R.sig[R.pres[j]]] = 1;
+            for (size_t j = 0; j < R.n_pres; j++)
+                flag[R.sig[R.pres[j]]] = 1;
             for (size_t j = 0; j < L.n_pres && rc == 0; j++)
                 if ((flag[L.sig[L.pres[j]]] != 0) == is_and) rc = emit(ev, &o, &L, lmap, j, k, ts);
-            for (size_t j = 0; j < R.n_pres; j++) flag[R.sig[R.pres[j]]] = 0;
+            for (size_t j = 0; j < R.n_pres; j++)
+                flag[R.sig[R.pres[j]]] = 0;
         }
     }
     free(flag);
@@ -382,7 +390,8 @@ static int vector_vector(ev_t *ev, const promql_expr_t *e, ev_value_t *lv, ev_va
     double fill_b = m->fill_rhs, fill_a = m->fill_lhs;
     size_t *bsig = vg_malloc((n_sigs + 1) * sizeof(size_t)); /* sig -> position in B.pres */
     uint8_t *matched = vg_calloc(n_sigs + 1, 1);
-    for (size_t i = 0; i <= n_sigs; i++) bsig[i] = NONE;
+    for (size_t i = 0; i <= n_sigs; i++)
+        bsig[i] = NONE;
     outv_t o = {0};
     ev_value_init(&o.v, PROMQL_TYPE_VECTOR);
     ev_map_init(&o.by_hash, A->v->n + 1);
@@ -501,9 +510,12 @@ static int vector_vector(ev_t *ev, const promql_expr_t *e, ev_value_t *lv, ev_va
                 rc = ev_series_push(ev, &o.v.s[oi], ts, f);
             }
         }
-        for (size_t j = 0; j < B->n_pres; j++) bsig[B->sig[B->pres[j]]] = NONE;
-        for (size_t j = 0; j < A->n_pres; j++) matched[A->sig[A->pres[j]]] = 0;
-        for (size_t j = 0; j < B->n_pres; j++) matched[B->sig[B->pres[j]]] = 0;
+        for (size_t j = 0; j < B->n_pres; j++)
+            bsig[B->sig[B->pres[j]]] = NONE;
+        for (size_t j = 0; j < A->n_pres; j++)
+            matched[A->sig[A->pres[j]]] = 0;
+        for (size_t j = 0; j < B->n_pres; j++)
+            matched[B->sig[B->pres[j]]] = 0;
     }
     labels_builder_free(b);
     ev_map_free(&pair);

@@ -26,10 +26,10 @@
 
 /* One series of an intermediate value. */
 typedef struct ev_series {
-    labels_t *ls;         /* owned */
-    promql_point_t *pts;  /* owned (heap) */
+    labels_t *ls;        /* owned */
+    promql_point_t *pts; /* owned (heap) */
     size_t n, cap;
-    bool drop_name;       /* __name__ goes at the end of evaluation */
+    bool drop_name; /* __name__ goes at the end of evaluation */
 } ev_series_t;
 
 /* An intermediate value: VECTOR (series over the steps), SCALAR (one

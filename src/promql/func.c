@@ -204,7 +204,8 @@ static bool window_eval(ev_t *ev, const promql_expr_t *e, wfn_t fn, wctx_t *w,
                         const promql_point_t *p, size_t n, int64_t ts, int64_t range_end,
                         int64_t range, double a, double b, double *out) {
     switch (fn) {
-    case W_RATE: return extrapolated_rate(p, n, range_end - range, range_end, range, true, true, out);
+    case W_RATE:
+        return extrapolated_rate(p, n, range_end - range, range_end, range, true, true, out);
     case W_INCREASE:
         return extrapolated_rate(p, n, range_end - range, range_end, range, true, false, out);
     case W_DELTA:
@@ -304,14 +305,16 @@ static bool window_eval(ev_t *ev, const promql_expr_t *e, wfn_t fn, wctx_t *w,
     }
     case W_SUM: {
         double sum = 0, c = 0;
-        for (size_t i = 0; i < n; i++) kahan_inc(p[i].v, &sum, &c);
+        for (size_t i = 0; i < n; i++)
+            kahan_inc(p[i].v, &sum, &c);
         *out = isinf(sum) ? sum : sum + c;
         return true;
     }
     case W_COUNT: *out = (double)n; return true;
     case W_QUANTILE: {
         double *v = scratch(w, n);
-        for (size_t i = 0; i < n; i++) v[i] = p[i].v;
+        for (size_t i = 0; i < n; i++)
+            v[i] = p[i].v;
         *out = ev_quantile(a, v, n);
         return true;
     }
@@ -331,7 +334,8 @@ static bool window_eval(ev_t *ev, const promql_expr_t *e, wfn_t fn, wctx_t *w,
             v[i] = p[i].v;
         }
         double med = ev_quantile(0.5, v, n);
-        for (size_t i = 0; i < n; i++) v[i] = fabs(v[i] - med);
+        for (size_t i = 0; i < n; i++)
+            v[i] = fabs(v[i] - med);
         *out = ev_quantile(0.5, v, n);
         return true;
     }
@@ -381,7 +385,8 @@ static labels_t *absent_labels(const promql_expr_t *arg) {
         bool seen = false;
         for (size_t j = 0; j < i; j++) {
             const promql_matcher_t *o = &arg->u.vector.matchers[j];
-            if (has[j] && o->name.len == m->name.len && memcmp(o->name.s, m->name.s, m->name.len) == 0)
+            if (has[j] && o->name.len == m->name.len &&
+                memcmp(o->name.s, m->name.s, m->name.len) == 0)
                 seen = true;
         }
         if (m->type == LABELS_MATCH_EQUAL && !seen) {
@@ -456,8 +461,10 @@ static int call_window(ev_t *ev, const promql_expr_t *e, wfn_t fn, size_t mi, ev
         for (size_t k = 0; k < ev->n_steps && rc == 0; k++) {
             int64_t ts = ev_step_ts(ev, k), lo_t, hi_t;
             ev_source_window(src, ts, &lo_t, &hi_t);
-            while (hi < n && p[hi].t <= hi_t) hi++;
-            while (lo < hi && p[lo].t <= lo_t) lo++;
+            while (hi < n && p[hi].t <= hi_t)
+                hi++;
+            while (lo < hi && p[lo].t <= lo_t)
+                lo++;
             if (hi <= lo) continue;
             double a = sa ? sa[k] : 0, b = sb ? sb[k] : 0;
             if (fn == W_QUANTILE && !warned_q && (isnan(a) || a < 0 || a > 1)) {
@@ -541,21 +548,40 @@ static int call_window(ev_t *ev, const promql_expr_t *e, wfn_t fn, size_t mi, ev
 /* ---------------------------------------------------- instant vectors */
 
 typedef enum vfn {
-    V_ABS, V_CEIL, V_FLOOR, V_EXP, V_SQRT, V_LN, V_LOG2, V_LOG10,
-    V_SIN, V_COS, V_TAN, V_ASIN, V_ACOS, V_ATAN, V_SINH, V_COSH, V_TANH,
-    V_ASINH, V_ACOSH, V_ATANH, V_RAD, V_DEG, V_SGN,
+    V_ABS,
+    V_CEIL,
+    V_FLOOR,
+    V_EXP,
+    V_SQRT,
+    V_LN,
+    V_LOG2,
+    V_LOG10,
+    V_SIN,
+    V_COS,
+    V_TAN,
+    V_ASIN,
+    V_ACOS,
+    V_ATAN,
+    V_SINH,
+    V_COSH,
+    V_TANH,
+    V_ASINH,
+    V_ACOSH,
+    V_ATANH,
+    V_RAD,
+    V_DEG,
+    V_SGN,
 } vfn_t;
 
 static const struct {
     const char *name;
     vfn_t fn;
 } simple_fns[] = {
-    {"abs", V_ABS},     {"ceil", V_CEIL},   {"floor", V_FLOOR}, {"exp", V_EXP},
-    {"sqrt", V_SQRT},   {"ln", V_LN},       {"log2", V_LOG2},   {"log10", V_LOG10},
-    {"sin", V_SIN},     {"cos", V_COS},     {"tan", V_TAN},     {"asin", V_ASIN},
-    {"acos", V_ACOS},   {"atan", V_ATAN},   {"sinh", V_SINH},   {"cosh", V_COSH},
-    {"tanh", V_TANH},   {"asinh", V_ASINH}, {"acosh", V_ACOSH}, {"atanh", V_ATANH},
-    {"rad", V_RAD},     {"deg", V_DEG},     {"sgn", V_SGN},
+    {"abs", V_ABS},   {"ceil", V_CEIL}, {"floor", V_FLOOR}, {"exp", V_EXP},     {"sqrt", V_SQRT},
+    {"ln", V_LN},     {"log2", V_LOG2}, {"log10", V_LOG10}, {"sin", V_SIN},     {"cos", V_COS},
+    {"tan", V_TAN},   {"asin", V_ASIN}, {"acos", V_ACOS},   {"atan", V_ATAN},   {"sinh", V_SINH},
+    {"cosh", V_COSH}, {"tanh", V_TANH}, {"asinh", V_ASINH}, {"acosh", V_ACOSH}, {"atanh", V_ATANH},
+    {"rad", V_RAD},   {"deg", V_DEG},   {"sgn", V_SGN},
 };
 
 static double simple(vfn_t fn, double v) {
@@ -592,7 +618,16 @@ static size_t step_of(const ev_t *ev, int64_t t) {
 }
 
 /* Date parts of Unix seconds, as Go's time.Unix(int64(f), 0).UTC(). */
-typedef enum dfn { D_DAY_OF_MONTH, D_DAY_OF_WEEK, D_DAY_OF_YEAR, D_DAYS_IN_MONTH, D_HOUR, D_MINUTE, D_MONTH, D_YEAR } dfn_t;
+typedef enum dfn {
+    D_DAY_OF_MONTH,
+    D_DAY_OF_WEEK,
+    D_DAY_OF_YEAR,
+    D_DAYS_IN_MONTH,
+    D_HOUR,
+    D_MINUTE,
+    D_MONTH,
+    D_YEAR
+} dfn_t;
 
 static double date_part(dfn_t fn, double secs) {
     int64_t s;
@@ -627,7 +662,8 @@ static double date_part(dfn_t fn, double secs) {
     }
     case D_DAY_OF_YEAR: {
         int yd = 0;
-        for (int i = 0; i < m - 1; i++) yd += mdays[i] + (i == 1 && leap ? 1 : 0);
+        for (int i = 0; i < m - 1; i++)
+            yd += mdays[i] + (i == 1 && leap ? 1 : 0);
         return (double)(yd + d);
     }
     case D_DAYS_IN_MONTH: return (double)(mdays[m - 1] + (m == 2 && leap ? 1 : 0));
@@ -643,10 +679,14 @@ static const struct {
     const char *name;
     dfn_t fn;
 } date_fns[] = {
-    {"day_of_month", D_DAY_OF_MONTH}, {"day_of_week", D_DAY_OF_WEEK},
-    {"day_of_year", D_DAY_OF_YEAR},   {"days_in_month", D_DAYS_IN_MONTH},
-    {"hour", D_HOUR},                 {"minute", D_MINUTE},
-    {"month", D_MONTH},               {"year", D_YEAR},
+    {"day_of_month", D_DAY_OF_MONTH},
+    {"day_of_week", D_DAY_OF_WEEK},
+    {"day_of_year", D_DAY_OF_YEAR},
+    {"days_in_month", D_DAYS_IN_MONTH},
+    {"hour", D_HOUR},
+    {"minute", D_MINUTE},
+    {"month", D_MONTH},
+    {"year", D_YEAR},
 };
 
 /* A scalar value from per-step values. */
@@ -667,7 +707,8 @@ static int scalar_value(ev_t *ev, const double *v, ev_value_t *out) {
 static size_t chunk(const char *s, size_t n, size_t i) {
     bool dig = s[i] >= '0' && s[i] <= '9';
     size_t j = i;
-    while (j < n && ((s[j] >= '0' && s[j] <= '9') == dig)) j++;
+    while (j < n && ((s[j] >= '0' && s[j] <= '9') == dig))
+        j++;
     return j;
 }
 
@@ -857,7 +898,8 @@ static double bucket_fraction(double lower, double upper, bucket_t *b, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (i > 0) lb = b[i - 1].upper;
         double ub = b[i].upper;
-#define INTERP(v) (isinf(lb) && lb < 0 ? b[i].count : rank + (b[i].count - rank) * ((v) - lb) / (ub - lb))
+#define INTERP(v)                                                                                  \
+    (isinf(lb) && lb < 0 ? b[i].count : rank + (b[i].count - rank) * ((v)-lb) / (ub - lb))
         if (!ls && lb >= lower) {
             lr = rank;
             ls = true;
@@ -928,20 +970,24 @@ typedef struct mono_anno {
 /* histogram_quantile (q) or histogram_fraction (lower, upper) over the
  * classic buckets of vec at every step. */
 static void fmt_om_float(double f, char *out, size_t cap) {
-    if (f == 1) snprintf(out, cap, "1.0");
-    else if (f == 0) snprintf(out, cap, "0.0");
-    else if (f == -1) snprintf(out, cap, "-1.0");
+    if (f == 1)
+        snprintf(out, cap, "1.0");
+    else if (f == 0)
+        snprintf(out, cap, "0.0");
+    else if (f == -1)
+        snprintf(out, cap, "-1.0");
     else {
         vg_format_float(f, out);
-        if (!isnan(f) && !isinf(f) && !strpbrk(out, "e.")) strncat(out, ".0", cap - strlen(out) - 1);
+        if (!isnan(f) && !isinf(f) && !strpbrk(out, "e."))
+            strncat(out, ".0", cap - strlen(out) - 1);
     }
 }
 
 /* qs: n_q arrays of per-step quantiles (fraction: qs[0] lower, qs[1]
  * upper); qlabel: the label histogram_quantiles adds, or NULL. */
 static int classic_histograms(ev_t *ev, bool fraction, double **qs, size_t n_q,
-                              const promql_str_t *qlabel, ev_value_t *in,
-                              const promql_expr_t *varg, ev_value_t *out) {
+                              const promql_str_t *qlabel, ev_value_t *in, const promql_expr_t *varg,
+                              ev_value_t *out) {
     const double *qa = qs[0], *qb = fraction ? qs[1] : NULL;
     size_t nq = fraction ? 1 : n_q;
     ev_value_init(out, PROMQL_TYPE_VECTOR);
@@ -965,7 +1011,8 @@ static int classic_histograms(ev_t *ev, bool fraction, double **qs, size_t n_q,
         size_t nl = 0;
         const char *nm = labels_metric_name(in->s[i].ls, &nl);
         if (nm) {
-            for (size_t j = 0; j < nl; j++) h = (h ^ (unsigned char)nm[j]) * 0x100000001b3ULL;
+            for (size_t j = 0; j < nl; j++)
+                h = (h ^ (unsigned char)nm[j]) * 0x100000001b3ULL;
         }
         size_t *g = ev_map_get(&gm, h);
         if (g) {
@@ -985,7 +1032,8 @@ static int classic_histograms(ev_t *ev, bool fraction, double **qs, size_t n_q,
     size_t *gstart = vg_calloc(n_groups + 2, sizeof(size_t));
     size_t *gfill = vg_calloc(n_groups + 1, sizeof(size_t));
     size_t *outidx = vg_malloc((n_groups * nq + 1) * sizeof(size_t));
-    for (size_t g = 0; g < n_groups * nq; g++) outidx[g] = SIZE_MAX;
+    for (size_t g = 0; g < n_groups * nq; g++)
+        outidx[g] = SIZE_MAX;
     labels_builder_t *qb_lb = labels_builder_new();
     size_t *cur = vg_calloc(in->n + 1, sizeof(size_t));
     size_t *gorder = vg_malloc((n_groups + 1) * sizeof(size_t));
@@ -1133,7 +1181,8 @@ static int classic_histograms(ev_t *ev, bool fraction, double **qs, size_t n_q,
                 nb.data ? nb.data : "", b1, b2, dd, ma.count + 1, t1, t2);
         vg_buf_free(&nb);
     }
-    for (size_t g = 0; g < n_groups; g++) labels_free(glabels[g]);
+    for (size_t g = 0; g < n_groups; g++)
+        labels_free(glabels[g]);
     free(glabels);
     free(grp);
     free(ub);
@@ -1253,7 +1302,8 @@ int ev_call(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
                 return ev_errf(ev, "anchored and smoothed range selectors are not supported");
         }
         for (size_t j = 0; j < sizeof(window_fns) / sizeof(window_fns[0]); j++)
-            if (strcmp(window_fns[j].name, name) == 0) return call_window(ev, e, window_fns[j].fn, i, out);
+            if (strcmp(window_fns[j].name, name) == 0)
+                return call_window(ev, e, window_fns[j].fn, i, out);
         return ev_errf(ev, "function %s is not supported", name);
     }
 
@@ -1279,14 +1329,16 @@ int ev_call(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
         is_const = false;
     if (is_const) {
         double *v = vg_malloc((ev->n_steps + 1) * sizeof(double));
-        for (size_t k = 0; k < ev->n_steps; k++) v[k] = cval;
+        for (size_t k = 0; k < ev->n_steps; k++)
+            v[k] = cval;
         rc = scalar_value(ev, v, out);
         free(v);
         return rc;
     }
     if (strcmp(name, "time") == 0) {
         double *v = vg_malloc((ev->n_steps + 1) * sizeof(double));
-        for (size_t k = 0; k < ev->n_steps; k++) v[k] = (double)ev_step_ts(ev, k) / 1000.0;
+        for (size_t k = 0; k < ev->n_steps; k++)
+            v[k] = (double)ev_step_ts(ev, k) / 1000.0;
         rc = scalar_value(ev, v, out);
         free(v);
         return rc;
@@ -1299,7 +1351,8 @@ int ev_call(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
             return rc;
         }
         bool mn = name[1] == 'i';
-        for (size_t k = 0; k < ev->n_steps; k++) a[k] = mn ? go_min(a[k], b[k]) : go_max(a[k], b[k]);
+        for (size_t k = 0; k < ev->n_steps; k++)
+            a[k] = mn ? go_min(a[k], b[k]) : go_max(a[k], b[k]);
         rc = scalar_value(ev, a, out);
         free(a);
         free(b);
@@ -1365,7 +1418,10 @@ int ev_call(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
             free(b);
             return rc;
         }
-        int kind = name[0] == 'r' ? 0 : strcmp(name, "clamp") == 0 ? 1 : name[6] == 'm' && name[7] == 'i' ? 2 : 3;
+        int kind = name[0] == 'r'                     ? 0
+                   : strcmp(name, "clamp") == 0       ? 1
+                   : name[6] == 'm' && name[7] == 'i' ? 2
+                                                      : 3;
         for (size_t i = 0; i < out->n; i++) {
             ev_series_t *s = &out->s[i];
             s->drop_name = true;
@@ -1399,12 +1455,15 @@ int ev_call(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
         if ((rc = ev_eval(ev, args[0], &in)) != 0) return rc;
         double *v = vg_malloc((ev->n_steps + 1) * sizeof(double));
         uint32_t *cnt = vg_calloc(ev->n_steps + 1, sizeof(uint32_t));
-        for (size_t k = 0; k < ev->n_steps; k++) v[k] = NAN;
+        for (size_t k = 0; k < ev->n_steps; k++)
+            v[k] = NAN;
         for (size_t i = 0; i < in.n; i++)
             for (size_t p = 0; p < in.s[i].n; p++) {
                 size_t k = step_of(ev, in.s[i].pts[p].t);
-                if (cnt[k]++ == 0) v[k] = in.s[i].pts[p].v;
-                else v[k] = NAN;
+                if (cnt[k]++ == 0)
+                    v[k] = in.s[i].pts[p].v;
+                else
+                    v[k] = NAN;
             }
         ev_value_free(ev, &in);
         rc = scalar_value(ev, v, out);
@@ -1417,7 +1476,8 @@ int ev_call(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
         if ((rc = ev_eval(ev, args[0], &in)) != 0) return rc;
         uint8_t *found = vg_calloc(ev->n_steps + 1, 1);
         for (size_t i = 0; i < in.n; i++)
-            for (size_t p = 0; p < in.s[i].n; p++) found[step_of(ev, in.s[i].pts[p].t)] = 1;
+            for (size_t p = 0; p < in.s[i].n; p++)
+                found[step_of(ev, in.s[i].pts[p].t)] = 1;
         ev_value_free(ev, &in);
         ev_value_init(out, PROMQL_TYPE_VECTOR);
         ev_series_t s = {0};
@@ -1437,12 +1497,13 @@ int ev_call(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
     if (strncmp(name, "sort", 4) == 0) {
         if ((rc = ev_eval(ev, args[0], out)) != 0) return rc;
         if (ev->n_steps > 1 || ev->start != ev->end) {
-            ev_warn(ev, e, "sort is ineffective for range queries since results are always ordered "
-                           "by labels");
+            ev_warn(ev, e,
+                    "sort is ineffective for range queries since results are always ordered "
+                    "by labels");
             return 0;
         }
-        sort_ctx_t c = {e, strcmp(name, "sort") == 0        ? 0
-                           : strcmp(name, "sort_desc") == 0 ? 1
+        sort_ctx_t c = {e, strcmp(name, "sort") == 0            ? 0
+                           : strcmp(name, "sort_desc") == 0     ? 1
                            : strcmp(name, "sort_by_label") == 0 ? 2
                                                                 : 3};
         sort_series(out, &c);
@@ -1473,7 +1534,8 @@ int ev_call(ev_t *ev, const promql_expr_t *e, ev_value_t *out) {
                                     &in, varg, out);
             ev_value_free(ev, &in);
         }
-        for (size_t i = 0; i < nq; i++) free(qs[i]);
+        for (size_t i = 0; i < nq; i++)
+            free(qs[i]);
         free(qs);
         return rc;
     }

@@ -232,8 +232,14 @@ long promql_unquote(const char *s, size_t n, char *out) {
             o += encode_utf8(v, out + o);
             break;
         }
-        case '0': case '1': case '2': case '3':
-        case '4': case '5': case '6': case '7':
+        case '0':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7':
             v = (uint32_t)(e - '0');
             if (n - i < 2) return -1;
             for (int j = 0; j < 2; j++) {
@@ -245,8 +251,7 @@ long promql_unquote(const char *s, size_t n, char *out) {
             if (v > 255) return -1;
             out[o++] = (char)v;
             break;
-        default:
-            return -1;
+        default: return -1;
         }
     }
     return (long)o;
@@ -260,25 +265,44 @@ typedef struct keyword {
 } keyword_t;
 
 static const keyword_t keywords[] = {
-    {"and", T_LAND},         {"or", T_LOR},
-    {"unless", T_LUNLESS},   {"atan2", T_ATAN2},
-    {"sum", T_SUM},          {"avg", T_AVG},
-    {"count", T_COUNT},      {"min", T_MIN},
-    {"max", T_MAX},          {"group", T_GROUP},
-    {"stddev", T_STDDEV},    {"stdvar", T_STDVAR},
-    {"topk", T_TOPK},        {"bottomk", T_BOTTOMK},
-    {"count_values", T_COUNT_VALUES}, {"quantile", T_QUANTILE},
-    {"limitk", T_LIMITK},    {"limit_ratio", T_LIMIT_RATIO},
-    {"offset", T_OFFSET},    {"smoothed", T_SMOOTHED},
-    {"anchored", T_ANCHORED}, {"by", T_BY},
-    {"without", T_WITHOUT},  {"on", T_ON},
-    {"ignoring", T_IGNORING}, {"group_left", T_GROUP_LEFT},
-    {"group_right", T_GROUP_RIGHT}, {"fill", T_FILL},
-    {"fill_left", T_FILL_LEFT}, {"fill_right", T_FILL_RIGHT},
-    {"bool", T_BOOL},        {"start", T_START},
-    {"end", T_END},          {"step", T_STEP},
-    {"range", T_RANGE},      {"max_of", T_MAX_OF},
-    {"min_of", T_MIN_OF},    {"inf", T_NUMBER},
+    {"and", T_LAND},
+    {"or", T_LOR},
+    {"unless", T_LUNLESS},
+    {"atan2", T_ATAN2},
+    {"sum", T_SUM},
+    {"avg", T_AVG},
+    {"count", T_COUNT},
+    {"min", T_MIN},
+    {"max", T_MAX},
+    {"group", T_GROUP},
+    {"stddev", T_STDDEV},
+    {"stdvar", T_STDVAR},
+    {"topk", T_TOPK},
+    {"bottomk", T_BOTTOMK},
+    {"count_values", T_COUNT_VALUES},
+    {"quantile", T_QUANTILE},
+    {"limitk", T_LIMITK},
+    {"limit_ratio", T_LIMIT_RATIO},
+    {"offset", T_OFFSET},
+    {"smoothed", T_SMOOTHED},
+    {"anchored", T_ANCHORED},
+    {"by", T_BY},
+    {"without", T_WITHOUT},
+    {"on", T_ON},
+    {"ignoring", T_IGNORING},
+    {"group_left", T_GROUP_LEFT},
+    {"group_right", T_GROUP_RIGHT},
+    {"fill", T_FILL},
+    {"fill_left", T_FILL_LEFT},
+    {"fill_right", T_FILL_RIGHT},
+    {"bool", T_BOOL},
+    {"start", T_START},
+    {"end", T_END},
+    {"step", T_STEP},
+    {"range", T_RANGE},
+    {"max_of", T_MAX_OF},
+    {"min_of", T_MIN_OF},
+    {"inf", T_NUMBER},
     {"nan", T_NUMBER},
 };
 
@@ -369,7 +393,10 @@ void promql_tok_desc(promql_tok_t t, const char *text, size_t len, vg_buf_t *out
         return;
     }
     switch (t) {
-    case T_IDENTIFIER: vg_buf_puts(out, "identifier "); promql_quote(text, len, out); return;
+    case T_IDENTIFIER:
+        vg_buf_puts(out, "identifier ");
+        promql_quote(text, len, out);
+        return;
     case T_METRIC_IDENTIFIER:
         vg_buf_puts(out, "metric identifier ");
         promql_quote(text, len, out);
@@ -482,13 +509,15 @@ static void error_text(promql_lexer_t *l, promql_token_t *t, const char *prefix)
 }
 
 static void skip_spaces(promql_lexer_t *l) {
-    while (l->pos < l->len && is_space((unsigned char)l->in[l->pos])) l->pos++;
+    while (l->pos < l->len && is_space((unsigned char)l->in[l->pos]))
+        l->pos++;
     l->start = l->pos;
 }
 
 static void lex_comment(promql_lexer_t *l, promql_token_t *t) {
     l->pos++;
-    while (l->pos < l->len && l->in[l->pos] != '\n' && l->in[l->pos] != '\r') l->pos++;
+    while (l->pos < l->len && l->in[l->pos] != '\n' && l->in[l->pos] != '\r')
+        l->pos++;
     emit(l, t, T_COMMENT);
 }
 
@@ -574,7 +603,8 @@ static bool duration_keyword_start(int32_t r) {
 }
 
 static bool scan_duration_keyword(promql_lexer_t *l, promql_token_t *t) {
-    while (l->pos < l->len && is_alpha((unsigned char)l->in[l->pos])) l->pos++;
+    while (l->pos < l->len && is_alpha((unsigned char)l->in[l->pos]))
+        l->pos++;
     promql_tok_t k = keyword_lookup(l->in + l->start, l->pos - l->start);
     if (k == T_STEP || k == T_RANGE || k == T_MAX_OF || k == T_MIN_OF) {
         emit(l, t, k);
@@ -585,7 +615,8 @@ static bool scan_duration_keyword(promql_lexer_t *l, promql_token_t *t) {
 
 static bool followed_by_left_paren(const promql_lexer_t *l) {
     size_t p = l->pos;
-    while (p < l->len && is_space((unsigned char)l->in[p])) p++;
+    while (p < l->len && is_space((unsigned char)l->in[p]))
+        p++;
     return p < l->len && l->in[p] == '(';
 }
 
@@ -614,11 +645,22 @@ static void lex_escape(promql_lexer_t *l, promql_token_t *t, int32_t quote) {
     int n;
     uint32_t base, max;
     switch (ch) {
-    case 'a': case 'b': case 'f': case 'n': case 'r': case 't': case 'v': case '\\':
-        return;
-    case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
-        n = 3, base = 8, max = 255;
-        break;
+    case 'a':
+    case 'b':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't':
+    case 'v':
+    case '\\': return;
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7': n = 3, base = 8, max = 255; break;
     case 'x':
         ch = next(l, &w);
         n = 2, base = 16, max = 255;
@@ -631,9 +673,7 @@ static void lex_escape(promql_lexer_t *l, promql_token_t *t, int32_t quote) {
         ch = next(l, &w);
         n = 8, base = 16, max = 0x10FFFF;
         break;
-    case EOF_RUNE:
-        errorf(l, t, "escape sequence not terminated");
-        return;
+    case EOF_RUNE: errorf(l, t, "escape sequence not terminated"); return;
     default: {
         if (ch == quote) return;
         vg_buf_t b = VG_BUF_INIT;
@@ -720,7 +760,8 @@ static bool lex_inside_braces(promql_lexer_t *l, promql_token_t *t) {
         skip_spaces(l);
         return false;
     } else if (is_alpha(r)) {
-        while (l->pos < l->len && is_alnum((unsigned char)l->in[l->pos])) l->pos++;
+        while (l->pos < l->len && is_alnum((unsigned char)l->in[l->pos]))
+            l->pos++;
         emit(l, t, T_IDENTIFIER);
     } else if (r == ',') {
         emit(l, t, T_COMMA);
@@ -769,7 +810,10 @@ static bool lex_duration_expr(promql_lexer_t *l, promql_token_t *t) {
         }
         l->got_colon = true;
         return true;
-    case '(': emit(l, t, T_LEFT_PAREN); l->paren_depth++; return true;
+    case '(':
+        emit(l, t, T_LEFT_PAREN);
+        l->paren_depth++;
+        return true;
     case ')':
         emit(l, t, T_RIGHT_PAREN);
         if (--l->paren_depth < 0) error_rune(l, t, "unexpected right parenthesis ", r, "");
@@ -864,12 +908,18 @@ static bool lex_statements(promql_lexer_t *l, promql_token_t *t) {
     case '"':
     case '\'': lex_string(l, t, r); return true;
     case '`': lex_raw_string(l, t); return true;
-    case '(': emit(l, t, T_LEFT_PAREN); l->paren_depth++; return true;
+    case '(':
+        emit(l, t, T_LEFT_PAREN);
+        l->paren_depth++;
+        return true;
     case ')':
         emit(l, t, T_RIGHT_PAREN);
         if (--l->paren_depth < 0) error_rune(l, t, "unexpected right parenthesis ", r, "");
         return true;
-    case '{': emit(l, t, T_LEFT_BRACE); l->brace_open = true; return true;
+    case '{':
+        emit(l, t, T_LEFT_BRACE);
+        l->brace_open = true;
+        return true;
     case '[':
         if (l->bracket_open) {
             error_rune(l, t, "unexpected left bracket ", r, "");

@@ -190,10 +190,14 @@ static bool parse_int_base0(const char *s, size_t n, double *out) {
     size_t i = 0;
     if (s[0] == '0' && n > 1) {
         char c = (char)(s[1] | 0x20);
-        if (c == 'x') base = 16, i = 2;
-        else if (c == 'o') base = 8, i = 2;
-        else if (c == 'b') base = 2, i = 2;
-        else base = 8, i = 1;
+        if (c == 'x')
+            base = 16, i = 2;
+        else if (c == 'o')
+            base = 8, i = 2;
+        else if (c == 'b')
+            base = 2, i = 2;
+        else
+            base = 8, i = 1;
     }
     bool underscores = false;
     uint64_t v = 0;
@@ -238,13 +242,16 @@ static double number_value(parser_t *p, const promql_token_t *t) {
         size_t k = 0;
         bool underscores = false, hexish = n > 1 && s[0] == '0' && (s[1] | 0x20) == 'x';
         for (size_t i = 0; i < n; i++) {
-            if (s[i] == '_') underscores = true;
-            else buf[k++] = s[i];
+            if (s[i] == '_')
+                underscores = true;
+            else
+                buf[k++] = s[i];
         }
         buf[k] = 0;
         if ((!underscores || underscore_ok(s, n)) && !hexish) {
             char lower[8] = {0};
-            for (size_t i = 0; i < k && i < 7; i++) lower[i] = (char)(buf[i] | 0x20);
+            for (size_t i = 0; i < k && i < 7; i++)
+                lower[i] = (char)(buf[i] | 0x20);
             if (strcmp(lower, "inf") == 0 && k == 3) return INFINITY;
             if (strcmp(lower, "nan") == 0 && k == 3) return NAN;
             errno = 0;
@@ -294,9 +301,12 @@ static uint64_t duration_value(parser_t *p, const promql_token_t *t) {
     static const struct {
         const char *unit;
         uint64_t mult;
-    } units[] = {{"y", 365ull * 24 * 3600 * 1000000000ull}, {"w", 7ull * 24 * 3600 * 1000000000ull},
-                 {"d", 24ull * 3600 * 1000000000ull},       {"h", 3600ull * 1000000000ull},
-                 {"m", 60ull * 1000000000ull},              {"s", 1000000000ull},
+    } units[] = {{"y", 365ull * 24 * 3600 * 1000000000ull},
+                 {"w", 7ull * 24 * 3600 * 1000000000ull},
+                 {"d", 24ull * 3600 * 1000000000ull},
+                 {"h", 3600ull * 1000000000ull},
+                 {"m", 60ull * 1000000000ull},
+                 {"s", 1000000000ull},
                  {"ms", 1000000ull}};
     uint64_t dur = 0;
     size_t i = 0;
@@ -319,14 +329,16 @@ static uint64_t duration_value(parser_t *p, const promql_token_t *t) {
             break;
         }
         size_t u0 = i;
-        while (i < n && !(s[i] >= '0' && s[i] <= '9')) i++;
+        while (i < n && !(s[i] >= '0' && s[i] <= '9'))
+            i++;
         if (i == u0) {
             bad = "not a valid duration string";
             break;
         }
         int u = -1;
         for (int k = 0; k < 7; k++)
-            if (strlen(units[k].unit) == i - u0 && memcmp(units[k].unit, s + u0, i - u0) == 0) u = k;
+            if (strlen(units[k].unit) == i - u0 && memcmp(units[k].unit, s + u0, i - u0) == 0)
+                u = k;
         if (u < 0) {
             vg_buf_t b = VG_BUF_INIT;
             vg_buf_puts(&b, "unknown unit ");
@@ -395,14 +407,14 @@ static int64_t seconds_to_ms(double v) {
 
 /* ---------------------------------------------------- duration syntax */
 
-
 static void experimental_duration(parser_t *p, const promql_expr_t *e) {
     if (!p->opts.duration_expr)
-        promql_fail_at(p, VG_ERR_INPUT, e->start, "experimental duration expression is not enabled");
+        promql_fail_at(p, VG_ERR_INPUT, e->start,
+                       "experimental duration expression is not enabled");
 }
 
-static promql_expr_t *dur_node(parser_t *p, promql_op_t op, promql_expr_t *lhs,
-                               promql_expr_t *rhs, size_t start, size_t end) {
+static promql_expr_t *dur_node(parser_t *p, promql_op_t op, promql_expr_t *lhs, promql_expr_t *rhs,
+                               size_t start, size_t end) {
     promql_expr_t *e = new_node(p, PROMQL_DURATION_EXPR, start, end);
     e->u.duration.op = op;
     e->u.duration.lhs = lhs;
@@ -593,36 +605,91 @@ static int64_t literal_range_ms(parser_t *p, const promql_expr_t *e) {
 
 static bool is_metric_identifier(promql_tok_t t) {
     switch (t) {
-    case T_AVG: case T_BOTTOMK: case T_BY: case T_COUNT: case T_COUNT_VALUES:
-    case T_FILL: case T_FILL_LEFT: case T_FILL_RIGHT: case T_GROUP: case T_IDENTIFIER:
-    case T_LAND: case T_LOR: case T_LUNLESS: case T_MAX: case T_METRIC_IDENTIFIER:
-    case T_MIN: case T_OFFSET: case T_QUANTILE: case T_STDDEV: case T_STDVAR: case T_SUM:
-    case T_TOPK: case T_WITHOUT: case T_START: case T_END: case T_LIMITK: case T_LIMIT_RATIO:
-    case T_STEP: case T_RANGE: case T_ANCHORED: case T_SMOOTHED: case T_MAX_OF: case T_MIN_OF:
-        return true;
+    case T_AVG:
+    case T_BOTTOMK:
+    case T_BY:
+    case T_COUNT:
+    case T_COUNT_VALUES:
+    case T_FILL:
+    case T_FILL_LEFT:
+    case T_FILL_RIGHT:
+    case T_GROUP:
+    case T_IDENTIFIER:
+    case T_LAND:
+    case T_LOR:
+    case T_LUNLESS:
+    case T_MAX:
+    case T_METRIC_IDENTIFIER:
+    case T_MIN:
+    case T_OFFSET:
+    case T_QUANTILE:
+    case T_STDDEV:
+    case T_STDVAR:
+    case T_SUM:
+    case T_TOPK:
+    case T_WITHOUT:
+    case T_START:
+    case T_END:
+    case T_LIMITK:
+    case T_LIMIT_RATIO:
+    case T_STEP:
+    case T_RANGE:
+    case T_ANCHORED:
+    case T_SMOOTHED:
+    case T_MAX_OF:
+    case T_MIN_OF: return true;
     default: return false;
     }
 }
 
 static bool is_maybe_label(promql_tok_t t) {
     switch (t) {
-    case T_AVG: case T_BOOL: case T_BOTTOMK: case T_BY: case T_COUNT: case T_COUNT_VALUES:
-    case T_GROUP: case T_GROUP_LEFT: case T_GROUP_RIGHT: case T_FILL: case T_FILL_LEFT:
-    case T_FILL_RIGHT: case T_IDENTIFIER: case T_IGNORING: case T_LAND: case T_LOR:
-    case T_LUNLESS: case T_MAX: case T_METRIC_IDENTIFIER: case T_MIN: case T_OFFSET: case T_ON:
-    case T_QUANTILE: case T_STDDEV: case T_STDVAR: case T_SUM: case T_TOPK: case T_START:
-    case T_END: case T_ATAN2: case T_LIMITK: case T_LIMIT_RATIO: case T_STEP: case T_RANGE:
-    case T_ANCHORED: case T_SMOOTHED: case T_MAX_OF: case T_MIN_OF:
-        return true;
+    case T_AVG:
+    case T_BOOL:
+    case T_BOTTOMK:
+    case T_BY:
+    case T_COUNT:
+    case T_COUNT_VALUES:
+    case T_GROUP:
+    case T_GROUP_LEFT:
+    case T_GROUP_RIGHT:
+    case T_FILL:
+    case T_FILL_LEFT:
+    case T_FILL_RIGHT:
+    case T_IDENTIFIER:
+    case T_IGNORING:
+    case T_LAND:
+    case T_LOR:
+    case T_LUNLESS:
+    case T_MAX:
+    case T_METRIC_IDENTIFIER:
+    case T_MIN:
+    case T_OFFSET:
+    case T_ON:
+    case T_QUANTILE:
+    case T_STDDEV:
+    case T_STDVAR:
+    case T_SUM:
+    case T_TOPK:
+    case T_START:
+    case T_END:
+    case T_ATAN2:
+    case T_LIMITK:
+    case T_LIMIT_RATIO:
+    case T_STEP:
+    case T_RANGE:
+    case T_ANCHORED:
+    case T_SMOOTHED:
+    case T_MAX_OF:
+    case T_MIN_OF: return true;
     default: return false;
     }
 }
 
 static bool is_aggregator(promql_tok_t t) { return t > T_AGGS_START && t < T_AGGS_END; }
 
-static void add_matcher(parser_t *p, promql_expr_t *vs, labels_match_type_t type,
-                        promql_str_t name, promql_str_t value, size_t err_pos,
-                        promql_matcher_t **arr, size_t *cap) {
+static void add_matcher(parser_t *p, promql_expr_t *vs, labels_match_type_t type, promql_str_t name,
+                        promql_str_t value, size_t err_pos, promql_matcher_t **arr, size_t *cap) {
     if (vs->u.vector.n_matchers == *cap) {
         size_t ncap = *cap ? *cap * 2 : 4;
         promql_matcher_t *n = promql_alloc(p, ncap * sizeof *n);
@@ -671,8 +738,8 @@ static void parse_label_matchers(parser_t *p, promql_expr_t *vs, promql_matcher_
                 advance(p);
                 if (peek_type(p) != T_STRING) unexpected(p, peek(p), ctx, "string");
                 promql_token_t val = advance(p);
-                add_matcher(p, vs, mt, str_dup(p, p->in + name.pos, name.len),
-                            unquote_tok(p, &val), name.pos, arr, cap);
+                add_matcher(p, vs, mt, str_dup(p, p->in + name.pos, name.len), unquote_tok(p, &val),
+                            name.pos, arr, cap);
             } else if (t->type == T_STRING) {
                 promql_token_t name = advance(p);
                 promql_str_t n = unquote_tok(p, &name);
@@ -710,8 +777,8 @@ static promql_expr_t *parse_vector_selector(parser_t *p) {
         promql_token_t name = advance(p);
         vs->u.vector.name = str_dup(p, p->in + name.pos, name.len);
         if (peek_type(p) == T_LEFT_BRACE) parse_label_matchers(p, vs, &arr, &cap);
-        add_matcher(p, vs, LABELS_MATCH_EQUAL, metric_name_label, vs->u.vector.name, name.pos,
-                    &arr, &cap);
+        add_matcher(p, vs, LABELS_MATCH_EQUAL, metric_name_label, vs->u.vector.name, name.pos, &arr,
+                    &cap);
     } else {
         parse_label_matchers(p, vs, &arr, &cap);
         vs->u.vector.name = str_dup(p, "", 0);
@@ -870,7 +937,8 @@ static void parse_at(parser_t *p, promql_expr_t *e) {
         promql_expr_t *n = number_literal(p);
         ts = sign * n->u.number.value;
         double ms = round(ts * 1000);
-        if (isinf(ts) || isnan(ts) || !(ms < 9.2233720368547758e18 && ms > -9.2233720368547758e18)) {
+        if (isinf(ts) || isnan(ts) ||
+            !(ms < 9.2233720368547758e18 && ms > -9.2233720368547758e18)) {
             char v[400];
             if (isnan(ts))
                 snprintf(v, sizeof v, "NaN");
@@ -895,7 +963,8 @@ static void parse_anchored_smoothed(parser_t *p, promql_expr_t *e) {
     bool anchored = t.type == T_ANCHORED;
     const char *what = anchored ? "anchored" : "smoothed";
     if (!p->opts.extended_range)
-        promql_fail_at(p, VG_ERR_INPUT, e->start, "%s modifier is experimental and not enabled", what);
+        promql_fail_at(p, VG_ERR_INPUT, e->start, "%s modifier is experimental and not enabled",
+                       what);
     promql_expr_t *vs = NULL;
     switch (e->kind) {
     case PROMQL_VECTOR: vs = e; break;
@@ -950,8 +1019,7 @@ static promql_expr_t *parse_brackets(parser_t *p, promql_expr_t *e) {
     promql_expr_t *step = NULL;
     if (peek_type(p) != T_RIGHT_BRACKET) {
         step = positive_duration(p, &cx_step);
-        if (peek_type(p) != T_RIGHT_BRACKET)
-            unexpected(p, peek(p), "subquery selector", "\"]\"");
+        if (peek_type(p) != T_RIGHT_BRACKET) unexpected(p, peek(p), "subquery selector", "\"]\"");
     }
     promql_token_t rb = advance(p);
     promql_expr_t *s = new_node(p, PROMQL_SUBQUERY, e->start, rb.pos + 1);
@@ -1056,8 +1124,7 @@ static promql_expr_t *parse_aggregate(parser_t *p) {
     size_t n;
     promql_expr_t **args = parse_call_body(p, &n);
     p->agg_depth--;
-    if (!modifier && (peek_type(p) == T_BY || peek_type(p) == T_WITHOUT))
-        parse_agg_modifier(p, a);
+    if (!modifier && (peek_type(p) == T_BY || peek_type(p) == T_WITHOUT)) parse_agg_modifier(p, a);
     a->end = (uint32_t)p->last_end;
     if (n == 0)
         promql_fail_at(p, VG_ERR_INPUT, a->start, "no arguments for aggregate expression provided");
@@ -1101,7 +1168,8 @@ static promql_expr_t *parse_call(parser_t *p) {
     c->u.call.func = f;
     c->u.call.args = args;
     c->u.call.n_args = n;
-    for (size_t i = 0; i < n; i++) set_height(p, c, args[i], c->height > 1 ? c : NULL);
+    for (size_t i = 0; i < n; i++)
+        set_height(p, c, args[i], c->height > 1 ? c : NULL);
     return c;
 }
 
@@ -1217,8 +1285,8 @@ static promql_vector_matching_t *parse_bin_modifiers(parser_t *p, bool *out_bool
         vm->on = advance(p).type == T_ON;
         parse_grouping_labels(p, &vm->labels, &vm->n_labels);
         if (peek_type(p) == T_GROUP_LEFT || peek_type(p) == T_GROUP_RIGHT) {
-            vm->card = advance(p).type == T_GROUP_LEFT ? PROMQL_CARD_MANY_TO_ONE
-                                                       : PROMQL_CARD_ONE_TO_MANY;
+            vm->card =
+                advance(p).type == T_GROUP_LEFT ? PROMQL_CARD_MANY_TO_ONE : PROMQL_CARD_ONE_TO_MANY;
             if (peek_type(p) == T_LEFT_PAREN)
                 parse_grouping_labels(p, &vm->include, &vm->n_include);
         }
@@ -1287,7 +1355,8 @@ void promql_ast_keep_matcher(promql_ast_t *ast, labels_matcher_t *m) {
 
 void promql_ast_free(promql_ast_t *ast) {
     if (!ast) return;
-    for (size_t i = 0; i < ast->n_compiled; i++) labels_matcher_free(ast->compiled[i]);
+    for (size_t i = 0; i < ast->n_compiled; i++)
+        labels_matcher_free(ast->compiled[i]);
     free(ast->compiled);
     vg_arena_free(ast->arena);
     free(ast);
@@ -1311,8 +1380,8 @@ static void position_str(const char *q, size_t len, size_t pos, char *out, size_
     snprintf(out, out_len, "%zu:%zu", line, col);
 }
 
-int promql_parse(const char *query, size_t len, const promql_parse_opts_t *opts,
-                 promql_ast_t **out, size_t *out_pos, vg_err_t *err) {
+int promql_parse(const char *query, size_t len, const promql_parse_opts_t *opts, promql_ast_t **out,
+                 size_t *out_pos, vg_err_t *err) {
     *out = NULL;
     promql_parse_opts_t o = {0};
     if (opts) o = *opts;

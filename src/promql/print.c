@@ -39,16 +39,19 @@ void promql_format_float_f(double v, vg_buf_t *out) {
     if (*e == 'e') point += atoi(e + 1);
     /* drop leading zeros ("0.001" gives digits "0001") */
     size_t lead = 0;
-    while (lead + 1 < nd && digits[lead] == '0') lead++, point--;
+    while (lead + 1 < nd && digits[lead] == '0')
+        lead++, point--;
     const char *d = digits + lead;
     nd -= lead;
     if (point <= 0) {
         vg_buf_puts(out, "0.");
-        for (int i = point; i < 0; i++) vg_buf_putc(out, '0');
+        for (int i = point; i < 0; i++)
+            vg_buf_putc(out, '0');
         vg_buf_append(out, d, nd);
     } else if ((size_t)point >= nd) {
         vg_buf_append(out, d, nd);
-        for (size_t i = nd; i < (size_t)point; i++) vg_buf_putc(out, '0');
+        for (size_t i = nd; i < (size_t)point; i++)
+            vg_buf_putc(out, '0');
     } else {
         vg_buf_append(out, d, (size_t)point);
         vg_buf_putc(out, '.');
@@ -70,9 +73,12 @@ void promql_format_duration(int64_t ms, vg_buf_t *out) {
         const char *unit;
         uint64_t mult;
         bool exact; /* years and weeks only when nothing smaller is left */
-    } units[] = {{"y", 365ull * 86400000, true}, {"w", 7ull * 86400000, true},
-                 {"d", 86400000, false},        {"h", 3600000, false},
-                 {"m", 60000, false},           {"s", 1000, false},
+    } units[] = {{"y", 365ull * 86400000, true},
+                 {"w", 7ull * 86400000, true},
+                 {"d", 86400000, false},
+                 {"h", 3600000, false},
+                 {"m", 60000, false},
+                 {"s", 1000, false},
                  {"ms", 1, false}};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (units[i].exact && u % units[i].mult != 0) continue;

@@ -90,12 +90,12 @@ typedef enum promql_op {
     PROMQL_OP_MOD, /* % */
     PROMQL_OP_POW, /* ^ */
     PROMQL_OP_ATAN2,
-    PROMQL_OP_EQLC, /* == */
-    PROMQL_OP_NEQ,  /* != */
-    PROMQL_OP_LTE,  /* <= */
-    PROMQL_OP_LSS,  /* < */
-    PROMQL_OP_GTE,  /* >= */
-    PROMQL_OP_GTR,  /* > */
+    PROMQL_OP_EQLC,       /* == */
+    PROMQL_OP_NEQ,        /* != */
+    PROMQL_OP_LTE,        /* <= */
+    PROMQL_OP_LSS,        /* < */
+    PROMQL_OP_GTE,        /* >= */
+    PROMQL_OP_GTR,        /* > */
     PROMQL_OP_TRIM_UPPER, /* </ (native histograms) */
     PROMQL_OP_TRIM_LOWER, /* >/ */
     PROMQL_OP_AND,
@@ -182,25 +182,25 @@ typedef enum promql_at {
 
 /* The offset and @ modifiers of a selector or subquery. */
 typedef struct promql_modifiers {
-    int64_t offset_ms;            /* used when offset_expr is NULL */
-    promql_expr_t *offset_expr;   /* a PROMQL_DURATION_EXPR, or NULL */
+    int64_t offset_ms;          /* used when offset_expr is NULL */
+    promql_expr_t *offset_expr; /* a PROMQL_DURATION_EXPR, or NULL */
     promql_at_t at;
     int64_t at_ms;
 } promql_modifiers_t;
 
 typedef enum promql_card {
     PROMQL_CARD_ONE_TO_ONE = 0,
-    PROMQL_CARD_MANY_TO_ONE, /* group_left */
-    PROMQL_CARD_ONE_TO_MANY, /* group_right */
+    PROMQL_CARD_MANY_TO_ONE,  /* group_left */
+    PROMQL_CARD_ONE_TO_MANY,  /* group_right */
     PROMQL_CARD_MANY_TO_MANY, /* set operators */
 } promql_card_t;
 
 typedef struct promql_vector_matching {
     promql_card_t card;
-    bool on;                    /* on(...) rather than ignoring(...) */
-    promql_str_t *labels;       /* on/ignoring labels */
+    bool on;              /* on(...) rather than ignoring(...) */
+    promql_str_t *labels; /* on/ignoring labels */
     size_t n_labels;
-    promql_str_t *include;      /* group_left/group_right labels */
+    promql_str_t *include; /* group_left/group_right labels */
     size_t n_include;
     bool has_fill_lhs, has_fill_rhs;
     double fill_lhs, fill_rhs;
@@ -217,7 +217,7 @@ struct promql_expr {
         } number;
         promql_str_t string;
         struct {
-            promql_str_t name; /* empty when written only in braces */
+            promql_str_t name;          /* empty when written only in braces */
             promql_matcher_t *matchers; /* all of them, the name last */
             size_t n_matchers;
             promql_modifiers_t mod;
@@ -295,8 +295,8 @@ typedef struct promql_ast {
  * memory limits) with err->msg as Prometheus prints a ParseErr:
  * "<line>:<col>: parse error: <message>"; *out_pos (if not NULL) gets the
  * byte offset the message refers to. */
-int promql_parse(const char *query, size_t len, const promql_parse_opts_t *opts,
-                 promql_ast_t **out, size_t *out_pos, vg_err_t *err);
+int promql_parse(const char *query, size_t len, const promql_parse_opts_t *opts, promql_ast_t **out,
+                 size_t *out_pos, vg_err_t *err);
 void promql_ast_free(promql_ast_t *ast);
 
 /* The value type of an expression. */
@@ -354,11 +354,11 @@ typedef struct promql_series {
 
 /* A query's result. Everything it points to belongs to it. */
 typedef struct promql_value {
-    promql_type_t type;   /* SCALAR, VECTOR, MATRIX (range queries and
-                             range-vector instant queries) or STRING */
-    double scalar;        /* SCALAR */
-    int64_t t;            /* SCALAR and STRING: the evaluation time */
-    const char *string;   /* STRING */
+    promql_type_t type; /* SCALAR, VECTOR, MATRIX (range queries and
+                           range-vector instant queries) or STRING */
+    double scalar;      /* SCALAR */
+    int64_t t;          /* SCALAR and STRING: the evaluation time */
+    const char *string; /* STRING */
     promql_series_t *series;
     size_t n_series;
     /* Annotations as Prometheus words them ("PromQL warning: ... (1:15)"). */
@@ -386,10 +386,10 @@ promql_engine_t *promql_engine_new(const promql_engine_opts_t *opts);
 void promql_engine_free(promql_engine_t *e);
 
 /* Failures of a query besides VG_ERR_INPUT (a parse error: bad_data, 400). */
-#define PROMQL_ERR_EXEC (-300)        /* an execution error: "execution", 422 */
-#define PROMQL_ERR_TOO_MANY (-301)    /* over max_samples: "execution", 422 */
-#define PROMQL_ERR_TIMEOUT (-302)     /* over the timeout: "timeout", 503 */
-#define PROMQL_ERR_CANCELED (-303)    /* "canceled", 422 */
+#define PROMQL_ERR_EXEC (-300)     /* an execution error: "execution", 422 */
+#define PROMQL_ERR_TOO_MANY (-301) /* over max_samples: "execution", 422 */
+#define PROMQL_ERR_TIMEOUT (-302)  /* over the timeout: "timeout", 503 */
+#define PROMQL_ERR_CANCELED (-303) /* "canceled", 422 */
 
 /* Evaluates query at t (ms) over db (borrowed). On success *out is a new
  * value (promql_value_free). Errors carry Prometheus's messages, e.g.

@@ -15,9 +15,9 @@ typedef enum { FAM_COUNTER, FAM_GAUGE, FAM_HISTOGRAM } fam_kind_t;
 typedef struct child {
     struct child *next;
     char *label_values[SELFMON_MAX_LABELS];
-    double value;     /* counter or gauge; histogram sum */
-    double count;     /* histogram observations */
-    double *buckets;  /* histogram: non-cumulative counts per bucket */
+    double value;    /* counter or gauge; histogram sum */
+    double count;    /* histogram observations */
+    double *buckets; /* histogram: non-cumulative counts per bucket */
 } child_t;
 
 struct selfmon_family {
@@ -35,14 +35,14 @@ struct selfmon_family {
 struct selfmon_worker {
     struct selfmon_worker *next;
     char *name;
-    double registered_at;    /* monotonic seconds */
+    double registered_at;      /* monotonic seconds */
     _Atomic double busy_since; /* 0 when idle */
     _Atomic double busy_total;
 };
 
 struct selfmon {
     char *proc_path;
-    double start_time; /* wall clock, for process_start_time_seconds fallback */
+    double start_time;    /* wall clock, for process_start_time_seconds fallback */
     pthread_mutex_t lock; /* guards the lists below */
     selfmon_family_t *families, *families_tail;
     selfmon_worker_t *workers;
@@ -57,7 +57,8 @@ selfmon_t *selfmon_new(const char *proc_path) {
 }
 
 static void child_free(child_t *c, size_t n_labels) {
-    for (size_t i = 0; i < n_labels; i++) free(c->label_values[i]);
+    for (size_t i = 0; i < n_labels; i++)
+        free(c->label_values[i]);
     free(c->buckets);
     free(c);
 }
@@ -70,7 +71,8 @@ void selfmon_free(selfmon_t *s) {
             cn = c->next;
             child_free(c, f->n_labels);
         }
-        for (size_t i = 0; i < f->n_labels; i++) free(f->label_names[i]);
+        for (size_t i = 0; i < f->n_labels; i++)
+            free(f->label_names[i]);
         pthread_mutex_destroy(&f->lock);
         free(f->bounds);
         free(f->name);
@@ -96,23 +98,26 @@ static selfmon_family_t *family_new(selfmon_t *s, fam_kind_t kind, const char *n
     f->name = vg_strdup(name);
     f->help = vg_strdup(help);
     f->n_labels = n_labels;
-    for (size_t i = 0; i < n_labels; i++) f->label_names[i] = vg_strdup(label_names[i]);
+    for (size_t i = 0; i < n_labels; i++)
+        f->label_names[i] = vg_strdup(label_names[i]);
     pthread_mutex_init(&f->lock, NULL);
     pthread_mutex_lock(&s->lock);
-    if (s->families_tail) s->families_tail->next = f;
-    else s->families = f;
+    if (s->families_tail)
+        s->families_tail->next = f;
+    else
+        s->families = f;
     s->families_tail = f;
     pthread_mutex_unlock(&s->lock);
     return f;
 }
 
-selfmon_family_t *selfmon_counter(selfmon_t *s, const char *name, const char *help,
-                                  size_t n_labels, const char *const *label_names) {
+selfmon_family_t *selfmon_counter(selfmon_t *s, const char *name, const char *help, size_t n_labels,
+                                  const char *const *label_names) {
     return family_new(s, FAM_COUNTER, name, help, n_labels, label_names);
 }
 
-selfmon_family_t *selfmon_gauge(selfmon_t *s, const char *name, const char *help,
-                                size_t n_labels, const char *const *label_names) {
+selfmon_family_t *selfmon_gauge(selfmon_t *s, const char *name, const char *help, size_t n_labels,
+                                const char *const *label_names) {
     return family_new(s, FAM_GAUGE, name, help, n_labels, label_names);
 }
 
@@ -130,12 +135,14 @@ selfmon_family_t *selfmon_histogram(selfmon_t *s, const char *name, const char *
 static child_t *child_get(selfmon_family_t *f, const char *const *values, bool create) {
     for (child_t *c = f->children; c; c = c->next) {
         size_t i = 0;
-        while (i < f->n_labels && strcmp(c->label_values[i], values[i]) == 0) i++;
+        while (i < f->n_labels && strcmp(c->label_values[i], values[i]) == 0)
+            i++;
         if (i == f->n_labels) return c;
     }
     if (!create) return NULL;
     child_t *c = vg_calloc(1, sizeof *c);
-    for (size_t i = 0; i < f->n_labels; i++) c->label_values[i] = vg_strdup(values[i]);
+    for (size_t i = 0; i < f->n_labels; i++)
+        c->label_values[i] = vg_strdup(values[i]);
     if (f->kind == FAM_HISTOGRAM) c->buckets = vg_calloc(f->n_bounds + 1, sizeof *c->buckets);
     /* Keep children sorted by label values so output is stable. */
     child_t **pp = &f->children;
@@ -167,7 +174,8 @@ void selfmon_observe(selfmon_family_t *f, const char *const *label_values, doubl
     pthread_mutex_lock(&f->lock);
     child_t *c = child_get(f, label_values, true);
     size_t i = 0;
-    while (i < f->n_bounds && value > f->bounds[i]) i++;
+    while (i < f->n_bounds && value > f->bounds[i])
+        i++;
     c->buckets[i] += 1;
     c->count += 1;
     c->value += value;
@@ -199,7 +207,8 @@ void selfmon_worker_busy(selfmon_worker_t *w) { atomic_store(&w->busy_since, vg_
 
 void selfmon_worker_idle(selfmon_worker_t *w) {
     double since = atomic_exchange(&w->busy_since, 0.0);
-    if (since > 0) atomic_store(&w->busy_total, atomic_load(&w->busy_total) + vg_time_mono() - since);
+    if (since > 0)
+        atomic_store(&w->busy_total, atomic_load(&w->busy_total) + vg_time_mono() - since);
 }
 
 /* -------------------------------------------------------------- output */
@@ -232,8 +241,10 @@ static void write_family(expfmt_writer_t *w, selfmon_family_t *f) {
         labels[f->n_labels].value = le;
         for (size_t b = 0; b <= f->n_bounds; b++) {
             cumulative += c->buckets[b];
-            if (b < f->n_bounds) vg_format_float(f->bounds[b], le);
-            else strcpy(le, "+Inf");
+            if (b < f->n_bounds)
+                vg_format_float(f->bounds[b], le);
+            else
+                strcpy(le, "+Inf");
             expfmt_write_sample(w, name.data, labels, f->n_labels + 1, cumulative);
         }
         vg_buf_reset(&name);
@@ -325,10 +336,9 @@ static void write_workers(selfmon_t *s, expfmt_writer_t *w) {
     double now = vg_time_mono();
     static const char *const kinds[3] = {"vigil_thread_busy_seconds_total",
                                          "vigil_thread_idle_seconds_total", "vigil_threads"};
-    static const char *const helps[3] = {
-        "Seconds the threads of this kind spent working.",
-        "Seconds the threads of this kind spent waiting for work.",
-        "Number of long-lived threads of this kind."};
+    static const char *const helps[3] = {"Seconds the threads of this kind spent working.",
+                                         "Seconds the threads of this kind spent waiting for work.",
+                                         "Number of long-lived threads of this kind."};
     for (int k = 0; k < 3; k++) {
         expfmt_write_family(w, kinds[k], k < 2 ? EXPFMT_COUNTER : EXPFMT_GAUGE, helps[k],
                             k < 2 ? "seconds" : NULL);
@@ -356,7 +366,8 @@ void selfmon_write(selfmon_t *s, expfmt_writer_t *w) {
     write_process(s, w);
     /* Lock order: the registry lock, then a family's. */
     pthread_mutex_lock(&s->lock);
-    for (selfmon_family_t *f = s->families; f; f = f->next) write_family(w, f);
+    for (selfmon_family_t *f = s->families; f; f = f->next)
+        write_family(w, f);
     pthread_mutex_unlock(&s->lock);
     write_workers(s, w);
 }

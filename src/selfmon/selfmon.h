@@ -33,10 +33,10 @@ void selfmon_free(selfmon_t *s);
 
 /* Families. name, help and label names are copied. A histogram's buckets are
  * upper bounds in increasing order, without +Inf. */
-selfmon_family_t *selfmon_counter(selfmon_t *s, const char *name, const char *help,
-                                  size_t n_labels, const char *const *label_names);
-selfmon_family_t *selfmon_gauge(selfmon_t *s, const char *name, const char *help,
-                                size_t n_labels, const char *const *label_names);
+selfmon_family_t *selfmon_counter(selfmon_t *s, const char *name, const char *help, size_t n_labels,
+                                  const char *const *label_names);
+selfmon_family_t *selfmon_gauge(selfmon_t *s, const char *name, const char *help, size_t n_labels,
+                                const char *const *label_names);
 selfmon_family_t *selfmon_histogram(selfmon_t *s, const char *name, const char *help,
                                     size_t n_labels, const char *const *label_names,
                                     const double *buckets, size_t n_buckets);

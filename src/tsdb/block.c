@@ -24,10 +24,12 @@
 #define PAGE_TARGET (16u << 10)
 
 static void put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 static void put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 static uint32_t get_u32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -59,10 +61,12 @@ static void make_id(char *out) {
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     if (fd < 0 || read(fd, rnd, sizeof rnd) != (ssize_t)sizeof rnd) {
         uint64_t x = (uint64_t)vg_time_now_ms() ^ (uint64_t)getpid() << 32;
-        for (int i = 0; i < 16; i++) rnd[i] = (uint8_t)((x = x * 6364136223846793005ULL + 1) >> 56);
+        for (int i = 0; i < 16; i++)
+            rnd[i] = (uint8_t)((x = x * 6364136223846793005ULL + 1) >> 56);
     }
     if (fd >= 0) close(fd);
-    for (int i = 0; i < 16; i++) out[10 + i] = alphabet[rnd[i] & 31];
+    for (int i = 0; i < 16; i++)
+        out[10 + i] = alphabet[rnd[i] & 31];
     out[BLOCK_ID_LEN] = '\0';
 }
 
@@ -105,7 +109,7 @@ struct block_writer {
 #define GROW(ptr, n, cap, init)                                                                    \
     do {                                                                                           \
         if ((n) == (cap)) {                                                                        \
-            (cap) = (cap) ? (cap) * 2 : (init);                                                    \
+            (cap) = (cap) ? (cap)*2 : (init);                                                      \
             (ptr) = vg_realloc((ptr), (cap) * sizeof *(ptr));                                      \
         }                                                                                          \
     } while (0)
@@ -158,7 +162,8 @@ void block_writer_abort(block_writer_t *w) {
     free(w->chunks);
     free(w->page_offsets);
     vg_buf_free(&w->page);
-    for (size_t i = 0; i < w->n_sources; i++) free(w->sources[i]);
+    for (size_t i = 0; i < w->n_sources; i++)
+        free(w->sources[i]);
     free(w->sources);
     free(w->chunks_path);
     free(w->tmp_dir);
@@ -292,7 +297,8 @@ int block_writer_finish(block_writer_t *w, char *out_id, vg_err_t *err) {
         syms[n_syms++] = (sym_entry_t){s, labels_symtab_strlen(s), id};
     }
     if (n_syms > 1) qsort(syms, n_syms, sizeof *syms, cmp_sym);
-    for (size_t i = 0; i < n_syms; i++) num[syms[i].id] = (uint32_t)i;
+    for (size_t i = 0; i < n_syms; i++)
+        num[syms[i].id] = (uint32_t)i;
 
     vg_buf_t ix = VG_BUF_INIT;
     uint8_t hdr[FILE_HEADER] = {0};
@@ -301,7 +307,8 @@ int block_writer_finish(block_writer_t *w, char *out_id, vg_err_t *err) {
     vg_buf_append(&ix, hdr, sizeof hdr);
     uint64_t off[6];
     off[0] = ix.len;
-    for (size_t i = 0; i < n_syms; i++) wal_put_bytes(&ix, syms[i].s, syms[i].len);
+    for (size_t i = 0; i < n_syms; i++)
+        wal_put_bytes(&ix, syms[i].s, syms[i].len);
     off[1] = ix.len;
     uint64_t *series_off = vg_malloc(w->n_series * sizeof *series_off);
     size_t n_pairs_total = 0;
@@ -326,7 +333,8 @@ int block_writer_finish(block_writer_t *w, char *out_id, vg_err_t *err) {
         }
     }
     off[2] = ix.len;
-    for (size_t i = 0; i < w->n_series; i++) buf_u64(&ix, series_off[i]);
+    for (size_t i = 0; i < w->n_series; i++)
+        buf_u64(&ix, series_off[i]);
     free(series_off);
     /* postings: every (name, value, series) triple, sorted */
     pair_ref_t *pairs = vg_malloc((n_pairs_total ? n_pairs_total : 1) * sizeof *pairs);
@@ -335,8 +343,7 @@ int block_writer_finish(block_writer_t *w, char *out_id, vg_err_t *err) {
         const wseries_t *s = &w->series[i];
         for (uint16_t l = 0; l < s->n_labels; l++)
             pairs[np++] = (pair_ref_t){num[w->label_ids[s->first_label + 2 * l]],
-                                       num[w->label_ids[s->first_label + 2 * l + 1]],
-                                       (uint32_t)i};
+                                       num[w->label_ids[s->first_label + 2 * l + 1]], (uint32_t)i};
     }
     if (np > 1) qsort(pairs, np, sizeof *pairs, cmp_pair);
     off[3] = ix.len;
@@ -344,7 +351,8 @@ int block_writer_finish(block_writer_t *w, char *out_id, vg_err_t *err) {
     uint32_t n_label_pairs = 0;
     for (size_t i = 0; i < np;) {
         size_t j = i;
-        while (j < np && pairs[j].name == pairs[i].name && pairs[j].value == pairs[i].value) j++;
+        while (j < np && pairs[j].name == pairs[i].name && pairs[j].value == pairs[i].value)
+            j++;
         buf_u32(&table, pairs[i].name);
         buf_u32(&table, pairs[i].value);
         buf_u64(&table, ix.len);
@@ -362,9 +370,11 @@ int block_writer_finish(block_writer_t *w, char *out_id, vg_err_t *err) {
     if (table.len) vg_buf_append(&ix, table.data, table.len);
     vg_buf_free(&table);
     off[5] = ix.len;
-    for (size_t i = 0; i < w->n_pages; i++) buf_u64(&ix, w->page_offsets[i]);
+    for (size_t i = 0; i < w->n_pages; i++)
+        buf_u64(&ix, w->page_offsets[i]);
     uint8_t footer[FOOTER_LEN];
-    for (int i = 0; i < 6; i++) put_u64(footer + 8 * i, off[i]);
+    for (int i = 0; i < 6; i++)
+        put_u64(footer + 8 * i, off[i]);
     put_u32(footer + 48, (uint32_t)n_syms);
     put_u32(footer + 52, (uint32_t)w->n_series);
     put_u32(footer + 56, n_label_pairs);
@@ -401,7 +411,8 @@ int block_writer_finish(block_writer_t *w, char *out_id, vg_err_t *err) {
         vg_buf_printf(&path, "%s/%s", w->blocks_dir, w->id);
         if (rename(w->tmp_dir, path.data) != 0)
             rc = vg_err_set(err, VG_ERR_IO, "rename %s: %s", w->tmp_dir, strerror(errno));
-        else rc = vg_dir_fsync(w->blocks_dir, err);
+        else
+            rc = vg_dir_fsync(w->blocks_dir, err);
     }
     vg_buf_free(&path);
     vg_buf_free(&meta);
@@ -529,8 +540,8 @@ block_t *block_open(const char *dir, vg_err_t *err) {
     b->n_series = get_u32(f + 52);
     b->n_pairs = get_u32(f + 56);
     uint64_t page_bytes = (b->index_len - FOOTER_LEN) - off[5];
-    if (off[3] - off[2] != (uint64_t)b->n_series * 8 || off[5] - off[4] != (uint64_t)b->n_pairs * 16 ||
-        page_bytes % 8) {
+    if (off[3] - off[2] != (uint64_t)b->n_series * 8 ||
+        off[5] - off[4] != (uint64_t)b->n_pairs * 16 || page_bytes % 8) {
         vg_err_set(err, VG_ERR_INPUT, "%s/index: tables do not match their counts", dir);
         goto fail;
     }
@@ -559,7 +570,8 @@ void block_close(block_t *b) {
     if (!b) return;
     if (b->index) munmap((void *)b->index, b->index_len);
     if (b->chunks) munmap((void *)b->chunks, b->chunks_len);
-    for (size_t i = 0; i < b->n_sources; i++) free(b->sources[i]);
+    for (size_t i = 0; i < b->n_sources; i++)
+        free(b->sources[i]);
     free(b->sources);
     free(b->sym_off);
     free(b->dir);
@@ -602,8 +614,10 @@ static bool find_symbol(const block_t *b, const char *s, size_t len, uint32_t *o
             *out = mid;
             return true;
         }
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return false;
 }
@@ -613,8 +627,10 @@ static uint32_t pairs_lower(const block_t *b, uint32_t name) {
     uint32_t lo = 0, hi = b->n_pairs;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (get_u32(b->pairs_table + 16 * (size_t)mid) < name) lo = mid + 1;
-        else hi = mid;
+        if (get_u32(b->pairs_table + 16 * (size_t)mid) < name)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
@@ -641,8 +657,8 @@ static int cmp_u32(const void *a, const void *b) {
 }
 
 /* Series having `name` with a value that does (want) or does not match m. */
-static uint32_t *union_values(const block_t *b, uint32_t name, const labels_matcher_t *m,
-                              bool want, size_t *out_n) {
+static uint32_t *union_values(const block_t *b, uint32_t name, const labels_matcher_t *m, bool want,
+                              size_t *out_n) {
     uint32_t *v = NULL;
     size_t n = 0, cap = 0, lists = 0;
     for (uint32_t k = pairs_lower(b, name); k < b->n_pairs; k++) {
@@ -661,9 +677,12 @@ static uint32_t *union_values(const block_t *b, uint32_t name, const labels_matc
 static size_t intersect(uint32_t *a, size_t na, const uint32_t *b, size_t nb) {
     size_t i = 0, j = 0, k = 0;
     while (i < na && j < nb) {
-        if (a[i] < b[j]) i++;
-        else if (a[i] > b[j]) j++;
-        else a[k++] = a[i++], j++;
+        if (a[i] < b[j])
+            i++;
+        else if (a[i] > b[j])
+            j++;
+        else
+            a[k++] = a[i++], j++;
     }
     return k;
 }
@@ -671,15 +690,17 @@ static size_t intersect(uint32_t *a, size_t na, const uint32_t *b, size_t nb) {
 static size_t subtract(uint32_t *a, size_t na, const uint32_t *b, size_t nb) {
     size_t i = 0, j = 0, k = 0;
     while (i < na) {
-        while (j < nb && b[j] < a[i]) j++;
-        if (j < nb && b[j] == a[i]) i++;
-        else a[k++] = a[i++];
+        while (j < nb && b[j] < a[i])
+            j++;
+        if (j < nb && b[j] == a[i])
+            i++;
+        else
+            a[k++] = a[i++];
     }
     return k;
 }
 
-uint32_t *block_select(const block_t *b, labels_matcher_t *const *ms, size_t n_ms,
-                       size_t *out_n) {
+uint32_t *block_select(const block_t *b, labels_matcher_t *const *ms, size_t n_ms, size_t *out_n) {
     uint32_t *result = NULL;
     size_t n = 0;
     bool have = false;
@@ -703,7 +724,8 @@ uint32_t *block_select(const block_t *b, labels_matcher_t *const *ms, size_t n_m
             } else {
                 if (!have) {
                     result = vg_malloc(((size_t)b->n_series + 1) * sizeof *result);
-                    for (uint32_t s = 0; s < b->n_series; s++) result[s] = s;
+                    for (uint32_t s = 0; s < b->n_series; s++)
+                        result[s] = s;
                     n = b->n_series;
                     have = true;
                 }
@@ -717,7 +739,8 @@ uint32_t *block_select(const block_t *b, labels_matcher_t *const *ms, size_t n_m
     }
     if (!have) {
         result = vg_malloc(((size_t)b->n_series + 1) * sizeof *result);
-        for (uint32_t s = 0; s < b->n_series; s++) result[s] = s;
+        for (uint32_t s = 0; s < b->n_series; s++)
+            result[s] = s;
         n = b->n_series;
     }
     *out_n = n;
@@ -752,9 +775,9 @@ int block_series(const block_t *b, uint32_t i, labels_t **out_labels, block_chun
             wal_get_uvarint(&p, end, &len) || wal_get_uvarint(&p, end, &ns) || page >= b->n_pages)
             return vg_err_set(err, VG_ERR_INPUT, "%s: corrupt series %u", b->id, i);
         GROW(*chunks, *n_chunks, *cap, 8);
-        (*chunks)[(*n_chunks)++] = (block_chunk_ref_t){mint, mint + (int64_t)span, (uint32_t)page,
-                                                       (uint32_t)offset, (uint32_t)len,
-                                                       (uint32_t)ns};
+        (*chunks)[(*n_chunks)++] = (block_chunk_ref_t){mint,           mint + (int64_t)span,
+                                                       (uint32_t)page, (uint32_t)offset,
+                                                       (uint32_t)len,  (uint32_t)ns};
     }
     if (out_labels && labels_from_pairs(pairs, nl, out_labels, err) != VG_OK) return VG_ERR_INPUT;
     return VG_OK;
@@ -795,7 +818,8 @@ int block_chunk_bytes(block_page_cache_t *c, const block_t *b, const block_chunk
         vg_buf_reset(&c->buf); /* decompress appends */
         c->valid = false;
         long n = tsdb_chunk_zstd_decompress(c->zstd, data, stored, raw, &c->buf, err);
-        if (n != (long)raw) return vg_err_set(err, VG_ERR_INPUT, "%s: bad page %u", b->id, ref->page);
+        if (n != (long)raw)
+            return vg_err_set(err, VG_ERR_INPUT, "%s: bad page %u", b->id, ref->page);
         c->block = b;
         c->page = ref->page;
         c->valid = true;

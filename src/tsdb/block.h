@@ -55,8 +55,7 @@ size_t block_n_sources(const block_t *b);
 const char *block_source(const block_t *b, size_t i);
 
 /* Series numbers (ascending) that match every matcher; caller frees. */
-uint32_t *block_select(const block_t *b, labels_matcher_t *const *ms, size_t n_ms,
-                       size_t *out_n);
+uint32_t *block_select(const block_t *b, labels_matcher_t *const *ms, size_t n_ms, size_t *out_n);
 
 /* A chunk reference inside the block. */
 typedef struct block_chunk_ref {

@@ -31,7 +31,8 @@ static void blocks_swap(tsdb_t *db, block_t *add, block_t *const *remove, size_t
     size_t k = 0;
     for (size_t i = 0; i < db->n_blocks; i++) {
         bool gone = false;
-        for (size_t r = 0; r < n_remove && !gone; r++) gone = db->blocks[i] == remove[r];
+        for (size_t r = 0; r < n_remove && !gone; r++)
+            gone = db->blocks[i] == remove[r];
         if (!gone) db->blocks[k++] = db->blocks[i];
     }
     db->n_blocks = k;
@@ -114,7 +115,8 @@ int blocks_load(tsdb_t *db, vg_err_t *err) {
 }
 
 void blocks_close_all(tsdb_t *db) {
-    for (size_t i = 0; i < db->n_blocks; i++) block_close(db->blocks[i]);
+    for (size_t i = 0; i < db->n_blocks; i++)
+        block_close(db->blocks[i]);
     free(db->blocks);
     db->blocks = NULL;
     db->n_blocks = 0;
@@ -165,8 +167,8 @@ static int head_to_block(tsdb_t *db, const char *dir, int64_t start, int64_t end
             }
             if (maxt >= end || mint < start) continue;
             c->chunks = vg_realloc(c->chunks, (c->n + 1) * sizeof *c->chunks);
-            c->chunks[c->n++] = (block_chunk_in_t){mint, maxt, cnt,
-                                                   (const uint8_t *)(uintptr_t)c->data.len, len};
+            c->chunks[c->n++] =
+                (block_chunk_in_t){mint, maxt, cnt, (const uint8_t *)(uintptr_t)c->data.len, len};
             vg_buf_append(&c->data, bytes, len);
         }
         if (c->n) {
@@ -181,7 +183,8 @@ static int head_to_block(tsdb_t *db, const char *dir, int64_t start, int64_t end
     int rc = w ? VG_OK : VG_ERR_IO;
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; k < cs[i].n; k++) /* offsets into data become pointers now */
-            cs[i].chunks[k].data = (const uint8_t *)cs[i].data.data + (uintptr_t)cs[i].chunks[k].data;
+            cs[i].chunks[k].data =
+                (const uint8_t *)cs[i].data.data + (uintptr_t)cs[i].chunks[k].data;
         if (rc == VG_OK) rc = block_writer_add(w, cs[i].labels, cs[i].chunks, cs[i].n, err);
         labels_free(cs[i].labels);
         free(cs[i].chunks);
@@ -327,7 +330,8 @@ static int merge_blocks(tsdb_t *db, block_t *const *src, size_t n_src, int64_t m
         /* sources may overlap: sort by time (stable for equal t), keep the
          * first sample of each timestamp */
         bool sorted = true;
-        for (size_t k = 1; k < sv.n && sorted; k++) sorted = sv.t[k] > sv.t[k - 1];
+        for (size_t k = 1; k < sv.n && sorted; k++)
+            sorted = sv.t[k] > sv.t[k - 1];
         if (!sorted) {
             /* insertion sort on the (rarely) overlapping runs */
             for (size_t k = 1; k < sv.n; k++) {
@@ -502,7 +506,8 @@ static void retention(tsdb_t *db) {
         const char *why = NULL;
         pthread_rwlock_rdlock(&db->blocks_lock);
         uint64_t total = 0;
-        for (size_t i = 0; i < db->n_blocks; i++) total += block_size(db->blocks[i]);
+        for (size_t i = 0; i < db->n_blocks; i++)
+            total += block_size(db->blocks[i]);
         for (size_t i = 0; i < db->n_blocks && !victim; i++) {
             if (block_maxt(db->blocks[i]) <= newest - db->opts.retention_ms)
                 victim = db->blocks[i], why = "time";
@@ -600,7 +605,8 @@ int tsdb_snapshot(tsdb_t *db, bool skip_head, char *out_name, size_t name_len, v
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    unsigned long long rnd = (unsigned long long)vg_time_now_ms() * 2654435761ULL ^ (unsigned long long)getpid();
+    unsigned long long rnd =
+        (unsigned long long)vg_time_now_ms() * 2654435761ULL ^ (unsigned long long)getpid();
     snprintf(out_name, name_len, "%s-%016llx", stamp, rnd);
     vg_buf_t dir = VG_BUF_INIT, src = VG_BUF_INIT, dst = VG_BUF_INIT;
     vg_buf_printf(&dir, "%s/snapshots/%s", db->dir, out_name);

@@ -31,9 +31,7 @@ struct tsdb_appender {
     vg_buf_t wal;
 };
 
-static int64_t retention_cutoff(tsdb_t *db) {
-    return vg_time_now_ms() - db->opts.retention_ms;
-}
+static int64_t retention_cutoff(tsdb_t *db) { return vg_time_now_ms() - db->opts.retention_ms; }
 
 /* ------------------------------------------------------------- metrics */
 
@@ -42,15 +40,14 @@ static void metrics_init(tsdb_t *db) {
     if (!m) return;
     db->m_appended = selfmon_counter(m, "vigil_tsdb_head_samples_appended_total",
                                      "Samples appended to the head.", 0, NULL);
-    db->m_ooo = selfmon_counter(m, "vigil_tsdb_out_of_order_samples_total",
-                                "Samples refused for being older than their series' newest.", 0,
-                                NULL);
-    db->m_dup = selfmon_counter(m, "vigil_tsdb_duplicate_samples_total",
-                                "Samples refused for repeating a timestamp with another value.",
-                                0, NULL);
+    db->m_ooo =
+        selfmon_counter(m, "vigil_tsdb_out_of_order_samples_total",
+                        "Samples refused for being older than their series' newest.", 0, NULL);
+    db->m_dup =
+        selfmon_counter(m, "vigil_tsdb_duplicate_samples_total",
+                        "Samples refused for repeating a timestamp with another value.", 0, NULL);
     db->m_too_old = selfmon_counter(m, "vigil_tsdb_too_old_samples_total",
-                                    "Samples refused for being older than the retention.", 0,
-                                    NULL);
+                                    "Samples refused for being older than the retention.", 0, NULL);
     db->m_series_limit = selfmon_counter(m, "vigil_tsdb_series_limit_refusals_total",
                                          "Samples refused because a new series would exceed "
                                          "the series limit.",
@@ -218,7 +215,8 @@ static void *background(void *arg) {
             last_retention = now;
             tsdb_maintain(db);
         }
-        if (db->m_head_series) selfmon_set(db->m_head_series, NULL, (double)atomic_load(&db->n_series));
+        if (db->m_head_series)
+            selfmon_set(db->m_head_series, NULL, (double)atomic_load(&db->n_series));
         pthread_mutex_lock(&db->bg_lock);
     }
     pthread_mutex_unlock(&db->bg_lock);
@@ -384,8 +382,10 @@ static int queue(tsdb_appender_t *a, head_series_t *s, int64_t t, double v, vg_e
     }
     int rc = VG_OK;
     if (has_last && t <= last_t) {
-        if (t == last_t && bits == last_bits) rc = 1; /* exact repeat: accepted, stored once */
-        else rc = t == last_t ? TSDB_ERR_DUPLICATE : TSDB_ERR_OUT_OF_ORDER;
+        if (t == last_t && bits == last_bits)
+            rc = 1; /* exact repeat: accepted, stored once */
+        else
+            rc = t == last_t ? TSDB_ERR_DUPLICATE : TSDB_ERR_OUT_OF_ORDER;
     } else {
         s->pending_batch = a->batch;
         s->pending_t = t;
@@ -419,8 +419,7 @@ int tsdb_appender_add(tsdb_appender_t *a, const labels_t *ls, uint64_t *ref, int
         s = NULL; /* garbage-collected meanwhile: by labels, as a new series */
     }
     for (int attempt = 0; attempt < 3; attempt++) {
-        if (labels_len(ls) == 0)
-            return vg_err_set(err, TSDB_ERR_LABELS, "empty label set");
+        if (labels_len(ls) == 0) return vg_err_set(err, TSDB_ERR_LABELS, "empty label set");
         if (labels_check_limits(ls, &db->opts.limits, err) != VG_OK) return TSDB_ERR_LABELS;
         bool created;
         s = head_get_or_create(db, ls, labels_hash(ls), 0, &created, err);
@@ -502,7 +501,8 @@ int tsdb_appender_commit(tsdb_appender_t *a, vg_err_t *err) {
     if (rc != VG_OK) {
         pthread_rwlock_unlock(&db->commit_lock);
         /* These series records did not make it: log them with a later batch. */
-        for (size_t i = 0; i < a->n; i++) atomic_store(&a->samples[i].s->logged, false);
+        for (size_t i = 0; i < a->n; i++)
+            atomic_store(&a->samples[i].s->logged, false);
         count(db->m_wal_fail, 1);
         tsdb_appender_rollback(a);
         return rc;
@@ -572,7 +572,8 @@ static int delete_series_range(tsdb_t *db, head_series_t *s, int64_t mint, int64
         s->last_t = last_t;
         s->has_last = true;
     }
-    for (uint32_t c = 0; c < n_old; c++) free(old[c]);
+    for (uint32_t c = 0; c < n_old; c++)
+        free(old[c]);
     free(old);
     vg_buf_free(&open);
     pthread_mutex_unlock(&st->lock);

@@ -26,10 +26,12 @@ void head_init(tsdb_t *db) {
 }
 
 static void series_free(tsdb_t *db, head_series_t *s) {
-    for (uint32_t i = 0; i < s->n_chunks; i++) free(s->chunks[i]);
+    for (uint32_t i = 0; i < s->n_chunks; i++)
+        free(s->chunks[i]);
     free(s->chunks);
     vg_buf_free(&s->open);
-    for (uint16_t i = 0; i < 2 * s->n_labels; i++) labels_symtab_release(db->symtab, s->ids[i]);
+    for (uint16_t i = 0; i < 2 * s->n_labels; i++)
+        labels_symtab_release(db->symtab, s->ids[i]);
     free(s);
 }
 
@@ -47,7 +49,8 @@ void head_free(tsdb_t *db) {
         free(st->buckets);
         pthread_mutex_destroy(&st->lock);
     }
-    for (size_t p = 0; p < HEAD_REF_PAGES; p++) free(atomic_load(&db->ref_pages[p]));
+    for (size_t p = 0; p < HEAD_REF_PAGES; p++)
+        free(atomic_load(&db->ref_pages[p]));
     pthread_mutex_destroy(&db->ref_pages_lock);
     for (head_series_t *g = db->graveyard, *next; g; g = next) {
         next = g->hash_next;
@@ -55,9 +58,11 @@ void head_free(tsdb_t *db) {
     }
     pthread_mutex_destroy(&db->graveyard_lock);
     head_index_t *ix = &db->index;
-    for (size_t i = 0; i < ix->n_lists; i++) free(ix->lists[i].refs);
+    for (size_t i = 0; i < ix->n_lists; i++)
+        free(ix->lists[i].refs);
     free(ix->lists);
-    for (size_t i = 0; i < ix->n_names; i++) free(ix->names[i].value_ids);
+    for (size_t i = 0; i < ix->n_names; i++)
+        free(ix->names[i].value_ids);
     free(ix->names);
     free(ix->slots);
     free(ix->all);
@@ -100,8 +105,7 @@ static bool series_has_labels(tsdb_t *db, const head_series_t *s, const labels_t
         const char *name = labels_symtab_get(db->symtab, s->ids[2 * i]);
         const char *value = labels_symtab_get(db->symtab, s->ids[2 * i + 1]);
         if (labels_symtab_strlen(name) != l.name_len || memcmp(name, l.name, l.name_len) != 0 ||
-            labels_symtab_strlen(value) != l.value_len ||
-            memcmp(value, l.value, l.value_len) != 0)
+            labels_symtab_strlen(value) != l.value_len || memcmp(value, l.value, l.value_len) != 0)
             return false;
     }
     return true;
@@ -237,7 +241,8 @@ int head_series_append(head_series_t *s, int64_t t, double v) {
         tsdb_chunk_app_init(&s->app, &s->open);
         s->open_mint = t;
         /* the end of the 2-hour range t falls in (floor division) */
-        int64_t start = t - (((t % HEAD_CHUNK_RANGE_MS) + HEAD_CHUNK_RANGE_MS) % HEAD_CHUNK_RANGE_MS);
+        int64_t start =
+            t - (((t % HEAD_CHUNK_RANGE_MS) + HEAD_CHUNK_RANGE_MS) % HEAD_CHUNK_RANGE_MS);
         s->open_end = start + HEAD_CHUNK_RANGE_MS;
     }
     tsdb_chunk_app_append(&s->app, t, v, NULL);
@@ -325,7 +330,8 @@ static void slots_rehash(head_index_t *ix, size_t n_slots) {
     ix->n_slots = n_slots;
     for (size_t l = 0; l < ix->n_lists; l++) {
         size_t i = mix64(ix->lists[l].key) & (n_slots - 1);
-        while (ix->slots[i]) i = (i + 1) & (n_slots - 1);
+        while (ix->slots[i])
+            i = (i + 1) & (n_slots - 1);
         ix->slots[i] = (uint32_t)(l + 1);
     }
 }
@@ -366,10 +372,12 @@ void index_add_series(tsdb_t *db, head_series_t *s) {
             pl = &ix->lists[ix->n_lists++];
             memset(pl, 0, sizeof *pl);
             pl->key = key;
-            if (ix->n_lists * 2 > ix->n_slots) slots_rehash(ix, ix->n_slots * 2);
+            if (ix->n_lists * 2 > ix->n_slots)
+                slots_rehash(ix, ix->n_slots * 2);
             else {
                 size_t i = mix64(key) & (ix->n_slots - 1);
-                while (ix->slots[i]) i = (i + 1) & (ix->n_slots - 1);
+                while (ix->slots[i])
+                    i = (i + 1) & (ix->n_slots - 1);
                 ix->slots[i] = (uint32_t)ix->n_lists;
             }
             name_values_t *nv = name_find(ix, name);
@@ -398,9 +406,12 @@ void index_add_series(tsdb_t *db, head_series_t *s) {
 static size_t refs_intersect(uint64_t *a, size_t na, const uint64_t *b, size_t nb) {
     size_t i = 0, j = 0, k = 0;
     while (i < na && j < nb) {
-        if (a[i] < b[j]) i++;
-        else if (a[i] > b[j]) j++;
-        else a[k++] = a[i++], j++;
+        if (a[i] < b[j])
+            i++;
+        else if (a[i] > b[j])
+            j++;
+        else
+            a[k++] = a[i++], j++;
     }
     return k;
 }
@@ -408,9 +419,12 @@ static size_t refs_intersect(uint64_t *a, size_t na, const uint64_t *b, size_t n
 static size_t refs_subtract(uint64_t *a, size_t na, const uint64_t *b, size_t nb) {
     size_t i = 0, j = 0, k = 0;
     while (i < na) {
-        while (j < nb && b[j] < a[i]) j++;
-        if (j < nb && b[j] == a[i]) i++;
-        else a[k++] = a[i++];
+        while (j < nb && b[j] < a[i])
+            j++;
+        if (j < nb && b[j] == a[i])
+            i++;
+        else
+            a[k++] = a[i++];
     }
     return k;
 }
@@ -530,9 +544,11 @@ static void index_remove(tsdb_t *db, const uint64_t *dead, size_t n_dead) {
     }
     ix->n_lists = kept_lists;
     /* values of each name: keep those that still have a list */
-    for (size_t i = 0; i < ix->n_names; i++) ix->names[i].n = 0;
+    for (size_t i = 0; i < ix->n_names; i++)
+        ix->names[i].n = 0;
     size_t n_slots = 1024;
-    while (n_slots < ix->n_lists * 2) n_slots *= 2;
+    while (n_slots < ix->n_lists * 2)
+        n_slots *= 2;
     slots_rehash(ix, n_slots);
     for (size_t l = 0; l < ix->n_lists; l++) {
         name_values_t *nv = name_find(ix, (uint32_t)(ix->lists[l].key >> 32));

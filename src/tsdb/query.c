@@ -92,10 +92,13 @@ static void select_block(tsdb_series_set_t *set, size_t *cap, const block_t *b,
             if (!ss.chunks) ss.chunks = vg_arena_alloc(set->arena, n_refs * sizeof *ss.chunks);
             uint8_t *copy = vg_arena_alloc(set->arena, refs[c].len);
             memcpy(copy, bytes, refs[c].len);
-            ss.chunks[ss.n_chunks++] = (snap_chunk_t){refs[c].mint, refs[c].maxt, copy, refs[c].len};
+            ss.chunks[ss.n_chunks++] =
+                (snap_chunk_t){refs[c].mint, refs[c].maxt, copy, refs[c].len};
         }
-        if (ss.n_chunks) set_push(set, cap, &ss);
-        else labels_free(ls);
+        if (ss.n_chunks)
+            set_push(set, cap, &ss);
+        else
+            labels_free(ls);
     }
     free(refs);
     free(ids);
@@ -143,7 +146,8 @@ static void rechunk(tsdb_series_set_t *set, snap_series_t *ss) {
     }
     if (n > 1) qsort(all, n, sizeof *all, cmp_tv);
     size_t n_chunks = 0;
-    snap_chunk_t *chunks = vg_arena_alloc(set->arena, (n / TSDB_CHUNK_MAX_SAMPLES + 1) * sizeof *chunks);
+    snap_chunk_t *chunks =
+        vg_arena_alloc(set->arena, (n / TSDB_CHUNK_MAX_SAMPLES + 1) * sizeof *chunks);
     for (size_t i = 0; i < n;) {
         vg_buf_t buf = VG_BUF_INIT;
         tsdb_chunk_app_t app;
@@ -185,7 +189,8 @@ static void merge_same(tsdb_series_set_t *set) {
                 merged.n_chunks += set->series[m].n_chunks;
                 if (m > i) labels_free(set->series[m].labels);
             }
-            if (merged.n_chunks > 1) qsort(merged.chunks, merged.n_chunks, sizeof *merged.chunks, cmp_snap_chunk);
+            if (merged.n_chunks > 1)
+                qsort(merged.chunks, merged.n_chunks, sizeof *merged.chunks, cmp_snap_chunk);
             rechunk(set, &merged);
         }
         set->series[k++] = merged;
@@ -234,7 +239,8 @@ int tsdb_select(tsdb_t *db, int64_t mint, int64_t maxt, labels_matcher_t *const 
     if (set->n > 1) qsort(set->series, set->n, sizeof *set->series, cmp_series);
     merge_same(set);
     if (limit && set->n > limit) {
-        for (size_t i = limit; i < set->n; i++) labels_free(set->series[i].labels);
+        for (size_t i = limit; i < set->n; i++)
+            labels_free(set->series[i].labels);
         set->n = limit;
     }
     *out = set;
@@ -249,7 +255,8 @@ const labels_t *tsdb_series_set_labels(const tsdb_series_set_t *s, size_t i) {
 
 void tsdb_series_set_free(tsdb_series_set_t *s) {
     if (!s) return;
-    for (size_t i = 0; i < s->n; i++) labels_free(s->series[i].labels);
+    for (size_t i = 0; i < s->n; i++)
+        labels_free(s->series[i].labels);
     free(s->series);
     vg_arena_free(s->arena);
     free(s);
@@ -283,8 +290,8 @@ int tsdb_iter_next(tsdb_iter_t *it) {
             size_t next = it->chunk == SIZE_MAX ? 0 : it->chunk + 1;
             if (next >= ss->n_chunks) return 0;
             it->chunk = next;
-            if (tsdb_chunk_iter_init(&st->ci, ss->chunks[next].data, ss->chunks[next].len,
-                                     NULL) != VG_OK)
+            if (tsdb_chunk_iter_init(&st->ci, ss->chunks[next].data, ss->chunks[next].len, NULL) !=
+                VG_OK)
                 return VG_ERR_INPUT;
             rc = tsdb_chunk_iter_seek(&st->ci, it->mint, NULL);
         } else {
@@ -353,8 +360,7 @@ static void each_series(tsdb_t *db, int64_t mint, int64_t maxt, labels_matcher_t
         bool in_range = false;
         for (uint32_t c = 0; c < s->n_chunks && !in_range; c++)
             in_range = overlaps(s->chunks[c]->mint, s->chunks[c]->maxt, mint, maxt);
-        if (!in_range && s->open.len > 0)
-            in_range = overlaps(s->open_mint, s->app.t, mint, maxt);
+        if (!in_range && s->open.len > 0) in_range = overlaps(s->open_mint, s->app.t, mint, maxt);
         if (in_range) fn(db, s, ud);
         pthread_mutex_unlock(&st->lock);
     }
@@ -392,8 +398,10 @@ static void collect_blocks(tsdb_t *db, const char *name, int64_t mint, int64_t m
         const block_t *b = db->blocks[i];
         if (block_mint(b) > maxt || block_maxt(b) <= mint) continue;
         if (n_ms == 0) { /* straight from the postings table */
-            if (name) block_label_values(b, name, &c->v, &c->n, &c->cap);
-            else block_label_names(b, &c->v, &c->n, &c->cap);
+            if (name)
+                block_label_values(b, name, &c->v, &c->n, &c->cap);
+            else
+                block_label_names(b, &c->v, &c->n, &c->cap);
             continue;
         }
         size_t n_ids;
@@ -449,7 +457,8 @@ int tsdb_label_values(tsdb_t *db, const char *name, int64_t mint, int64_t maxt,
 }
 
 void tsdb_strings_free(char **v, size_t n) {
-    for (size_t i = 0; i < n; i++) free(v[i]);
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
     free(v);
 }
 
@@ -480,8 +489,10 @@ void tsdb_head_stats(tsdb_t *db, tsdb_head_stats_t *out) {
     pthread_rwlock_rdlock(&ix->lock);
     mem += ix->n_slots * sizeof *ix->slots + ix->cap_lists * sizeof *ix->lists +
            ix->cap_all * sizeof *ix->all;
-    for (size_t i = 0; i < ix->n_lists; i++) mem += ix->lists[i].cap * sizeof(uint64_t);
-    for (size_t i = 0; i < ix->n_names; i++) mem += ix->names[i].cap * sizeof(uint32_t);
+    for (size_t i = 0; i < ix->n_lists; i++)
+        mem += ix->lists[i].cap * sizeof(uint64_t);
+    for (size_t i = 0; i < ix->n_names; i++)
+        mem += ix->names[i].cap * sizeof(uint32_t);
     pthread_rwlock_unlock(&ix->lock);
     labels_symtab_stats_t ss;
     labels_symtab_stats(db->symtab, &ss);
@@ -500,7 +511,8 @@ static int cmp_row(const void *a, const void *b) {
 /* Sorts rows by value (descending) and keeps the first `limit`. */
 static size_t top(tsdb_stat_row_t *rows, size_t n, size_t limit) {
     if (n > 1) qsort(rows, n, sizeof *rows, cmp_row);
-    for (size_t i = limit; i < n; i++) free(rows[i].name);
+    for (size_t i = limit; i < n; i++)
+        free(rows[i].name);
     return n < limit ? n : limit;
 }
 
@@ -548,7 +560,8 @@ void tsdb_cardinality_free(tsdb_cardinality_t *c) {
     size_t ns[] = {c->n_series_by_metric, c->n_values_by_label, c->n_memory_by_label,
                    c->n_series_by_pair};
     for (int l = 0; l < 4; l++) {
-        for (size_t i = 0; i < ns[l]; i++) free(lists[l][i].name);
+        for (size_t i = 0; i < ns[l]; i++)
+            free(lists[l][i].name);
         free(lists[l]);
     }
 }

@@ -36,14 +36,14 @@ typedef struct head_series {
     int64_t last_t;
     uint64_t last_v_bits;
     bool has_last;
-    atomic_bool logged;      /* its series record is in the WAL */
-    uint64_t pending_batch;  /* the batch that last queued a sample, for in-batch order */
-    int64_t pending_t;       /* its timestamp; for a dead series, when it died */
-    uint32_t pending;        /* samples queued by appenders and not yet applied */
-    bool dead;               /* garbage-collected: out of every index, freed later */
+    atomic_bool logged;     /* its series record is in the WAL */
+    uint64_t pending_batch; /* the batch that last queued a sample, for in-batch order */
+    int64_t pending_t;      /* its timestamp; for a dead series, when it died */
+    uint32_t pending;       /* samples queued by appenders and not yet applied */
+    bool dead;              /* garbage-collected: out of every index, freed later */
     head_chunk_t **chunks;
     uint32_t n_chunks, cap_chunks;
-    vg_buf_t open;           /* the chunk being appended to; len 0 when none */
+    vg_buf_t open; /* the chunk being appended to; len 0 when none */
     tsdb_chunk_app_t app;
     int64_t open_mint, open_end;
     uint16_t n_labels;
@@ -79,7 +79,7 @@ typedef struct head_index {
     size_t n_lists, cap_lists;
     name_values_t *names; /* unsorted; few */
     size_t n_names, cap_names;
-    uint64_t *all;        /* every ref, ascending */
+    uint64_t *all; /* every ref, ascending */
     size_t n_all, cap_all;
     uint64_t next_ref;
 } head_index_t;

@@ -18,17 +18,17 @@
 struct wal {
     char *dir;
     pthread_mutex_t lock;
-    int fd;           /* current segment, -1 before replay */
-    int segment;      /* its number */
-    int64_t size;     /* its length in bytes */
-    bool dirty;       /* written since the last fsync */
+    int fd;       /* current segment, -1 before replay */
+    int segment;  /* its number */
+    int64_t size; /* its length in bytes */
+    bool dirty;   /* written since the last fsync */
     wal_stats_t stats;
     pthread_cond_t moved; /* broadcast when the position changes */
     /* holds of followers, guarded by lock */
     struct wal_hold {
         char *name;
         int segment;
-    } *holds;
+    } * holds;
     size_t n_holds;
     uint64_t hold_max_bytes;
     int64_t hold_max_age_ms;
@@ -55,7 +55,8 @@ void wal_put_f64(vg_buf_t *b, double v) {
     uint64_t bits;
     memcpy(&bits, &v, 8);
     uint8_t tmp[8];
-    for (int i = 0; i < 8; i++) tmp[i] = (uint8_t)(bits >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        tmp[i] = (uint8_t)(bits >> (8 * i));
     vg_buf_append(b, tmp, 8);
 }
 
@@ -65,7 +66,8 @@ void wal_put_bytes(vg_buf_t *b, const void *p, size_t n) {
 }
 
 static void put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 static uint32_t get_u32(const uint8_t *p) {
@@ -111,7 +113,8 @@ int wal_get_varint(const uint8_t **p, const uint8_t *end, int64_t *out) {
 int wal_get_f64(const uint8_t **p, const uint8_t *end, double *out) {
     if (end - *p < 8) return -1;
     uint64_t bits = 0;
-    for (int i = 0; i < 8; i++) bits |= (uint64_t)(*p)[i] << (8 * i);
+    for (int i = 0; i < 8; i++)
+        bits |= (uint64_t)(*p)[i] << (8 * i);
     memcpy(out, &bits, 8);
     *p += 8;
     return 0;
@@ -126,8 +129,7 @@ static char *segment_path(const char *dir, int n) {
 }
 
 /* Lists segment numbers (sorted) and the newest checkpoint (-1: none). */
-static int list_dir(const char *dir, int **out, size_t *out_n, int *out_checkpoint,
-                    vg_err_t *err) {
+static int list_dir(const char *dir, int **out, size_t *out_n, int *out_checkpoint, vg_err_t *err) {
     DIR *d = opendir(dir);
     if (!d) return vg_err_set(err, VG_ERR_IO, "open %s: %s", dir, strerror(errno));
     int *segs = NULL;
@@ -207,7 +209,8 @@ void wal_close(wal_t *w) {
     }
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->moved);
-    for (size_t i = 0; i < w->n_holds; i++) free(w->holds[i].name);
+    for (size_t i = 0; i < w->n_holds; i++)
+        free(w->holds[i].name);
     free(w->holds);
     free(w->dir);
     free(w);
@@ -226,8 +229,7 @@ static int decode_record(uint8_t type, const uint8_t *p, const uint8_t *end,
     case WAL_REC_SERIES:
         while (p < end) {
             uint64_t ref, n;
-            if (wal_get_uvarint(&p, end, &ref) || wal_get_uvarint(&p, end, &n) ||
-                n > MAX_LABELS)
+            if (wal_get_uvarint(&p, end, &ref) || wal_get_uvarint(&p, end, &n) || n > MAX_LABELS)
                 return MALFORMED;
             wal_label_t labels[MAX_LABELS];
             for (uint64_t i = 0; i < n; i++) {
@@ -244,7 +246,8 @@ static int decode_record(uint8_t type, const uint8_t *p, const uint8_t *end,
     case WAL_REC_SAMPLES: {
         uint64_t base_ref;
         int64_t base_t;
-        if (wal_get_uvarint(&p, end, &base_ref) || wal_get_varint(&p, end, &base_t)) return MALFORMED;
+        if (wal_get_uvarint(&p, end, &base_ref) || wal_get_varint(&p, end, &base_t))
+            return MALFORMED;
         while (p < end) {
             int64_t dref, dt;
             double v;
@@ -291,8 +294,8 @@ static int decode_record(uint8_t type, const uint8_t *p, const uint8_t *end,
 
 /* Replays one file. `last` allows truncating a torn tail. A callback's
  * error code is returned as is. */
-static int replay_file(wal_t *w, const char *path, bool last, const wal_replay_cb_t *cb,
-                       void *ud, vg_err_t *err) {
+static int replay_file(wal_t *w, const char *path, bool last, const wal_replay_cb_t *cb, void *ud,
+                       vg_err_t *err) {
     char *data;
     size_t len;
     int rc = vg_file_read_all(path, (size_t)WAL_SEGMENT_MAX * 2, &data, &len, err);
@@ -565,8 +568,10 @@ int wal_checkpoint(wal_t *w, int upto, const void *records, size_t len, vg_err_t
             rc = vg_err_set(err, VG_ERR_IO, "rename %s: %s", tmp.data, strerror(errno));
     }
     if (rc == VG_OK) rc = vg_dir_fsync(w->dir, err);
-    if (rc == VG_OK) rc = remove_older(w, upto, upto, true, err);
-    else vg_remove_all(tmp.data, NULL);
+    if (rc == VG_OK)
+        rc = remove_older(w, upto, upto, true, err);
+    else
+        vg_remove_all(tmp.data, NULL);
     vg_buf_free(&dir);
     vg_buf_free(&tmp);
     vg_buf_free(&file);
@@ -638,15 +643,16 @@ int wal_record_next(const uint8_t *buf, size_t len, size_t *off, uint8_t *type,
     return 1;
 }
 
-int wal_record_decode(uint8_t type, const uint8_t *p, const uint8_t *end,
-                      const wal_replay_cb_t *cb, void *ud) {
+int wal_record_decode(uint8_t type, const uint8_t *p, const uint8_t *end, const wal_replay_cb_t *cb,
+                      void *ud) {
     return decode_record(type, p, end, cb, ud);
 }
 
 void wal_hold_set(wal_t *w, const char *name, int segment) {
     pthread_mutex_lock(&w->lock);
     size_t i = 0;
-    while (i < w->n_holds && strcmp(w->holds[i].name, name) != 0) i++;
+    while (i < w->n_holds && strcmp(w->holds[i].name, name) != 0)
+        i++;
     if (i == w->n_holds) {
         w->holds = vg_realloc(w->holds, (w->n_holds + 1) * sizeof *w->holds);
         w->holds[i].name = vg_strdup(name);

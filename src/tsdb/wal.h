@@ -112,8 +112,8 @@ int wal_record_next(const uint8_t *buf, size_t len, size_t *off, uint8_t *type,
 /* Decodes one record's payload through cb: 0, WAL_MALFORMED, or a
  * callback's non-zero code. */
 #define WAL_MALFORMED 1
-int wal_record_decode(uint8_t type, const uint8_t *p, const uint8_t *end,
-                      const wal_replay_cb_t *cb, void *ud);
+int wal_record_decode(uint8_t type, const uint8_t *p, const uint8_t *end, const wal_replay_cb_t *cb,
+                      void *ud);
 
 /* Holds: a named reader that still needs segments >= `segment` keeps them
  * from being deleted by a checkpoint, within limits (see

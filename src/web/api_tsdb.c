@@ -54,7 +54,8 @@ typedef struct match_sets {
 
 static void match_sets_free(match_sets_t *m) {
     for (size_t i = 0; i < m->n; i++) {
-        for (size_t k = 0; k < m->lens[i]; k++) labels_matcher_free(m->sets[i][k]);
+        for (size_t k = 0; k < m->lens[i]; k++)
+            labels_matcher_free(m->sets[i][k]);
         free(m->sets[i]);
     }
     free(m->sets);
@@ -86,8 +87,7 @@ static int match_sets_or_reply(web_request_t *req, web_response_t *res, bool req
     return 0;
 }
 
-static int range_or_reply(web_request_t *req, web_response_t *res, int64_t *start,
-                          int64_t *end) {
+static int range_or_reply(web_request_t *req, web_response_t *res, int64_t *start, int64_t *end) {
     if (web_param_time_or_reply(req, res, "start", API_MIN_TIME, start) < 0 ||
         web_param_time_or_reply(req, res, "end", API_MAX_TIME, end) < 0)
         return -1;
@@ -107,8 +107,7 @@ static int limit_or_reply(web_request_t *req, web_response_t *res, size_t *out) 
     char *end;
     long long n = strtoll(v, &end, 10);
     if (*end || n < 0) {
-        web_reply_json_error(res, 400, "bad_data",
-                             "limit must be a non-negative integer");
+        web_reply_json_error(res, 400, "bad_data", "limit must be a non-negative integer");
         return -1;
     }
     *out = (size_t)n;
@@ -123,8 +122,8 @@ static void handle_write(web_request_t *req, web_response_t *res) {
     vg_err_t err = {0};
     ingest_result_t r;
     int rc = ingest_remote_write(db, web_header(req, "Content-Type"),
-                                 web_header(req, "Content-Encoding"), req->body, req->body_len,
-                                 &r, &err);
+                                 web_header(req, "Content-Encoding"), req->body, req->body_len, &r,
+                                 &err);
     if (rc == VG_OK) {
         res->status = 204;
         res->content_type = NULL;
@@ -134,7 +133,8 @@ static void handle_write(web_request_t *req, web_response_t *res) {
                  : rc == VG_ERR_LIMIT   ? 413
                  : rc == VG_ERR_IO      ? 500
                                         : 400;
-    if (status >= 500) vg_log_error("Error while remote writing the v1 request", "err", err.msg, NULL);
+    if (status >= 500)
+        vg_log_error("Error while remote writing the v1 request", "err", err.msg, NULL);
     /* Go's http.Error: the message and a newline, as text. */
     vg_buf_t msg = VG_BUF_INIT;
     vg_buf_printf(&msg, "%s\n", err.msg);
@@ -181,11 +181,13 @@ static void handle_series(web_request_t *req, web_response_t *res) {
     vg_buf_puts(b, "]");
     if (limit && written == limit) {
         bool more = false;
-        for (size_t i = 0; i < ms.n && !more; i++) more = pos[i] < tsdb_series_set_len(sets[i]);
+        for (size_t i = 0; i < ms.n && !more; i++)
+            more = pos[i] < tsdb_series_set_len(sets[i]);
         if (more) vg_buf_puts(b, ",\"warnings\":[\"results truncated due to limit\"]");
     }
     vg_buf_puts(b, "}");
-    for (size_t i = 0; i < ms.n; i++) tsdb_series_set_free(sets[i]);
+    for (size_t i = 0; i < ms.n; i++)
+        tsdb_series_set_free(sets[i]);
     free(sets);
     free(pos);
     match_sets_free(&ms);
@@ -232,8 +234,10 @@ static void label_query(web_request_t *req, web_response_t *res, const char *nam
         size_t n;
         labels_matcher_t *const *m = ms.n ? ms.sets[i] : NULL;
         size_t mn = ms.n ? ms.lens[i] : 0;
-        if (name) tsdb_label_values(db, name, start, end, m, mn, &v, &n, NULL);
-        else tsdb_label_names(db, start, end, m, mn, &v, &n, NULL);
+        if (name)
+            tsdb_label_values(db, name, start, end, m, mn, &v, &n, NULL);
+        else
+            tsdb_label_names(db, start, end, m, mn, &v, &n, NULL);
         all = vg_realloc(all, (n_all + n + 1) * sizeof *all);
         memcpy(all + n_all, v, n * sizeof *v);
         n_all += n;
@@ -301,7 +305,8 @@ static void handle_status_tsdb(web_request_t *req, web_response_t *res) {
     reply_json(res);
     vg_buf_t *b = &res->body;
     uint64_t pairs = 0;
-    for (size_t i = 0; i < c.n_values_by_label; i++) pairs += c.values_by_label[i].value;
+    for (size_t i = 0; i < c.n_values_by_label; i++)
+        pairs += c.values_by_label[i].value;
     /* Prometheus reports an empty head's times as these sentinels. */
     long long mint = hs.n_series ? (long long)hs.min_time : 9223372036854775807LL;
     long long maxt = hs.n_series ? (long long)hs.max_time : -9223372036854775807LL - 1;
@@ -322,9 +327,12 @@ static void handle_status_tsdb(web_request_t *req, web_response_t *res) {
 
 static void export_value(vg_buf_t *b, double v) {
     /* JSON has no NaN or infinities; they are written as strings. */
-    if (isnan(v)) vg_buf_puts(b, "\"NaN\"");
-    else if (isinf(v)) vg_buf_puts(b, v > 0 ? "\"+Inf\"" : "\"-Inf\"");
-    else vg_buf_put_float(b, v);
+    if (isnan(v))
+        vg_buf_puts(b, "\"NaN\"");
+    else if (isinf(v))
+        vg_buf_puts(b, v > 0 ? "\"+Inf\"" : "\"-Inf\"");
+    else
+        vg_buf_put_float(b, v);
 }
 
 static void handle_export(web_request_t *req, web_response_t *res) {

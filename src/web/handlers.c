@@ -39,8 +39,8 @@ static void handle_metrics(web_request_t *req, web_response_t *res) {
     selfmon_write(req->app->selfmon, &w);
     expfmt_writer_finish(&w);
     res->status = 200;
-    res->content_type = format == EXPFMT_OPENMETRICS ? EXPFMT_CONTENT_TYPE_OPENMETRICS
-                                                     : EXPFMT_CONTENT_TYPE_TEXT;
+    res->content_type =
+        format == EXPFMT_OPENMETRICS ? EXPFMT_CONTENT_TYPE_OPENMETRICS : EXPFMT_CONTENT_TYPE_TEXT;
     if (text.len > 1024 && accepts_gzip(req) && gzip_buf(&text, &res->body)) {
         web_add_header(res, "Content-Encoding", "gzip");
         vg_buf_free(&text);
@@ -58,8 +58,10 @@ static void handle_healthy(web_request_t *req, web_response_t *res) {
 }
 
 static void handle_ready(web_request_t *req, web_response_t *res) {
-    if (atomic_load(&req->app->ready)) web_reply_text(res, 200, "vigil is Ready.\n");
-    else web_reply_text(res, 503, "Service Unavailable");
+    if (atomic_load(&req->app->ready))
+        web_reply_text(res, 200, "vigil is Ready.\n");
+    else
+        web_reply_text(res, 503, "Service Unavailable");
 }
 
 static void reply_health_json(web_response_t *res, int status, const char *state) {

@@ -53,11 +53,13 @@ static char *form_decode(vg_arena_t *a, const char *s, size_t n) {
     if (!out) return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+') out[k++] = ' ';
+        if (s[i] == '+')
+            out[k++] = ' ';
         else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
             out[k++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
-        } else out[k++] = s[i];
+        } else
+            out[k++] = s[i];
     }
     out[k] = '\0';
     return out;
@@ -98,7 +100,8 @@ const char *web_param(web_request_t *req, const char *name) {
 size_t web_param_all(web_request_t *req, const char *name, const char ***out) {
     params_load(req);
     size_t n = 0;
-    for (size_t i = 0; i < req->n_params; i++) n += strcmp(req->params[i].name, name) == 0;
+    for (size_t i = 0; i < req->n_params; i++)
+        n += strcmp(req->params[i].name, name) == 0;
     const char **v = vg_arena_alloc(req->arena, (n ? n : 1) * sizeof *v);
     size_t k = 0;
     for (size_t i = 0; v && i < req->n_params; i++)
@@ -123,7 +126,8 @@ static int parse_rfc3339(const char *s, int64_t *out_ms) {
             p++;
         }
         if (digits == 0) return -1;
-        for (int d = digits; d < 3; d++) ms *= 10;
+        for (int d = digits; d < 3; d++)
+            ms *= 10;
     }
     int64_t offset = 0;
     if (*p == 'Z' || *p == 'z') {
@@ -143,8 +147,8 @@ static int parse_rfc3339(const char *s, int64_t *out_ms) {
     return 0;
 }
 
-int web_param_time_or_reply(web_request_t *req, web_response_t *res, const char *name,
-                            int64_t def, int64_t *out_ms) {
+int web_param_time_or_reply(web_request_t *req, web_response_t *res, const char *name, int64_t def,
+                            int64_t *out_ms) {
     const char *v = web_param(req, name);
     if (!v || !*v) {
         *out_ms = def;
@@ -164,8 +168,8 @@ int web_param_time_or_reply(web_request_t *req, web_response_t *res, const char 
     if (parse_rfc3339(v, out_ms) == 0) return 0;
 bad:;
     char msg[512];
-    snprintf(msg, sizeof msg, "invalid parameter \"%s\": cannot parse \"%.200s\" to a valid timestamp",
-             name, v);
+    snprintf(msg, sizeof msg,
+             "invalid parameter \"%s\": cannot parse \"%.200s\" to a valid timestamp", name, v);
     web_reply_json_error(res, 400, "bad_data", msg);
     return -1;
 }

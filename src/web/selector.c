@@ -41,7 +41,8 @@ static size_t scan_name(sel_parser_t *p, bool colon) {
     size_t start = p->pos;
     if (p->pos < p->len && is_name_start(p->s[p->pos], colon)) {
         p->pos++;
-        while (p->pos < p->len && is_name_char(p->s[p->pos], colon)) p->pos++;
+        while (p->pos < p->len && is_name_char(p->s[p->pos], colon))
+            p->pos++;
     }
     return p->pos - start;
 }
@@ -56,8 +57,10 @@ static int hexdig(char c) {
 static void put_utf8(vg_buf_t *b, uint32_t cp) {
     char tmp[4];
     size_t n;
-    if (cp < 0x80) tmp[0] = (char)cp, n = 1;
-    else if (cp < 0x800) tmp[0] = (char)(0xc0 | cp >> 6), tmp[1] = (char)(0x80 | (cp & 63)), n = 2;
+    if (cp < 0x80)
+        tmp[0] = (char)cp, n = 1;
+    else if (cp < 0x800)
+        tmp[0] = (char)(0xc0 | cp >> 6), tmp[1] = (char)(0x80 | (cp & 63)), n = 2;
     else if (cp < 0x10000)
         tmp[0] = (char)(0xe0 | cp >> 12), tmp[1] = (char)(0x80 | ((cp >> 6) & 63)),
         tmp[2] = (char)(0x80 | (cp & 63)), n = 3;
@@ -71,7 +74,8 @@ static void put_utf8(vg_buf_t *b, uint32_t cp) {
 static int scan_string(sel_parser_t *p, vg_buf_t *out) {
     if (p->pos >= p->len) return fail(p, "unexpected end of input, expected %s", "string");
     char q = p->s[p->pos];
-    if (q != '"' && q != '\'' && q != '`') return fail(p, "unexpected character %s, expected string", "");
+    if (q != '"' && q != '\'' && q != '`')
+        return fail(p, "unexpected character %s, expected string", "");
     p->pos++;
     vg_buf_reset(out);
     vg_buf_reserve(out, 16);
@@ -118,12 +122,12 @@ static int scan_string(sel_parser_t *p, vg_buf_t *out) {
 }
 
 static void free_matchers(labels_matcher_t **ms, size_t n) {
-    for (size_t i = 0; i < n; i++) labels_matcher_free(ms[i]);
+    for (size_t i = 0; i < n; i++)
+        labels_matcher_free(ms[i]);
     free(ms);
 }
 
-int web_parse_selector(const char *s, struct labels_matcher ***out, size_t *out_n,
-                       vg_err_t *err) {
+int web_parse_selector(const char *s, struct labels_matcher ***out, size_t *out_n, vg_err_t *err) {
     sel_parser_t p = {s, 0, strlen(s), err};
     labels_matcher_t **ms = vg_calloc(MAX_MATCHERS, sizeof *ms);
     size_t n = 0;
@@ -180,7 +184,8 @@ int web_parse_selector(const char *s, struct labels_matcher ***out, size_t *out_
                 else if (p.pos < p.len && s[p.pos] == '=')
                     type = LABELS_MATCH_EQUAL, p.pos += 1;
                 else {
-                    rc = fail(&p, "unexpected %s in label matching, expected label matching operator",
+                    rc = fail(&p,
+                              "unexpected %s in label matching, expected label matching operator",
                               p.pos < p.len ? "character" : "end of input");
                     break;
                 }
@@ -218,7 +223,8 @@ int web_parse_selector(const char *s, struct labels_matcher ***out, size_t *out_
         rc = vg_err_set(err, VG_ERR_INPUT, "1:1: parse error: unexpected end of input");
     if (rc == VG_OK) {
         bool non_empty = false;
-        for (size_t i = 0; i < n; i++) non_empty |= !labels_matcher_matches_empty(ms[i]);
+        for (size_t i = 0; i < n; i++)
+            non_empty |= !labels_matcher_matches_empty(ms[i]);
         if (!non_empty)
             rc = vg_err_set(err, VG_ERR_INPUT,
                             "1:1: parse error: vector selector must contain at least one "

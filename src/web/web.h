@@ -61,7 +61,7 @@ typedef struct web_app {
     _Atomic(struct scrape *) scrape;
     /* The Pushgateway groups, NULL until the store is open. */
     _Atomic(struct ingest_push *) push;
-    atomic_bool ready;     /* /-/ready answers 200 only when true */
+    atomic_bool ready; /* /-/ready answers 200 only when true */
     /* The query engine, NULL until the store is open (query endpoints
      * answer 503), and what the status endpoints show (may be NULL). */
     _Atomic(struct promql_engine *) engine;
@@ -91,7 +91,7 @@ void web_server_stop(web_server_t *s);
 
 /* Splits "host:port" into a socket address; 0 or VG_ERR_INPUT. Exposed for
  * the flag check at start-up and for tests. */
-int web_parse_listen_address(const char *addr, char *out_host, size_t host_len,
-                             unsigned *out_port, vg_err_t *err);
+int web_parse_listen_address(const char *addr, char *out_host, size_t host_len, unsigned *out_port,
+                             vg_err_t *err);
 
 #endif
