@@ -1,0 +1,168 @@
+/* Shared inside the alert module only: the YAML node tree, the table-driven
+ * decoder with yaml.v2's error behaviour, and the helpers the configuration
+ * files share (matcher parsing into an arena, URL checks). */
+#ifndef VG_ALERT_INT_H
+#define VG_ALERT_INT_H
+
+#include "alert/alert.h"
+
+/* ------------------------------------------------------------ YAML tree */
+
+typedef enum alert_ykind {
+    ALERT_Y_SCALAR = 0,
+    ALERT_Y_MAP,
+    ALERT_Y_SEQ,
+} alert_ykind_t;
+
+/* What a scalar resolves to under YAML 1.1, as Go's yaml.v2 resolves it. */
+typedef enum alert_ytag {
+    ALERT_T_STR = 0,
+    ALERT_T_NULL,
+    ALERT_T_BOOL,
+    ALERT_T_INT,
+    ALERT_T_FLOAT,
+    ALERT_T_MAP,
+    ALERT_T_SEQ,
+} alert_ytag_t;
+
+/* One node. A map holds 2*n kids (key, value, ...), a sequence n. Aliases
+ * point at the anchored node, so the tree is a DAG (visits are bounded). */
+typedef struct alert_ynode {
+    alert_ykind_t kind;
+    alert_ytag_t tag;
+    unsigned line, col; /* 1-based */
+    const char *str;    /* scalars: NUL-terminated */
+    size_t len;
+    struct alert_ynode **kids;
+    size_t n;
+} alert_ynode_t;
+
+/* Parses the first YAML document of text into a tree in arena. An empty
+ * document gives *out = NULL. Syntax errors read "yaml: line N: <why>" as
+ * yaml.v2 words them. */
+int alert_yaml_parse(const char *text, size_t len, vg_arena_t *arena, alert_ynode_t **out,
+                     vg_err_t *err);
+const char *alert_ytag_name(alert_ytag_t t);
+bool alert_ynode_null(const alert_ynode_t *n);
+
+/* -------------------------------------------------------------- decoder */
+
+/* Results of decoding one value, as yaml.v2 behaves: a type error (unknown
+ * field, wrong scalar) is recorded and decoding goes on with the siblings,
+ * but the enclosing structs skip their own checks; any other error stops
+ * everything. */
+#define ALERT_DEC_OK 0
+#define ALERT_DEC_TERR 1
+#define ALERT_DEC_FATAL (-1)
+
+typedef struct alert_dec {
+    vg_arena_t *arena;
+    vg_err_t *err;
+    const char *dir; /* base of relative paths; "" for none */
+    vg_buf_t terrs; /* "\n  line N: ..." for each type error */
+    size_t n_terrs;
+    size_t visits_left;
+    labels_regex_t **regs; /* compiled regexes the config owns */
+    size_t n_regs, cap_regs;
+} alert_dec_t;
+
+typedef enum alert_fkind {
+    ALERT_F_STR = 0, /* const char *: any scalar; null = "" */
+    ALERT_F_PATH,    /* const char *: a file name, joined with the file's directory */
+    ALERT_F_PSTR,    /* const char *: NULL when absent or null (Go *string) */
+    ALERT_F_BOOL,    /* bool */
+    ALERT_F_TRI,     /* alert_tribool_t (Go *bool) */
+    ALERT_F_MDUR,    /* int64_t ms: model.Duration ("1h30m", "1d") */
+    ALERT_F_PMDUR,   /* int64_t ms, -1 when absent (Go *model.Duration) */
+    ALERT_F_GODUR,   /* int64_t ms: time.Duration (string or integer ns) */
+    ALERT_F_TEXTDUR, /* int64_t ms: a TextUnmarshaler over time.ParseDuration */
+    ALERT_F_UINT,    /* uint64_t */
+    ALERT_F_INT,     /* int64_t */
+    ALERT_F_URL,     /* const char *, NULL absent: http(s) URL with a host */
+    ALERT_F_SURL,    /* same, and "<secret>" is accepted (SecretURL) */
+    ALERT_F_TURL,    /* const char *, "" absent: a URL unless it holds {{ }} */
+    ALERT_F_PURL,    /* const char *: anything url.Parse takes (proxy_url) */
+    ALERT_F_HOSTPORT,
+    ALERT_F_PAIRS,   /* config_pair_t *, size_t: map[string]string, file order */
+    ALERT_F_STRLIST, /* const char **, size_t; an empty sequence gives a non-NULL pointer */
+    ALERT_F_STRUCT,  /* embedded struct of `type` */
+    ALERT_F_PSTRUCT, /* const T *, NULL when absent */
+    ALERT_F_LIST,    /* T *, size_t: sequence of `type` */
+    ALERT_F_INLINE,  /* `type`'s keys are accepted at this level */
+    ALERT_F_ANY,     /* accepted, kept only in the YAML (payload, details of any type) */
+    ALERT_F_CUSTOM,  /* `custom` decodes it */
+} alert_fkind_t;
+
+typedef int (*alert_custom_fn)(alert_dec_t *d, const alert_ynode_t *n, void *dst);
+
+struct alert_type;
+typedef struct alert_field {
+    const char *name;
+    alert_fkind_t kind;
+    size_t off;
+    const struct alert_type *type;
+    alert_custom_fn custom;
+    const char *null_item_msg; /* ALERT_F_LIST: fatal message for a null item */
+    const char *go;            /* Go type in type errors when not the kind's own */
+} alert_field_t;
+
+typedef struct alert_type {
+    const char *go_name; /* for messages: "config.plain" */
+    size_t size;
+    const alert_field_t *fields; /* ends with a {NULL} entry */
+    void (*init)(void *obj);     /* defaults (Alertmanager's Default*Config) */
+    /* Runs once the struct decoded without type errors (UnmarshalYAML's
+     * checks); returns ALERT_DEC_OK or ALERT_DEC_FATAL. */
+    int (*validate)(alert_dec_t *d, const alert_ynode_t *map, void *obj);
+} alert_type_t;
+
+/* Records a fatal error (Alertmanager's message). Returns ALERT_DEC_FATAL. */
+int alert_dec_fatal(alert_dec_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Records a type error "line N: ..." and returns ALERT_DEC_TERR. */
+int alert_dec_terr(alert_dec_t *d, const alert_ynode_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* "cannot unmarshal !!str `abc` into T". */
+int alert_dec_type_error(alert_dec_t *d, const alert_ynode_t *n, const char *go_type);
+
+/* Decodes a struct node into obj (initialised by the caller with
+ * alert_dec_init). */
+int alert_dec_struct(alert_dec_t *d, const alert_type_t *t, const alert_ynode_t *n, void *obj);
+void alert_dec_init(const alert_type_t *t, void *obj);
+/* A scalar as a Go string (any scalar; null = ""). */
+int alert_dec_string(alert_dec_t *d, const alert_ynode_t *n, const char **out);
+/* Keeps a compiled regex alive as long as the config. */
+void alert_dec_keep_regex(alert_dec_t *d, labels_regex_t *re);
+void *alert_dec_zalloc(alert_dec_t *d, size_t n);
+/* p joined with the file's directory when relative (arena or p itself). */
+const char *alert_dec_path(alert_dec_t *d, const char *p);
+char *alert_dec_strdup(alert_dec_t *d, const char *s, size_t n);
+
+/* -------------------------------------------------------------- helpers */
+
+/* Alertmanager's URL check (config/common ParseURL): http or https with a
+ * host. On failure writes Go's message to why. */
+bool alert_url_check(const char *s, char *why, size_t why_len);
+/* model.LabelNameRE: [a-zA-Z_][a-zA-Z0-9_]*. */
+bool alert_label_name_legacy(const char *s);
+/* Fallback-mode label names: non-empty valid UTF-8. */
+bool alert_label_name_utf8(const char *s);
+
+/* Compiles an Alertmanager regex ("^(?:RE)$", '.' not matching newline). */
+int alert_regex_compile(const char *re, labels_regex_t **out, vg_err_t *err);
+
+/* Parses one line of `matchers:` (or an API filter) into matchers
+ * allocated from arena; regexes are handed to keep(ctx, re). Returns 0 or
+ * VG_ERR_INPUT with Alertmanager's message. */
+int alert_matchers_parse_into(const char *s, size_t len, vg_arena_t *arena,
+                              void (*keep)(void *ctx, labels_regex_t *re), void *keep_ctx,
+                              alert_matcher_t **out, size_t *out_n, vg_err_t *err);
+/* Sorts as labels.Matchers: name, then value, then type. */
+void alert_matchers_sort(alert_matcher_t *ms, size_t n);
+
+/* Decodes one entry of a time interval's time_intervals list. */
+int alert_timeinterval_decode_spec(alert_dec_t *d, const alert_ynode_t *n, alert_time_spec_t *out);
+
+/* Decodes the whole document into c (schema.c). */
+int alert_config_decode(alert_dec_t *d, const alert_ynode_t *root, alert_config_t *c);
+
+#endif
