@@ -9,9 +9,11 @@
 
 int cli_check(int argc, char **argv) {
     if (argc < 1 || strcmp(argv[0], "--help") == 0) {
-        fprintf(argc < 1 ? stderr : stdout, "usage: vigil check config <config-files>...\n");
+        fprintf(argc < 1 ? stderr : stdout, "usage: vigil check config <config-files>...\n"
+                                            "       vigil check rules <rule-files>...\n");
         return argc < 1 ? 2 : 0;
     }
+    if (strcmp(argv[0], "rules") == 0) return cli_check_rules(argc - 1, argv + 1);
     if (strcmp(argv[0], "config") != 0) {
         fprintf(stderr, "vigil: error: expected command but got \"%s\", try --help\n", argv[0]);
         return 2;

@@ -14,6 +14,10 @@ static void usage(FILE *out) {
             "  serve             run the server (the default when only flags are given)\n"
             "  check config FILE...\n"
             "                    check Prometheus configuration files, as promtool does\n"
+            "  check rules FILE...\n"
+            "                    check rule files, as promtool does\n"
+            "  test rules FILE...\n"
+            "                    run rule unit-test files, as promtool does\n"
             "  import FILE       backfill an OpenMetrics file into a stopped store or a running "
             "server\n"
             "  query instant|range|series|labels URL ...\n"
@@ -39,6 +43,7 @@ int cli_main(int argc, char **argv) {
     if (strcmp(cmd, "check") == 0) return cli_check(argc - 2, argv + 2);
     if (strcmp(cmd, "import") == 0) return cli_import(argc - 2, argv + 2);
     if (strcmp(cmd, "query") == 0) return cli_query(argc - 2, argv + 2);
+    if (strcmp(cmd, "test") == 0) return cli_test(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("vigil, version %s\n", VIGIL_VERSION);
         return 0;

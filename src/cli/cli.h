@@ -24,5 +24,7 @@ int cli_serve(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_import(int argc, char **argv);
 int cli_query(int argc, char **argv);
+int cli_test(int argc, char **argv);        /* test rules (rules.c) */
+int cli_check_rules(int argc, char **argv); /* check rules (rules.c) */
 
 #endif

@@ -16,6 +16,7 @@
 #include "ingest/ingest.h"
 #include "promql/promql.h"
 #include "remote/remote.h"
+#include "rules/rules.h"
 #include "scrape/scrape.h"
 #include "web/web.h"
 
@@ -46,6 +47,8 @@ typedef struct serve_options {
     size_t query_max_samples;
     unsigned query_max_concurrency;
     const char *enable_feature;
+    const char *external_url;
+    int64_t resend_delay_ms, outage_tolerance_ms, grace_period_ms;
     collector_flag_t collectors[MAX_COLLECTOR_FLAGS];
     size_t n_collectors;
 } serve_options_t;
@@ -63,6 +66,7 @@ typedef struct server_root {
     pthread_mutex_t remote_lock; /* serialises remote_apply between reloads */
     remote_t *remote;
     promql_engine_t *engine;
+    rules_manager_t *rules;
     web_status_t status; /* what the status endpoints show */
     bool reload_ok;      /* guarded by lock, as config */
     double config_time;  /* when config was loaded (Unix seconds) */
@@ -161,7 +165,17 @@ static int root_reload(void *ud, vg_err_t *err) {
     if (r->remote && remote_apply(r->remote, scrape_cfg, &rerr) != VG_OK)
         vg_log_error("Applying the remote_write configuration", "err", rerr.msg, NULL);
     pthread_mutex_unlock(&r->remote_lock);
+    rules_manager_t *rm = atomic_load(&r->app.rules);
+    int rules_rc = rm ? rules_manager_update(rm, scrape_cfg, err) : VG_OK;
     config_unref(scrape_cfg);
+    if (rules_rc != VG_OK) {
+        /* As Prometheus: the rest is applied, the reload still fails. */
+        pthread_rwlock_wrlock(&r->lock);
+        r->reload_ok = false;
+        pthread_rwlock_unlock(&r->lock);
+        selfmon_set(r->reload_success, NULL, 0);
+        return VG_ERR;
+    }
     selfmon_set(r->reload_success, NULL, 1);
     selfmon_set(r->reload_time, NULL, vg_time_now());
     vg_log_info("Completed loading of configuration file", "filename", r->opts.config_file, NULL);
@@ -257,6 +271,10 @@ int cli_serve(int argc, char **argv) {
     o->query_max_samples = 50000000;
     o->query_max_concurrency = 20;
     o->enable_feature = "";
+    o->external_url = "";
+    o->resend_delay_ms = 60 * 1000;
+    o->outage_tolerance_ms = 3600 * 1000;
+    o->grace_period_ms = 600 * 1000;
     const cli_flag_t flags[] = {
         {"config.file", FLAG_STRING, &o->config_file, "configuration file (default vigil.yml)"},
         {"web.listen-address", FLAG_STRING, &o->listen_address,
@@ -293,6 +311,14 @@ int cli_serve(int argc, char **argv) {
         {"enable-feature", FLAG_STRING, &o->enable_feature,
          "comma-separated features: promql-experimental-functions, promql-duration-expr, "
          "promql-extended-range-selectors, promql-binop-fill-modifiers"},
+        {"web.external-url", FLAG_STRING, &o->external_url,
+         "the URL under which vigil is reached from outside (default http://<host>:<port>)"},
+        {"rules.alert.resend-delay", FLAG_DURATION, &o->resend_delay_ms,
+         "minimum wait before resending an alert to Alertmanager (default 1m)"},
+        {"rules.alert.for-outage-tolerance", FLAG_DURATION, &o->outage_tolerance_ms,
+         "max time to tolerate an outage for restoring 'for' state of alerts (default 1h)"},
+        {"rules.alert.for-grace-period", FLAG_DURATION, &o->grace_period_ms,
+         "minimum duration between alert and restored 'for' state (default 10m)"},
         {NULL, FLAG_STRING, NULL, NULL},
     };
     size_t n_args;
@@ -483,6 +509,41 @@ int cli_serve(int argc, char **argv) {
         pthread_rwlock_unlock(&root.lock);
     }
     pthread_mutex_unlock(&root.remote_lock);
+    /* Rules evaluate over the store with the engine; the external URL
+     * defaults to this host and port, as Prometheus's does. */
+    vg_buf_t ext_url = VG_BUF_INIT;
+    if (*o->external_url) {
+        vg_buf_puts(&ext_url, o->external_url);
+    } else {
+        char hn[256] = "localhost";
+        if (gethostname(hn, sizeof hn) != 0) snprintf(hn, sizeof hn, "localhost");
+        hn[sizeof hn - 1] = 0;
+        vg_buf_printf(&ext_url, "http://%s:%s", hn, port_text);
+    }
+    while (ext_url.len && ext_url.data[ext_url.len - 1] == '/')
+        ext_url.data[--ext_url.len] = '\0';
+    rules_manager_opts_t mopts = {.db = root.tsdb,
+                                  .engine = root.engine,
+                                  .selfmon = root.selfmon,
+                                  .external_url = ext_url.data ? ext_url.data : "",
+                                  .resend_delay_ms = o->resend_delay_ms,
+                                  .outage_tolerance_ms = o->outage_tolerance_ms,
+                                  .for_grace_period_ms = o->grace_period_ms,
+                                  .user_agent = "vigil/" VIGIL_VERSION};
+    root.rules = rules_manager_new(&mopts, &err);
+    vg_buf_free(&ext_url);
+    if (!root.rules) {
+        vg_log_error("Cannot start the rule manager", "err", err.msg, NULL);
+    } else {
+        atomic_store(&root.app.rules, root.rules);
+        pthread_rwlock_rdlock(&root.lock);
+        config_t *rcfg = config_ref(root.config);
+        pthread_rwlock_unlock(&root.lock);
+        vg_err_t rerr = {0};
+        if (rules_manager_update(root.rules, rcfg, &rerr) != VG_OK)
+            vg_log_error("Loading the rule files", "err", rerr.msg, NULL);
+        config_unref(rcfg);
+    }
     atomic_store(&root.app.ready, true);
     vg_log_info("Server is ready to receive web requests.", NULL);
 
@@ -500,6 +561,8 @@ int cli_serve(int argc, char **argv) {
     }
     atomic_store(&root.app.ready, false);
     web_server_stop(srv);
+    atomic_store(&root.app.rules, NULL);
+    rules_manager_free(root.rules); /* before the engine and the store go */
     atomic_store(&root.app.engine, NULL);
     promql_engine_free(root.engine);
     atomic_store(&root.app.push, NULL);

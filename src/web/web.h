@@ -65,6 +65,8 @@ typedef struct web_app {
     /* The query engine, NULL until the store is open (query endpoints
      * answer 503), and what the status endpoints show (may be NULL). */
     _Atomic(struct promql_engine *) engine;
+    /* The rule manager, NULL until started (the rules API shows none). */
+    _Atomic(struct rules_manager *) rules;
     const web_status_t *status;
 } web_app_t;
 

@@ -65,6 +65,7 @@ extern const web_route_t web_tsdb_routes[];
 extern const web_route_t web_push_routes[]; /* api_push.c */
 extern const web_route_t web_targets_routes[]; /* api_targets.c */
 extern const web_route_t web_query_routes[];   /* api_query.c */
+extern const web_route_t web_rules_routes[];   /* api_rules.c */
 
 /* Helpers that fill the response; handlers return right after them. */
 void web_reply_text(web_response_t *res, int status, const char *text);
