@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "tsdb/chunk.h"
+#include "tsdb/tsdb_int.h"
 #include "tsdb/wal.h"
 
 #define INDEX_MAGIC 0x56474249u
@@ -651,11 +652,6 @@ static void read_postings(const block_t *b, uint32_t k, uint32_t **v, size_t *n,
     }
 }
 
-static int cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Series having `name` with a value that does (want) or does not match m. */
 static uint32_t *union_values(const block_t *b, uint32_t name, const labels_matcher_t *m, bool want,
                               size_t *out_n) {
@@ -669,35 +665,9 @@ static uint32_t *union_values(const block_t *b, uint32_t name, const labels_matc
         read_postings(b, k, &v, &n, &cap);
         lists++;
     }
-    if (lists > 1) qsort(v, n, sizeof *v, cmp_u32);
+    if (lists > 1) qsort(v, n, sizeof *v, postings_cmp);
     *out_n = n;
     return v;
-}
-
-static size_t intersect(uint32_t *a, size_t na, const uint32_t *b, size_t nb) {
-    size_t i = 0, j = 0, k = 0;
-    while (i < na && j < nb) {
-        if (a[i] < b[j])
-            i++;
-        else if (a[i] > b[j])
-            j++;
-        else
-            a[k++] = a[i++], j++;
-    }
-    return k;
-}
-
-static size_t subtract(uint32_t *a, size_t na, const uint32_t *b, size_t nb) {
-    size_t i = 0, j = 0, k = 0;
-    while (i < na) {
-        while (j < nb && b[j] < a[i])
-            j++;
-        if (j < nb && b[j] == a[i])
-            i++;
-        else
-            a[k++] = a[i++];
-    }
-    return k;
 }
 
 uint32_t *block_select(const block_t *b, labels_matcher_t *const *ms, size_t n_ms, size_t *out_n) {
@@ -718,7 +688,7 @@ uint32_t *block_select(const block_t *b, labels_matcher_t *const *ms, size_t n_m
                 if (!have) {
                     result = v, n = nb, have = true;
                 } else {
-                    n = intersect(result, n, v, nb);
+                    n = postings_intersect(result, n, v, nb);
                     free(v);
                 }
             } else {
@@ -732,7 +702,7 @@ uint32_t *block_select(const block_t *b, labels_matcher_t *const *ms, size_t n_m
                 if (!known) continue;
                 size_t nb = 0;
                 uint32_t *v = union_values(b, sym, ms[i], false, &nb);
-                n = subtract(result, n, v, nb);
+                n = postings_subtract(result, n, v, nb);
                 free(v);
             }
         }

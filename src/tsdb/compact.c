@@ -141,7 +141,7 @@ static int cmp_cut(const void *a, const void *b) {
 static int head_to_block(tsdb_t *db, const char *dir, int64_t start, int64_t end, bool seal,
                          char *out_id, vg_err_t *err) {
     size_t n_refs;
-    uint64_t *refs = index_select(db, NULL, 0, &n_refs);
+    uint32_t *refs = index_select(db, NULL, 0, &n_refs);
     cut_series_t *cs = vg_calloc(n_refs ? n_refs : 1, sizeof *cs);
     size_t n = 0;
     for (size_t i = 0; i < n_refs; i++) {

@@ -583,7 +583,7 @@ static int delete_series_range(tsdb_t *db, head_series_t *s, int64_t mint, int64
 int tsdb_delete(tsdb_t *db, int64_t mint, int64_t maxt, labels_matcher_t *const *matchers,
                 size_t n_matchers, vg_err_t *err) {
     size_t n;
-    uint64_t *refs = index_select(db, matchers, n_matchers, &n);
+    uint32_t *refs = index_select(db, matchers, n_matchers, &n);
     vg_buf_t b = VG_BUF_INIT;
     size_t off = wal_rec_begin(&b, WAL_REC_TOMBSTONES);
     for (size_t i = 0; i < n; i++) {

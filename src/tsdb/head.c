@@ -146,21 +146,28 @@ head_series_t *head_get_or_create(tsdb_t *db, const labels_t *ls, uint64_t hash,
                    "too many series: the limit of %zu series is reached", db->opts.max_series);
         return NULL;
     }
+    if (ref == 0) {
+        pthread_rwlock_wrlock(&db->index.lock);
+        ref = db->index.next_ref <= HEAD_MAX_REF ? db->index.next_ref++ : 0;
+        pthread_rwlock_unlock(&db->index.lock);
+    } else if (ref <= HEAD_MAX_REF) {
+        pthread_rwlock_wrlock(&db->index.lock);
+        if (ref >= db->index.next_ref) db->index.next_ref = ref + 1;
+        pthread_rwlock_unlock(&db->index.lock);
+    }
+    if (ref == 0 || ref > HEAD_MAX_REF) {
+        /* References are never reused while the WAL may name them; 2^28 of
+         * them is a lifetime of churn, but the limit is checked, not assumed. */
+        pthread_mutex_unlock(&st->lock);
+        vg_err_set(err, TSDB_ERR_SERIES_LIMIT, "series reference space exhausted");
+        return NULL;
+    }
     size_t n = labels_len(ls);
     head_series_t *s = vg_calloc(1, sizeof *s + 2 * n * sizeof(uint32_t));
     s->hash = hash;
     s->n_labels = (uint16_t)n;
     labels_symtab_intern_labels(db->symtab, ls, s->ids);
     s->app.buf = &s->open;
-    if (ref == 0) {
-        pthread_rwlock_wrlock(&db->index.lock);
-        ref = db->index.next_ref++;
-        pthread_rwlock_unlock(&db->index.lock);
-    } else {
-        pthread_rwlock_wrlock(&db->index.lock);
-        if (ref >= db->index.next_ref) db->index.next_ref = ref + 1;
-        pthread_rwlock_unlock(&db->index.lock);
-    }
     s->ref = ref;
     size_t b = hash & (st->n_buckets - 1);
     s->hash_next = st->buckets[b];
@@ -342,7 +349,7 @@ static name_values_t *name_find(head_index_t *ix, uint32_t name_id) {
     return NULL;
 }
 
-static void refs_insert(uint64_t **refs, size_t *n, size_t *cap, uint64_t ref) {
+static void refs_insert(uint32_t **refs, size_t *n, size_t *cap, uint32_t ref) {
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 4;
         *refs = vg_realloc(*refs, *cap * sizeof **refs);
@@ -396,47 +403,15 @@ void index_add_series(tsdb_t *db, head_series_t *s) {
             }
             nv->value_ids[nv->n++] = value;
         }
-        refs_insert(&pl->refs, &pl->n, &pl->cap, s->ref);
+        refs_insert(&pl->refs, &pl->n, &pl->cap, (uint32_t)s->ref);
     }
-    refs_insert(&ix->all, &ix->n_all, &ix->cap_all, s->ref);
+    refs_insert(&ix->all, &ix->n_all, &ix->cap_all, (uint32_t)s->ref);
     pthread_rwlock_unlock(&ix->lock);
-}
-
-/* Sorted-set helpers on ascending ref arrays. */
-static size_t refs_intersect(uint64_t *a, size_t na, const uint64_t *b, size_t nb) {
-    size_t i = 0, j = 0, k = 0;
-    while (i < na && j < nb) {
-        if (a[i] < b[j])
-            i++;
-        else if (a[i] > b[j])
-            j++;
-        else
-            a[k++] = a[i++], j++;
-    }
-    return k;
-}
-
-static size_t refs_subtract(uint64_t *a, size_t na, const uint64_t *b, size_t nb) {
-    size_t i = 0, j = 0, k = 0;
-    while (i < na) {
-        while (j < nb && b[j] < a[i])
-            j++;
-        if (j < nb && b[j] == a[i])
-            i++;
-        else
-            a[k++] = a[i++];
-    }
-    return k;
-}
-
-static int cmp_u64(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* Union of the postings of every value of `name` for which `want` says
  * whether matcher m matches. Index lock held. */
-static uint64_t *union_values(tsdb_t *db, uint32_t name_id, const labels_matcher_t *m,
+static uint32_t *union_values(tsdb_t *db, uint32_t name_id, const labels_matcher_t *m,
                               bool want_match, size_t *out_n) {
     head_index_t *ix = &db->index;
     name_values_t *nv = name_find(ix, name_id);
@@ -448,22 +423,22 @@ static uint64_t *union_values(tsdb_t *db, uint32_t name_id, const labels_matcher
             if (labels_matcher_matches(m, v, labels_symtab_strlen(v)) != want_match) continue;
             postings_list_t *pl = list_find(ix, (uint64_t)name_id << 32 | nv->value_ids[i]);
             if (!pl) continue;
-            vg_buf_append(&acc, pl->refs, pl->n * sizeof(uint64_t));
+            vg_buf_append(&acc, pl->refs, pl->n * sizeof(uint32_t));
             n += pl->n;
             n_lists++;
         }
     }
-    uint64_t *refs = (uint64_t *)vg_buf_detach(&acc);
+    uint32_t *refs = (uint32_t *)vg_buf_detach(&acc);
     /* a series has one value per name, so the lists are disjoint */
-    if (n_lists > 1) qsort(refs, n, sizeof *refs, cmp_u64);
+    if (n_lists > 1) qsort(refs, n, sizeof *refs, postings_cmp);
     *out_n = n;
     return refs;
 }
 
-uint64_t *index_select(tsdb_t *db, labels_matcher_t *const *ms, size_t n_ms, size_t *out_n) {
+uint32_t *index_select(tsdb_t *db, labels_matcher_t *const *ms, size_t n_ms, size_t *out_n) {
     head_index_t *ix = &db->index;
     pthread_rwlock_rdlock(&ix->lock);
-    uint64_t *result = NULL;
+    uint32_t *result = NULL;
     size_t n = 0;
     bool have = false;
     /* First every matcher that needs the label present (positive sets),
@@ -479,13 +454,13 @@ uint64_t *index_select(tsdb_t *db, labels_matcher_t *const *ms, size_t n_ms, siz
             bool name_known = labels_symtab_find(db->symtab, name, name_len, &name_id) != NULL;
             if (pass == 0) {
                 size_t nb = 0;
-                uint64_t *b = name_known ? union_values(db, name_id, m, true, &nb) : NULL;
+                uint32_t *b = name_known ? union_values(db, name_id, m, true, &nb) : NULL;
                 if (!have) {
                     result = b;
                     n = nb;
                     have = true;
                 } else {
-                    n = refs_intersect(result, n, b, nb);
+                    n = postings_intersect(result, n, b, nb);
                     free(b);
                 }
             } else {
@@ -497,8 +472,8 @@ uint64_t *index_select(tsdb_t *db, labels_matcher_t *const *ms, size_t n_ms, siz
                 }
                 if (!name_known) continue; /* nobody has the label: all match "" */
                 size_t nb = 0;
-                uint64_t *b = union_values(db, name_id, m, false, &nb);
-                n = refs_subtract(result, n, b, nb);
+                uint32_t *b = union_values(db, name_id, m, false, &nb);
+                n = postings_subtract(result, n, b, nb);
                 free(b);
             }
         }
@@ -515,18 +490,9 @@ uint64_t *index_select(tsdb_t *db, labels_matcher_t *const *ms, size_t n_ms, siz
 
 /* ------------------------------------------------------------------ gc */
 
-static int cmp_ref(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static bool ref_in(const uint64_t *dead, size_t n, uint64_t ref) {
-    return bsearch(&ref, dead, n, sizeof *dead, cmp_ref) != NULL;
-}
-
 /* Takes the dead refs out of every postings list; drops lists and values
  * that end up empty. */
-static void index_remove(tsdb_t *db, const uint64_t *dead, size_t n_dead) {
+static void index_remove(tsdb_t *db, const uint32_t *dead, size_t n_dead) {
     head_index_t *ix = &db->index;
     pthread_rwlock_wrlock(&ix->lock);
     size_t kept_lists = 0;
@@ -534,7 +500,7 @@ static void index_remove(tsdb_t *db, const uint64_t *dead, size_t n_dead) {
         postings_list_t *pl = &ix->lists[l];
         size_t k = 0;
         for (size_t i = 0; i < pl->n; i++)
-            if (!ref_in(dead, n_dead, pl->refs[i])) pl->refs[k++] = pl->refs[i];
+            if (!postings_contains(dead, n_dead, pl->refs[i])) pl->refs[k++] = pl->refs[i];
         pl->n = k;
         if (k == 0) {
             free(pl->refs);
@@ -561,7 +527,7 @@ static void index_remove(tsdb_t *db, const uint64_t *dead, size_t n_dead) {
     }
     size_t k = 0;
     for (size_t i = 0; i < ix->n_all; i++)
-        if (!ref_in(dead, n_dead, ix->all[i])) ix->all[k++] = ix->all[i];
+        if (!postings_contains(dead, n_dead, ix->all[i])) ix->all[k++] = ix->all[i];
     ix->n_all = k;
     pthread_rwlock_unlock(&ix->lock);
 }
@@ -581,7 +547,7 @@ size_t head_gc(tsdb_t *db, int64_t t) {
         }
     }
     pthread_mutex_unlock(&db->graveyard_lock);
-    uint64_t *dead = NULL;
+    uint32_t *dead = NULL;
     size_t n_dead = 0, cap = 0;
     head_series_t *died = NULL;
     for (size_t i = 0; i < HEAD_STRIPES; i++) {
@@ -608,7 +574,7 @@ size_t head_gc(tsdb_t *db, int64_t t) {
                     cap = cap ? cap * 2 : 256;
                     dead = vg_realloc(dead, cap * sizeof *dead);
                 }
-                dead[n_dead++] = s->ref;
+                dead[n_dead++] = (uint32_t)s->ref;
                 s->hash_next = died;
                 died = s;
             }
@@ -616,7 +582,7 @@ size_t head_gc(tsdb_t *db, int64_t t) {
         pthread_mutex_unlock(&st->lock);
     }
     if (n_dead) {
-        qsort(dead, n_dead, sizeof *dead, cmp_ref);
+        qsort(dead, n_dead, sizeof *dead, postings_cmp);
         index_remove(db, dead, n_dead);
         atomic_fetch_sub(&db->n_series, n_dead);
         pthread_mutex_lock(&db->graveyard_lock);

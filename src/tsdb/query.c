@@ -218,7 +218,7 @@ int tsdb_select(tsdb_t *db, int64_t mint, int64_t maxt, labels_matcher_t *const 
     block_page_cache_free(&cache);
     pthread_rwlock_unlock(&db->blocks_lock);
     size_t n_refs;
-    uint64_t *refs = index_select(db, matchers, n_matchers, &n_refs);
+    uint32_t *refs = index_select(db, matchers, n_matchers, &n_refs);
     if (set->n + n_refs > cap) {
         cap = set->n + n_refs + 1;
         set->series = vg_realloc(set->series, cap * sizeof *set->series);
@@ -351,7 +351,7 @@ static void each_series(tsdb_t *db, int64_t mint, int64_t maxt, labels_matcher_t
                         size_t n_ms, void (*fn)(tsdb_t *, const head_series_t *, void *),
                         void *ud) {
     size_t n_refs;
-    uint64_t *refs = index_select(db, ms, n_ms, &n_refs);
+    uint32_t *refs = index_select(db, ms, n_ms, &n_refs);
     for (size_t i = 0; i < n_refs; i++) {
         head_series_t *s = head_series_by_ref(db, refs[i]);
         if (!s) continue;
@@ -490,7 +490,7 @@ void tsdb_head_stats(tsdb_t *db, tsdb_head_stats_t *out) {
     mem += ix->n_slots * sizeof *ix->slots + ix->cap_lists * sizeof *ix->lists +
            ix->cap_all * sizeof *ix->all;
     for (size_t i = 0; i < ix->n_lists; i++)
-        mem += ix->lists[i].cap * sizeof(uint64_t);
+        mem += ix->lists[i].cap * sizeof(uint32_t);
     for (size_t i = 0; i < ix->n_names; i++)
         mem += ix->names[i].cap * sizeof(uint32_t);
     pthread_rwlock_unlock(&ix->lock);

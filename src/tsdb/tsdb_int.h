@@ -56,10 +56,21 @@ typedef struct head_stripe {
     size_t n_buckets, n_series;
 } head_stripe_t;
 
+/* Head series references fit in 32 bits (HEAD_REF_PAGES pages of refs),
+ * so postings keep them as uint32_t: half the memory of 64-bit lists. */
+#define HEAD_MAX_REF (((uint64_t)HEAD_REF_PAGES << HEAD_REF_PAGE_BITS) - 1)
+
+/* Sorted-set operations on ascending postings (postings.c); intersect and
+ * subtract work in place on a and return the new length. */
+int postings_cmp(const void *a, const void *b);
+size_t postings_intersect(uint32_t *a, size_t na, const uint32_t *b, size_t nb);
+size_t postings_subtract(uint32_t *a, size_t na, const uint32_t *b, size_t nb);
+bool postings_contains(const uint32_t *v, size_t n, uint32_t x);
+
 /* Postings: series refs (ascending) of one (name id, value id) pair. */
 typedef struct postings_list {
     uint64_t key; /* name_id << 32 | value_id */
-    uint64_t *refs;
+    uint32_t *refs;
     size_t n, cap;
 } postings_list_t;
 
@@ -79,7 +90,7 @@ typedef struct head_index {
     size_t n_lists, cap_lists;
     name_values_t *names; /* unsorted; few */
     size_t n_names, cap_names;
-    uint64_t *all; /* every ref, ascending */
+    uint32_t *all; /* every ref, ascending */
     size_t n_all, cap_all;
     uint64_t next_ref;
 } head_index_t;
@@ -169,6 +180,6 @@ void head_encode_series(tsdb_t *db, const head_series_t *s, vg_buf_t *b);
 /* index (postings) */
 void index_add_series(tsdb_t *db, head_series_t *s);
 /* Candidate refs for the matchers, ascending; caller frees. */
-uint64_t *index_select(tsdb_t *db, labels_matcher_t *const *ms, size_t n, size_t *out_n);
+uint32_t *index_select(tsdb_t *db, labels_matcher_t *const *ms, size_t n, size_t *out_n);
 
 #endif
