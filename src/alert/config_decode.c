@@ -302,11 +302,12 @@ static const alert_field_t *find_field(const alert_type_t *t, const char *key, s
     return NULL;
 }
 
-void alert_dec_init(const alert_type_t *t, void *obj) {
+/* Go's zero value: no defaults, but strings are "" rather than NULL. */
+static void zero_init(const alert_type_t *t, void *obj) {
     memset(obj, 0, t->size);
     for (const alert_field_t *f = t->fields; f->name; f++) {
         if (f->kind == ALERT_F_INLINE || f->kind == ALERT_F_STRUCT)
-            alert_dec_init(f->type, (char *)obj + f->off);
+            zero_init(f->type, (char *)obj + f->off);
         else if (f->kind == ALERT_F_PMDUR)
             *(int64_t *)((char *)obj + f->off) = -1;
         else if (f->kind == ALERT_F_TRI)
@@ -315,6 +316,10 @@ void alert_dec_init(const alert_type_t *t, void *obj) {
                  f->kind == ALERT_F_HOSTPORT)
             *(const char **)((char *)obj + f->off) = "";
     }
+}
+
+void alert_dec_init(const alert_type_t *t, void *obj) {
+    zero_init(t, obj);
     if (t->init) t->init(obj);
 }
 
@@ -382,7 +387,7 @@ static int decode_list(alert_dec_t *d, const alert_field_t *f, const alert_ynode
         if (alert_ynode_null(it)) {
             /* A nil element: no defaults, as Go leaves a nil pointer. */
             if (f->null_item_msg) return alert_dec_fatal(d, "%s", f->null_item_msg);
-            memset(obj, 0, f->type->size);
+            zero_init(f->type, obj);
             continue;
         }
         alert_dec_init(f->type, obj);
@@ -529,7 +534,7 @@ static int decode_field(alert_dec_t *d, const alert_field_t *f, const alert_ynod
     case ALERT_F_STRLIST: return decode_strlist(d, n, dst);
     case ALERT_F_STRUCT:
         if (null) {
-            memset(dst, 0, f->type->size); /* Go zeroes a struct set to null */
+            zero_init(f->type, dst); /* Go zeroes a struct set to null */
             return ALERT_DEC_OK;
         }
         return alert_dec_struct(d, f->type, n, dst);
