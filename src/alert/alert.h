@@ -212,7 +212,8 @@ bool alert_inhibit_mutes(const alert_inhibit_rule_t *rules, size_t n_rules,
 typedef enum alert_tribool { ALERT_UNSET = -1, ALERT_FALSE = 0, ALERT_TRUE = 1 } alert_tribool_t;
 
 /* Fields common to all integrations. http_config is the integration's own
- * or, when absent, global.http_config (never NULL after loading). */
+ * or, when absent, global.http_config (never NULL after loading, except for
+ * e-mail, which has none). */
 typedef struct alert_notifier_base {
     bool send_resolved;
     const config_http_client_t *http_config;

@@ -150,6 +150,8 @@ static void test_errors(void **state) {
                  "at most one of url & url_file must be configured");
     expect_error("route:\n  receiver: a\n" RECV "  slack_configs:\n  - channel: x\n",
                  "no Slack API URL nor App token set either inline or in a file");
+    /* Found by fuzzing: a null receiver is Go's zero Receiver. */
+    expect_error("route:\n  receiver: a\nreceivers:\n- \n", "undefined receiver \"a\" used in route");
     expect_error("route:\n  receiver: a\n" RECV "  webhook_configs: [~]\n",
                  "missing webhook config");
     expect_error("route:\n  receiver: a\nreceivers:\n- name: a\n  labels: {name: b}\n",
