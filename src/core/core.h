@@ -117,6 +117,12 @@ void vg_buf_free(vg_buf_t *b);
  * out must hold VG_FLOAT_MAX_LEN bytes. */
 size_t vg_format_float(double v, char *out);
 
+/* The same digits in strconv.FormatFloat(v, fmt, -1, 64)'s layout for fmt
+ * 'g', 'f' (fixed: "1000000", "0.0000001") or 'e' ("1e-07"). Returns the
+ * length; the output is cut to out_len - 1 bytes (fixed notation of 1e308
+ * needs 310). */
+size_t vg_format_float_as(double v, char fmt, char *out, size_t out_len);
+
 /* ----------------------------------------------------------------- time */
 
 /* Wall clock in seconds and in milliseconds since the Unix epoch. */

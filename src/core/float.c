@@ -28,10 +28,12 @@ static int shortest_digits(double v, char *digits, int *exp10) {
     return n;
 }
 
-size_t vg_format_float(double v, char *out) {
-    if (isnan(v)) return (size_t)sprintf(out, "NaN");
-    if (isinf(v)) return (size_t)sprintf(out, v > 0 ? "+Inf" : "-Inf");
-    char *o = out;
+/* Lays out the shortest digits of v in Go's 'g', 'f' or 'e' form. */
+size_t vg_format_float_as(double v, char fmt, char *out, size_t out_len) {
+    char tmp[VG_FLOAT_MAX_LEN + 400];
+    if (isnan(v)) return (size_t)snprintf(out, out_len, "NaN");
+    if (isinf(v)) return (size_t)snprintf(out, out_len, v > 0 ? "+Inf" : "-Inf");
+    char *o = tmp;
     if (signbit(v)) {
         *o++ = '-';
         v = -v;
@@ -39,13 +41,16 @@ size_t vg_format_float(double v, char *out) {
     if (v == 0) {
         *o++ = '0';
         *o = '\0';
-        return (size_t)(o - out);
+        return (size_t)snprintf(out, out_len, "%s", tmp);
     }
     char d[24];
     int exp10;
     int nd = shortest_digits(v, d, &exp10);
-    if (exp10 < -4 || exp10 >= 6) {
-        /* %e: d.ddde±XX with at least two exponent digits */
+    /* 'g' with the shortest precision switches to the exponent form below
+     * 1e-4 and from 1e6 up (Go's eprec of 6 for shortest output) */
+    bool exp_form = fmt == 'e' || (fmt == 'g' && (exp10 < -4 || exp10 >= 6));
+    if (exp_form) {
+        /* d.ddde±XX with at least two exponent digits */
         *o++ = d[0];
         if (nd > 1) {
             *o++ = '.';
@@ -53,9 +58,7 @@ size_t vg_format_float(double v, char *out) {
             o += nd - 1;
         }
         o += sprintf(o, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
-        return (size_t)(o - out);
-    }
-    if (exp10 < 0) {
+    } else if (exp10 < 0) {
         *o++ = '0';
         *o++ = '.';
         for (int i = -1; i > exp10; i--)
@@ -72,5 +75,9 @@ size_t vg_format_float(double v, char *out) {
         }
     }
     *o = '\0';
-    return (size_t)(o - out);
+    return (size_t)snprintf(out, out_len, "%s", tmp);
+}
+
+size_t vg_format_float(double v, char *out) {
+    return vg_format_float_as(v, 'g', out, VG_FLOAT_MAX_LEN);
 }

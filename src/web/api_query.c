@@ -37,122 +37,8 @@
 
 /* ------------------------------------------------------------- JSON */
 
-/* A JSON string as Go's encoding/json writes it (see vg_buf_put_json_escaped). */
-static void jstr(vg_buf_t *b, const char *str, size_t n) {
-    vg_buf_putc(b, '"');
-    vg_buf_put_json_escaped(b, str, n);
-    vg_buf_putc(b, '"');
-}
-
-static void jstr_s(vg_buf_t *b, const char *s) { jstr(b, s, s ? strlen(s) : 0); }
-
-static void jlabels(vg_buf_t *b, const labels_t *ls) {
-    vg_buf_putc(b, '{');
-    for (size_t i = 0; ls && i < labels_len(ls); i++) {
-        labels_label_t l = labels_at(ls, i);
-        if (i) vg_buf_putc(b, ',');
-        jstr(b, l.name, l.name_len);
-        vg_buf_putc(b, ':');
-        jstr(b, l.value, l.value_len);
-    }
-    vg_buf_putc(b, '}');
-}
-
-/* strconv.FormatFloat(f, fmt, -1, 64) for fmt 'f' or 'e': the shortest
- * digits that read back to f, laid out in fixed or exponent notation. */
-static void go_format_float(double f, char fmt, char *out, size_t out_len) {
-    if (isnan(f)) {
-        snprintf(out, out_len, "NaN");
-        return;
-    }
-    if (isinf(f)) {
-        snprintf(out, out_len, f > 0 ? "+Inf" : "-Inf");
-        return;
-    }
-    char tmp[40];
-    int prec;
-    for (prec = 0; prec < 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*e", prec, f);
-        if (strtod(tmp, NULL) == f) break;
-    }
-    snprintf(tmp, sizeof tmp, "%.*e", prec, f);
-    /* tmp: [-]d[.ddd]e[+-]XX */
-    char digits[24];
-    size_t nd = 0;
-    bool neg = tmp[0] == '-';
-    const char *p = tmp + neg;
-    for (; *p && *p != 'e'; p++)
-        if (*p != '.') digits[nd++] = *p;
-    int exp = atoi(p + 1);
-    while (nd > 1 && digits[nd - 1] == '0')
-        nd--; /* %.0e of 0 gives "0" */
-    size_t k = 0;
-    /* fixed form needs at most sign, |exp| zeros or digits, a point and
-     * the digits; a buffer too small for it gets the exponent form */
-    if (fmt == 'f' && (size_t)(4 + (exp < 0 ? -exp : exp)) + nd >= out_len) fmt = 'e';
-    if (neg) out[k++] = '-';
-    if (fmt == 'e') {
-        out[k++] = digits[0];
-        if (nd > 1) {
-            out[k++] = '.';
-            for (size_t i = 1; i < nd; i++)
-                out[k++] = digits[i];
-        }
-        snprintf(out + k, out_len - k, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
-        return;
-    }
-    /* fixed: the decimal point sits after digit index exp */
-    if (exp < 0) {
-        out[k++] = '0';
-        out[k++] = '.';
-        for (int i = -1; i > exp; i--)
-            out[k++] = '0';
-        for (size_t i = 0; i < nd; i++)
-            out[k++] = digits[i];
-    } else {
-        for (int i = 0; i <= exp; i++)
-            out[k++] = (size_t)i < nd ? digits[i] : '0';
-        if ((size_t)exp + 1 < nd) {
-            out[k++] = '.';
-            for (size_t i = (size_t)exp + 1; i < nd; i++)
-                out[k++] = digits[i];
-        }
-    }
-    out[k] = '\0';
-}
-
-/* jsonutil.MarshalFloat: a quoted string, 'f' form unless |f| < 1e-6 or
- * |f| >= 1e21 (then 'e'): "1000000", "1e-07", "NaN", "+Inf". */
-static void jvalue(vg_buf_t *b, double f) {
-    char s[64];
-    double a = fabs(f);
-    go_format_float(f, (a != 0 && (a < 1e-6 || a >= 1e21)) ? 'e' : 'f', s, sizeof s);
-    vg_buf_putc(b, '"');
-    vg_buf_puts(b, s);
-    vg_buf_putc(b, '"');
-}
-
-/* jsonutil.MarshalTimestamp: seconds, with the milliseconds only when there
- * are any ("1435781451.781", "1435781451.78" never: three digits). */
-static void jtime(vg_buf_t *b, int64_t t) {
-    uint64_t u = t < 0 ? (uint64_t)0 - (uint64_t)t : (uint64_t)t;
-    if (t < 0) vg_buf_putc(b, '-');
-    vg_buf_printf(b, "%llu", (unsigned long long)(u / 1000));
-    if (u % 1000) vg_buf_printf(b, ".%03llu", (unsigned long long)(u % 1000));
-}
-
-/* float64(t)/1000 as Go's encoding/json writes a float64: shortest 'f'
- * form ("1700000000.5"), exponent form only below 1e-6 or from 1e21. */
-static void jtime_float(vg_buf_t *b, int64_t t) {
-    double f = (double)t / 1000.0;
-    double a = fabs(f);
-    char s[400];
-    go_format_float(f, (a != 0 && (a < 1e-6 || a >= 1e21)) ? 'e' : 'f', s, sizeof s);
-    char *e = strchr(s, 'e');
-    /* encoding/json cleans "e-07" up to "e-7" */
-    if (e && e[1] == '-' && e[2] == '0' && e[3]) memmove(e + 2, e + 3, strlen(e + 3) + 1);
-    vg_buf_puts(b, s);
-}
+/* float64(t)/1000 as encoding/json writes a float64 ("1700000000.5"). */
+static void jtime_float(vg_buf_t *b, int64_t t) { web_json_float(b, (double)t / 1000.0); }
 
 /* ----------------------------------------------------------- replies */
 
@@ -176,9 +62,9 @@ static void reply_error(web_response_t *res, const char *type, const char *msg) 
     vg_buf_t *b = &res->body;
     vg_buf_reset(b);
     vg_buf_puts(b, "{\"status\":\"error\",\"errorType\":");
-    jstr_s(b, type);
+    web_json_cstr(b, type);
     vg_buf_puts(b, ",\"error\":");
-    jstr_s(b, msg);
+    web_json_cstr(b, msg);
     vg_buf_putc(b, '}');
 }
 
@@ -300,13 +186,13 @@ static void write_annotations(vg_buf_t *b, const char *key, char **v, size_t n, 
     for (size_t i = 0; i < shown; i++) {
         if (!first) vg_buf_putc(b, ',');
         first = false;
-        jstr_s(b, v[i]);
+        web_json_cstr(b, v[i]);
     }
     /* Prometheus adds its own warnings (truncation) after the engine's. */
     if (extra && shown < MAX_ANNOTATIONS) {
         if (!first) vg_buf_putc(b, ',');
         first = false;
-        jstr_s(b, extra);
+        web_json_cstr(b, extra);
         extra = NULL;
     }
     size_t skipped = n - shown + (extra ? 1 : 0);
@@ -337,7 +223,7 @@ static void write_value(web_response_t *res, const promql_value_t *v, size_t lim
         char f[400];
         vg_buf_puts(b, "\"scalar\",\"result\":[");
         jtime_float(b, v->t);
-        go_format_float(v->scalar, 'f', f, sizeof f);
+        vg_format_float_as(v->scalar, 'f', f, sizeof f);
         vg_buf_printf(b, ",\"%s\"]", f);
         break;
     }
@@ -345,7 +231,7 @@ static void write_value(web_response_t *res, const promql_value_t *v, size_t lim
         vg_buf_puts(b, "\"string\",\"result\":[");
         jtime_float(b, v->t);
         vg_buf_putc(b, ',');
-        jstr_s(b, v->string ? v->string : "");
+        web_json_cstr(b, v->string ? v->string : "");
         vg_buf_putc(b, ']');
         break;
     case PROMQL_TYPE_VECTOR:
@@ -354,11 +240,11 @@ static void write_value(web_response_t *res, const promql_value_t *v, size_t lim
             const promql_series_t *s = &v->series[i];
             if (i) vg_buf_putc(b, ',');
             vg_buf_puts(b, "{\"metric\":");
-            jlabels(b, s->labels);
+            web_json_labels(b, s->labels);
             vg_buf_puts(b, ",\"value\":[");
-            jtime(b, s->n_points ? s->points[0].t : v->t);
+            web_json_timestamp(b, s->n_points ? s->points[0].t : v->t);
             vg_buf_putc(b, ',');
-            jvalue(b, s->n_points ? s->points[0].v : NAN);
+            web_json_sample_value(b, s->n_points ? s->points[0].v : NAN);
             vg_buf_puts(b, "]}");
         }
         vg_buf_putc(b, ']');
@@ -370,13 +256,13 @@ static void write_value(web_response_t *res, const promql_value_t *v, size_t lim
             const promql_series_t *s = &v->series[i];
             if (i) vg_buf_putc(b, ',');
             vg_buf_puts(b, "{\"metric\":");
-            jlabels(b, s->labels);
+            web_json_labels(b, s->labels);
             /* A series with no float points has no "values" key. */
             for (size_t k = 0; k < s->n_points; k++) {
                 vg_buf_puts(b, k ? ",[" : ",\"values\":[[");
-                jtime(b, s->points[k].t);
+                web_json_timestamp(b, s->points[k].t);
                 vg_buf_putc(b, ',');
-                jvalue(b, s->points[k].v);
+                web_json_sample_value(b, s->points[k].v);
                 vg_buf_putc(b, ']');
             }
             if (s->n_points) vg_buf_putc(b, ']');
@@ -514,7 +400,7 @@ static void handle_format_query(web_request_t *req, web_response_t *res) {
     char *s = promql_format(ast->root);
     reply_json(res);
     vg_buf_puts(&res->body, "{\"status\":\"success\",\"data\":");
-    jstr_s(&res->body, s);
+    web_json_cstr(&res->body, s);
     vg_buf_putc(&res->body, '}');
     free(s);
     promql_ast_free(ast);
@@ -621,7 +507,7 @@ static void handle_metadata(web_request_t *req, web_response_t *res) {
             j++;
         if (limit >= 0 && n_metrics >= limit) break;
         if (n_metrics++) vg_buf_putc(b, ',');
-        jstr_s(b, md[i].metric);
+        web_json_cstr(b, md[i].metric);
         vg_buf_puts(b, ":[");
         long long listed = 0;
         for (size_t k = i; k < j; k++) {
@@ -632,11 +518,11 @@ static void handle_metadata(web_request_t *req, web_response_t *res) {
             if (per_metric > 0 && listed >= per_metric) break;
             if (listed++) vg_buf_putc(b, ',');
             vg_buf_puts(b, "{\"type\":");
-            jstr_s(b, metadata_type(md[k].type, md[k].typed));
+            web_json_cstr(b, metadata_type(md[k].type, md[k].typed));
             vg_buf_puts(b, ",\"help\":");
-            jstr_s(b, md[k].help ? md[k].help : "");
+            web_json_cstr(b, md[k].help ? md[k].help : "");
             vg_buf_puts(b, ",\"unit\":");
-            jstr_s(b, md[k].unit ? md[k].unit : "");
+            web_json_cstr(b, md[k].unit ? md[k].unit : "");
             vg_buf_putc(b, '}');
         }
         vg_buf_putc(b, ']');
@@ -676,9 +562,9 @@ static void handle_buildinfo(web_request_t *req, web_response_t *res) {
     reply_json(res);
     vg_buf_t *b = &res->body;
     vg_buf_puts(b, "{\"status\":\"success\",\"data\":{\"version\":");
-    jstr_s(b, st && st->version ? st->version : "");
+    web_json_cstr(b, st && st->version ? st->version : "");
     vg_buf_puts(b, ",\"revision\":");
-    jstr_s(b, st && st->revision ? st->revision : "");
+    web_json_cstr(b, st && st->revision ? st->revision : "");
     vg_buf_puts(b, ",\"branch\":\"\",\"buildUser\":\"\",\"buildDate\":\"\",\"goVersion\":\"\"}}");
 }
 
@@ -694,9 +580,9 @@ static void handle_runtimeinfo(web_request_t *req, web_response_t *res) {
     vg_buf_puts(b, "{\"status\":\"success\",\"data\":{\"startTime\":");
     jgotime(b, st ? st->start_time : now);
     vg_buf_puts(b, ",\"CWD\":");
-    jstr_s(b, cwd);
+    web_json_cstr(b, cwd);
     vg_buf_puts(b, ",\"hostname\":");
-    jstr_s(b, host);
+    web_json_cstr(b, host);
     vg_buf_puts(b, ",\"serverTime\":");
     jgotime(b, now);
     double last = st ? st->start_time : now;
@@ -710,7 +596,7 @@ static void handle_runtimeinfo(web_request_t *req, web_response_t *res) {
                   "\"GOMEMLIMIT\":9223372036854775807,\"GOGC\":\"\",\"GODEBUG\":\"\","
                   "\"storageRetention\":",
                   st ? (int)st->n_threads : 0, get_nprocs());
-    jstr_s(b, st && st->storage_retention ? st->storage_retention : "");
+    web_json_cstr(b, st && st->storage_retention ? st->storage_retention : "");
     vg_buf_puts(b, "}}");
 }
 
@@ -731,9 +617,9 @@ static void handle_flags(web_request_t *req, web_response_t *res) {
     vg_buf_puts(b, "{\"status\":\"success\",\"data\":{");
     for (size_t i = 0; i < n; i++) {
         if (i) vg_buf_putc(b, ',');
-        jstr_s(b, st->flag_names[idx[i]]);
+        web_json_cstr(b, st->flag_names[idx[i]]);
         vg_buf_putc(b, ':');
-        jstr_s(b, st->flag_values[idx[i]] ? st->flag_values[idx[i]] : "");
+        web_json_cstr(b, st->flag_values[idx[i]] ? st->flag_values[idx[i]] : "");
     }
     vg_buf_puts(b, "}}");
     free(idx);
@@ -754,7 +640,7 @@ static void handle_config(web_request_t *req, web_response_t *res) {
     config_unref(cfg);
     reply_json(res);
     vg_buf_puts(&res->body, "{\"status\":\"success\",\"data\":{\"yaml\":");
-    jstr(&res->body, text ? text : "", text ? len : 0);
+    web_json_string(&res->body, text ? text : "", text ? len : 0);
     vg_buf_puts(&res->body, "}}");
     free(text);
 }

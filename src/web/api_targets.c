@@ -14,77 +14,9 @@
 
 #include "scrape/scrape.h"
 
-/* Go's encoding/json string: also escapes <, > and & (\u003c...) and the
- * line and paragraph separators. */
-static void jstr(vg_buf_t *b, const char *s, size_t n) {
-    static const char hex[] = "0123456789abcdef";
-    vg_buf_putc(b, '"');
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bool sep = c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
-                   ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9);
-        if (c != '<' && c != '>' && c != '&' && !sep) continue;
-        vg_buf_put_json_escaped(b, s + start, i - start);
-        if (sep) {
-            vg_buf_puts(b, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
-            i += 2;
-        } else {
-            vg_buf_printf(b, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
-        }
-        start = i + 1;
-    }
-    vg_buf_put_json_escaped(b, s + start, n - start);
-    vg_buf_putc(b, '"');
-}
-
-static void jstr_s(vg_buf_t *b, const char *s) { jstr(b, s, strlen(s)); }
-
-static void jlabels(vg_buf_t *b, const labels_t *ls) {
-    vg_buf_putc(b, '{');
-    for (size_t i = 0; ls && i < labels_len(ls); i++) {
-        labels_label_t l = labels_at(ls, i);
-        if (i) vg_buf_putc(b, ',');
-        jstr(b, l.name, l.name_len);
-        vg_buf_putc(b, ':');
-        jstr(b, l.value, l.value_len);
-    }
-    vg_buf_putc(b, '}');
-}
-
-/* A float64 as Go's encoding/json writes it: shortest round-trip digits,
- * fixed notation unless the magnitude is below 1e-6 or at least 1e21. */
-static void jfloat(vg_buf_t *b, double v) {
-    if (!isfinite(v)) {
-        vg_buf_puts(b, "0");
-        return;
-    }
-    double a = fabs(v);
-    if (a == 0 || a < 1e-6 || a >= 1e21) {
-        char tmp[VG_FLOAT_MAX_LEN];
-        size_t n = vg_format_float(v, tmp);
-        /* Go's json turns e-07 into e-7. */
-        char *e = strstr(tmp, "e-0");
-        if (e) memmove(e + 2, e + 3, (size_t)(tmp + n - (e + 3)) + 1);
-        vg_buf_puts(b, tmp);
-        return;
-    }
-    char tmp[64];
-    for (int p = 1; p <= 17; p++) {
-        snprintf(tmp, sizeof tmp, "%.*e", p - 1, v);
-        if (strtod(tmp, NULL) != v) continue;
-        int exp = atoi(strchr(tmp, 'e') + 1);
-        int dec = p - 1 - exp;
-        snprintf(tmp, sizeof tmp, "%.*f", dec > 0 ? dec : 0, v);
-        vg_buf_puts(b, tmp);
-        return;
-    }
-    vg_buf_printf(b, "%.17g", v);
-}
-
 /* Go's time.Time in RFC 3339 with nanoseconds, trailing zeros trimmed;
  * the zero time for "never". */
-static void jtime(vg_buf_t *b, int64_t ms) {
+static void json_go_time(vg_buf_t *b, int64_t ms) {
     if (ms == 0) {
         vg_buf_puts(b, "\"0001-01-01T00:00:00Z\"");
         return;
@@ -114,7 +46,7 @@ static void global_url(vg_buf_t *b, const char *url) {
     static const char *const local[] = {"127.0.0.1", "localhost", "[::1]"};
     const char *host = strstr(url, "://");
     if (!host) {
-        jstr_s(b, url);
+        web_json_cstr(b, url);
         return;
     }
     host += 3;
@@ -128,12 +60,12 @@ static void global_url(vg_buf_t *b, const char *url) {
             vg_buf_append(&u, url, (size_t)(host - url));
             vg_buf_puts(&u, hn);
             vg_buf_puts(&u, host + n);
-            jstr(b, u.data, u.len);
+            web_json_string(b, u.data, u.len);
             vg_buf_free(&u);
             return;
         }
     }
-    jstr_s(b, url);
+    web_json_cstr(b, url);
 }
 
 static void handle_targets(web_request_t *req, web_response_t *res) {
@@ -153,34 +85,34 @@ static void handle_targets(web_request_t *req, web_response_t *res) {
         const scrape_target_info_t *ti = &t.active[i];
         if (i) vg_buf_putc(b, ',');
         vg_buf_puts(b, "{\"discoveredLabels\":");
-        jlabels(b, ti->discovered);
+        web_json_labels(b, ti->discovered);
         vg_buf_puts(b, ",\"labels\":");
-        jlabels(b, ti->labels);
+        web_json_labels(b, ti->labels);
         vg_buf_puts(b, ",\"scrapePool\":");
-        jstr_s(b, ti->pool);
+        web_json_cstr(b, ti->pool);
         vg_buf_puts(b, ",\"scrapeUrl\":");
-        jstr_s(b, ti->url);
+        web_json_cstr(b, ti->url);
         vg_buf_puts(b, ",\"globalUrl\":");
         global_url(b, ti->url);
         vg_buf_puts(b, ",\"lastError\":");
-        jstr_s(b, ti->last_error);
+        web_json_cstr(b, ti->last_error);
         vg_buf_puts(b, ",\"lastScrape\":");
-        jtime(b, ti->last_scrape_ms);
+        json_go_time(b, ti->last_scrape_ms);
         vg_buf_puts(b, ",\"lastScrapeDuration\":");
-        jfloat(b, ti->last_duration_s);
+        web_json_float(b, ti->last_duration_s);
         vg_buf_puts(b, ",\"health\":");
-        jstr_s(b, scrape_health_name(ti->health));
+        web_json_cstr(b, scrape_health_name(ti->health));
         vg_buf_puts(b, ",\"scrapeInterval\":");
-        jstr_s(b, ti->interval);
+        web_json_cstr(b, ti->interval);
         vg_buf_puts(b, ",\"scrapeTimeout\":");
-        jstr_s(b, ti->timeout);
+        web_json_cstr(b, ti->timeout);
         vg_buf_putc(b, '}');
     }
     vg_buf_puts(b, "],\"droppedTargets\":[");
     for (size_t i = 0; i < t.n_dropped; i++) {
         if (i) vg_buf_putc(b, ',');
         vg_buf_puts(b, "{\"discoveredLabels\":");
-        jlabels(b, t.dropped[i].discovered);
+        web_json_labels(b, t.dropped[i].discovered);
         vg_buf_putc(b, '}');
     }
     vg_buf_puts(b, "]}}");
@@ -253,17 +185,17 @@ static void handle_targets_metadata(web_request_t *req, web_response_t *res) {
     for (size_t i = 0; i < n; i++) {
         if (i) vg_buf_putc(b, ',');
         vg_buf_puts(b, "{\"target\":");
-        jlabels(b, md[i].target);
+        web_json_labels(b, md[i].target);
         if (!metric) {
             vg_buf_puts(b, ",\"metric\":");
-            jstr_s(b, md[i].metric);
+            web_json_cstr(b, md[i].metric);
         }
         vg_buf_puts(b, ",\"type\":");
-        jstr_s(b, meta_type(&md[i]));
+        web_json_cstr(b, meta_type(&md[i]));
         vg_buf_puts(b, ",\"help\":");
-        jstr_s(b, md[i].help);
+        web_json_cstr(b, md[i].help);
         vg_buf_puts(b, ",\"unit\":");
-        jstr_s(b, md[i].unit);
+        web_json_cstr(b, md[i].unit);
         vg_buf_putc(b, '}');
     }
     vg_buf_puts(b, "]}");

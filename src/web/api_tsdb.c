@@ -21,24 +21,6 @@ static tsdb_t *tsdb_or_reply(web_request_t *req, web_response_t *res) {
     return db;
 }
 
-static void json_string(vg_buf_t *b, const char *s, size_t n) {
-    vg_buf_putc(b, '"');
-    vg_buf_put_json_escaped(b, s, n);
-    vg_buf_putc(b, '"');
-}
-
-static void json_labels(vg_buf_t *b, const labels_t *ls) {
-    vg_buf_putc(b, '{');
-    for (size_t i = 0; i < labels_len(ls); i++) {
-        labels_label_t l = labels_at(ls, i);
-        if (i) vg_buf_putc(b, ',');
-        json_string(b, l.name, l.name_len);
-        vg_buf_putc(b, ':');
-        json_string(b, l.value, l.value_len);
-    }
-    vg_buf_putc(b, '}');
-}
-
 static void reply_json(web_response_t *res) {
     res->status = 200;
     res->content_type = "application/json";
@@ -176,7 +158,7 @@ static void handle_series(web_request_t *req, web_response_t *res) {
         prev = best;
         if (limit && written == limit) break;
         if (written++) vg_buf_putc(b, ',');
-        json_labels(b, best);
+        web_json_labels(b, best);
     }
     vg_buf_puts(b, "]");
     if (limit && written == limit) {
@@ -209,7 +191,7 @@ static void reply_strings(web_response_t *res, char **v, size_t n, size_t limit)
         if (i && strcmp(v[i], v[i - 1]) == 0) continue;
         if (limit && written == limit) break;
         if (written++) vg_buf_putc(b, ',');
-        json_string(b, v[i], strlen(v[i]));
+        web_json_string(b, v[i], strlen(v[i]));
     }
     vg_buf_puts(b, "]");
     if (limit && written == limit && n > limit)
@@ -278,7 +260,7 @@ static void stat_rows(vg_buf_t *b, const char *key, const tsdb_stat_row_t *rows,
     for (size_t i = 0; i < n; i++) {
         if (i) vg_buf_putc(b, ',');
         vg_buf_puts(b, "{\"name\":");
-        json_string(b, rows[i].name, strlen(rows[i].name));
+        web_json_string(b, rows[i].name, strlen(rows[i].name));
         vg_buf_printf(b, ",\"value\":%llu}", (unsigned long long)rows[i].value);
     }
     vg_buf_putc(b, ']');
@@ -351,7 +333,7 @@ static void handle_export(web_request_t *req, web_response_t *res) {
         vg_buf_t ts = VG_BUF_INIT;
         for (size_t i = 0; i < tsdb_series_set_len(set); i++) {
             vg_buf_puts(b, "{\"metric\":");
-            json_labels(b, tsdb_series_set_labels(set, i));
+            web_json_labels(b, tsdb_series_set_labels(set, i));
             vg_buf_puts(b, ",\"values\":[");
             vg_buf_reset(&ts);
             tsdb_iter_t it;

@@ -91,6 +91,19 @@ size_t web_param_all(web_request_t *req, const char *name, const char ***out);
 int web_param_time_or_reply(web_request_t *req, web_response_t *res, const char *name,
                             int64_t def, int64_t *out_ms);
 
+/* JSON as the peers' Go code writes it (json.c). */
+struct labels;
+void web_json_string(vg_buf_t *b, const char *s, size_t n); /* encoding/json escaping */
+void web_json_cstr(vg_buf_t *b, const char *s);             /* NULL: "" */
+void web_json_labels(vg_buf_t *b, const struct labels *ls); /* {"name":"value",...} */
+/* A float64 as encoding/json writes it ("1000000", "1e-7"); non-finite: 0. */
+void web_json_float(vg_buf_t *b, double v);
+/* A sample value as Prometheus's jsonutil.MarshalFloat: quoted, fixed
+ * notation unless |v| < 1e-6 or >= 1e21 ("1000000", "1e-07", "NaN", "+Inf"). */
+void web_json_sample_value(vg_buf_t *b, double v);
+/* A timestamp as jsonutil.MarshalTimestamp: seconds, ".mmm" when not whole. */
+void web_json_timestamp(vg_buf_t *b, int64_t t_ms);
+
 /* Parses a series selector (metric{label="v", l2=~"re"}) into matchers
  * allocated with labels_matcher_new; the caller frees them and the array.
  * Errors read like Prometheus's: "1:7: parse error: unexpected ...". */
