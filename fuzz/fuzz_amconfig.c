@@ -15,8 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!err.msg[0]) __builtin_trap(); /* a failure always says why */
         return 0;
     }
-    labels_t *ls = labels_from_strings("alertname", "X", "severity", "critical", "service", "db",
-                                       NULL);
+    labels_t *ls =
+        labels_from_strings("alertname", "X", "severity", "critical", "service", "db", NULL);
     const char *out[16];
     size_t n = alert_config_routes_test(c, ls, out, 16);
     if (n == 0) __builtin_trap(); /* the root always matches */

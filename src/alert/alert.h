@@ -113,7 +113,7 @@ typedef struct alert_time_spec {
     alert_range_t *years;
     size_t n_years;
     bool has_times, has_weekdays, has_days_of_month, has_months, has_years;
-    const char *location; /* "" = UTC; "Local" or an IANA name */
+    const char *location;      /* "" = UTC; "Local" or an IANA name */
     const struct alert_tz *tz; /* the location's rules (NULL = UTC) */
 } alert_time_spec_t;
 
@@ -141,11 +141,11 @@ typedef struct alert_route {
     const char *receiver;             /* inherited when the node has none */
     const char **group_by;            /* sorted, unique; inherited unless set */
     size_t n_group_by;
-    bool group_by_all;           /* group_by: ['...'] */
-    int64_t group_wait_ms;       /* default 30s, inherited */
-    int64_t group_interval_ms;   /* default 5m, inherited */
-    int64_t repeat_interval_ms;  /* default 4h, inherited */
-    alert_matcher_t *matchers;   /* match + match_re + matchers, sorted */
+    bool group_by_all;          /* group_by: ['...'] */
+    int64_t group_wait_ms;      /* default 30s, inherited */
+    int64_t group_interval_ms;  /* default 5m, inherited */
+    int64_t repeat_interval_ms; /* default 4h, inherited */
+    alert_matcher_t *matchers;  /* match + match_re + matchers, sorted */
     size_t n_matchers;
     const char **mute_time_intervals; /* this node's own (not inherited) */
     size_t n_mute_time_intervals;
@@ -183,7 +183,7 @@ void alert_route_group_key(const alert_route_t *r, const labels_t *group_labels,
 /* ------------------------------------------------------------ inhibition */
 
 typedef struct alert_inhibit_rule {
-    const char *name; /* "" when unnamed */
+    const char *name;                 /* "" when unnamed */
     alert_matcher_t *source_matchers; /* source_match + source_match_re + source_matchers */
     size_t n_source_matchers;
     alert_matcher_t *target_matchers;
@@ -517,7 +517,7 @@ typedef struct alert_config {
     const char *path;     /* as given to the loader */
     const char *original; /* the file's text (what /api/v2/status returns) */
     alert_global_t global;
-    bool has_global; /* the file has a global: section */
+    bool has_global;        /* the file has a global: section */
     const char **templates; /* globs, made absolute against the file's dir */
     size_t n_templates;
     alert_route_t *route; /* the resolved tree (never NULL) */
@@ -547,8 +547,7 @@ void alert_config_unref(alert_config_t *c);
 
 /* Lookups by name; NULL when absent. Borrowed from c. */
 const alert_receiver_t *alert_config_receiver(const alert_config_t *c, const char *name);
-const alert_time_interval_t *alert_config_time_interval(const alert_config_t *c,
-                                                        const char *name);
+const alert_time_interval_t *alert_config_time_interval(const alert_config_t *c, const char *name);
 
 /* Whether the route is muted at t (any of its mute_time_intervals contains
  * t) or inactive (it has active_time_intervals and none contains t), as the

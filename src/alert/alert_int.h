@@ -59,7 +59,7 @@ typedef struct alert_dec {
     vg_arena_t *arena;
     vg_err_t *err;
     const char *dir; /* base of relative paths; "" for none */
-    vg_buf_t terrs; /* "\n  line N: ..." for each type error */
+    vg_buf_t terrs;  /* "\n  line N: ..." for each type error */
     size_t n_terrs;
     size_t visits_left;
     labels_regex_t **regs; /* compiled regexes the config owns */

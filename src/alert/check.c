@@ -29,7 +29,6 @@ static int check_templates(const alert_config_t *c, char *why, size_t why_len) {
                 globfree(&g);
                 return -1;
             }
-            const char *p = data;
             unsigned line = 1;
             bool bad = false;
             for (const char *q = data; q < data + len; q++) {
@@ -45,7 +44,6 @@ static int check_templates(const alert_config_t *c, char *why, size_t why_len) {
                     q = close + 1;
                 }
             }
-            (void)p;
             free(data);
             if (bad) {
                 const char *base = strrchr(g.gl_pathv[k], '/');

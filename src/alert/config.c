@@ -26,8 +26,8 @@ static alert_config_t *load(const char *yaml, size_t len, const char *name, cons
     }
     alert_config_t *c = vg_arena_alloc(arena, sizeof *c);
     memset(c, 0, sizeof *c);
-    alert_dec_t d = {.arena = arena, .err = err, .dir = dir,
-                     .visits_left = ALERT_CONFIG_MAX_VISITS};
+    alert_dec_t d = {
+        .arena = arena, .err = err, .dir = dir, .visits_left = ALERT_CONFIG_MAX_VISITS};
     int rc = alert_config_decode(&d, root, c);
     vg_buf_free(&d.terrs);
     if (rc != VG_OK) {
@@ -45,7 +45,6 @@ static alert_config_t *load(const char *yaml, size_t len, const char *name, cons
     c->priv = p;
     c->path = vg_arena_strndup(arena, name, strlen(name));
     c->original = vg_arena_strndup(arena, yaml, len);
-    (void)name;
     return c;
 }
 
@@ -57,8 +56,7 @@ alert_config_t *alert_config_load_string(const char *yaml, size_t len, const cha
 alert_config_t *alert_config_load_file(const char *path, vg_err_t *err) {
     char *data = NULL;
     size_t len = 0;
-    if (vg_file_read_all(path, ALERT_CONFIG_MAX_FILE_BYTES, &data, &len, err) != VG_OK)
-        return NULL;
+    if (vg_file_read_all(path, ALERT_CONFIG_MAX_FILE_BYTES, &data, &len, err) != VG_OK) return NULL;
     const char *slash = strrchr(path, '/');
     char *dir = slash ? vg_strndup(path, (size_t)(slash - path) + (slash == path)) : vg_strdup(".");
     alert_config_t *c = load(data, len, path, dir, err);
@@ -89,8 +87,7 @@ const alert_receiver_t *alert_config_receiver(const alert_config_t *c, const cha
     return NULL;
 }
 
-const alert_time_interval_t *alert_config_time_interval(const alert_config_t *c,
-                                                        const char *name) {
+const alert_time_interval_t *alert_config_time_interval(const alert_config_t *c, const char *name) {
     for (size_t i = 0; c && i < c->n_time_intervals; i++)
         if (!strcmp(c->time_intervals[i].name, name)) return &c->time_intervals[i];
     return NULL;
@@ -103,8 +100,8 @@ bool alert_config_route_muted(const alert_config_t *c, const alert_route_t *r, i
             return true;
     if (r->n_active_time_intervals == 0) return false;
     for (size_t i = 0; i < r->n_active_time_intervals; i++)
-        if (alert_time_interval_contains(
-                alert_config_time_interval(c, r->active_time_intervals[i]), t_ms))
+        if (alert_time_interval_contains(alert_config_time_interval(c, r->active_time_intervals[i]),
+                                         t_ms))
             return false;
     return true;
 }

@@ -108,10 +108,10 @@ int alert_dec_string(alert_dec_t *d, const alert_ynode_t *n, const char **out) {
 }
 
 static bool parse_bool(const char *s, bool *out) {
-    static const char *const t[] = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
-                                    "on", "On", "ON"};
-    static const char *const f[] = {"n", "N", "no", "No", "NO", "false", "False", "FALSE",
-                                    "off", "Off", "OFF"};
+    static const char *const t[] = {"y",    "Y",    "yes", "Yes", "YES", "true",
+                                    "True", "TRUE", "on",  "On",  "ON"};
+    static const char *const f[] = {"n",     "N",     "no",  "No",  "NO", "false",
+                                    "False", "FALSE", "off", "Off", "OFF"};
     for (size_t i = 0; i < sizeof t / sizeof *t; i++)
         if (!strcmp(s, t[i])) return *out = true;
     for (size_t i = 0; i < sizeof f / sizeof *f; i++)
@@ -176,8 +176,8 @@ static bool go_parse_duration(const char *orig, int64_t *out_ms, char *why, size
         static const struct {
             const char *name;
             double ns;
-        } units[] = {{"ns", 1},        {"us", 1e3},     {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
-                     {"ms", 1e6},      {"s", 1e9},      {"m", 60e9},        {"h", 3600e9}};
+        } units[] = {{"ns", 1},   {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
+                     {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},        {"h", 3600e9}};
         if (ul == 0) {
             snprintf(why, why_len, "time: missing unit in duration \"%s\"", orig);
             return false;
@@ -324,10 +324,12 @@ void alert_dec_init(const alert_type_t *t, void *obj) {
 }
 
 static int key_cmp(const void *a, const void *b) {
-    const alert_ynode_t *x = *(const alert_ynode_t *const *)a, *y = *(const alert_ynode_t *const *)b;
+    const alert_ynode_t *x = *(const alert_ynode_t *const *)a,
+                        *y = *(const alert_ynode_t *const *)b;
     int c = strcmp(x->str, y->str);
     if (c) return c;
-    return x->line != y->line ? (x->line < y->line ? -1 : 1) : (x->col > y->col) - (x->col < y->col);
+    return x->line != y->line ? (x->line < y->line ? -1 : 1)
+                              : (x->col > y->col) - (x->col < y->col);
 }
 
 /* map[string]string: file order; repeated keys are type errors. */
@@ -495,7 +497,8 @@ static int decode_field(alert_dec_t *d, const alert_field_t *f, const alert_ynod
     }
     case ALERT_F_TEXTDUR: {
         if (null) return *(int64_t *)dst = 0, ALERT_DEC_OK;
-        if (n->kind != ALERT_Y_SCALAR) return alert_dec_type_error(d, n, f->go ? f->go : "config.duration");
+        if (n->kind != ALERT_Y_SCALAR)
+            return alert_dec_type_error(d, n, f->go ? f->go : "config.duration");
         int64_t ms;
         if (!go_parse_duration(n->str, &ms, why, sizeof why)) return alert_dec_fatal(d, "%s", why);
         *(int64_t *)dst = ms;
@@ -588,7 +591,8 @@ static int decode_merge(alert_dec_t *d, const alert_type_t *t, const alert_ynode
         int rc = ALERT_DEC_OK;
         for (size_t i = v->n; i-- > 0;) {
             if (v->kids[i]->kind != ALERT_Y_MAP)
-                return alert_dec_fatal(d, "map merge requires map or sequence of maps as the value");
+                return alert_dec_fatal(d,
+                                       "map merge requires map or sequence of maps as the value");
             int r = decode_merge(d, t, v->kids[i], obj, depth + 1);
             if (r == ALERT_DEC_FATAL) return r;
             if (r) rc = r;
@@ -615,8 +619,8 @@ int alert_dec_struct(alert_dec_t *d, const alert_type_t *t, const alert_ynode_t 
     int rc = ALERT_DEC_OK;
     for (size_t i = 0; i < n->n; i++) {
         const alert_ynode_t *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
-        int r = is_merge_key(k) ? decode_merge(d, t, v, obj, 0)
-                                : decode_key(d, t, k, v, obj, &seen);
+        int r =
+            is_merge_key(k) ? decode_merge(d, t, v, obj, 0) : decode_key(d, t, k, v, obj, &seen);
         if (r == ALERT_DEC_FATAL) return r;
         if (r) rc = r;
     }

@@ -13,15 +13,22 @@
 
 /* ------------------------------------------------------------- tables */
 
-#define END {NULL, 0, 0, NULL, NULL, NULL, NULL}
-#define F(n, k, T, m) {n, k, offsetof(T, m), NULL, NULL, NULL, NULL}
-#define FG(n, k, T, m, go) {n, k, offsetof(T, m), NULL, NULL, NULL, go}
-#define FT(n, k, T, m, t) {n, k, offsetof(T, m), t, NULL, NULL, NULL}
-#define FL(n, T, m, t, go, nullmsg) {n, ALERT_F_LIST, offsetof(T, m), t, NULL, nullmsg, go}
-#define FC(n, T, m, fn) {n, ALERT_F_CUSTOM, offsetof(T, m), NULL, fn, NULL, NULL}
-#define FANY(n) {n, ALERT_F_ANY, 0, NULL, NULL, NULL, NULL}
+#define END                                                                                        \
+    { NULL, 0, 0, NULL, NULL, NULL, NULL }
+#define F(n, k, T, m)                                                                              \
+    { n, k, offsetof(T, m), NULL, NULL, NULL, NULL }
+#define FG(n, k, T, m, go)                                                                         \
+    { n, k, offsetof(T, m), NULL, NULL, NULL, go }
+#define FT(n, k, T, m, t)                                                                          \
+    { n, k, offsetof(T, m), t, NULL, NULL, NULL }
+#define FL(n, T, m, t, go, nullmsg)                                                                \
+    { n, ALERT_F_LIST, offsetof(T, m), t, NULL, nullmsg, go }
+#define FC(n, T, m, fn)                                                                            \
+    { n, ALERT_F_CUSTOM, offsetof(T, m), NULL, fn, NULL, NULL }
+#define FANY(n)                                                                                    \
+    { n, ALERT_F_ANY, 0, NULL, NULL, NULL, NULL }
 #define BASEP(T, p)                                                                                \
-    F("send_resolved", ALERT_F_BOOL, T, p base.send_resolved),                                    \
+    F("send_resolved", ALERT_F_BOOL, T, p base.send_resolved),                                     \
         FT("http_config", ALERT_F_PSTRUCT, T, p base.http_config, &http_type)
 #define BASE(T) BASEP(T, )
 
@@ -95,16 +102,14 @@ static const alert_field_t basic_auth_fields[] = {
     F("username", ALERT_F_STR, config_basic_auth_t, username),
     F("username_file", ALERT_F_PATH, config_basic_auth_t, username_file),
     F("password", ALERT_F_STR, config_basic_auth_t, password),
-    F("password_file", ALERT_F_PATH, config_basic_auth_t, password_file),
-    END};
+    F("password_file", ALERT_F_PATH, config_basic_auth_t, password_file), END};
 static const alert_type_t basic_auth_type = {"config.BasicAuth", sizeof(config_basic_auth_t),
                                              basic_auth_fields, NULL, NULL};
 
 static const alert_field_t authorization_fields[] = {
     F("type", ALERT_F_STR, config_authorization_t, type),
     F("credentials", ALERT_F_STR, config_authorization_t, credentials),
-    F("credentials_file", ALERT_F_PATH, config_authorization_t, credentials_file),
-    END};
+    F("credentials_file", ALERT_F_PATH, config_authorization_t, credentials_file), END};
 static const alert_type_t authorization_type = {
     "config.Authorization", sizeof(config_authorization_t), authorization_fields, NULL, NULL};
 
@@ -323,8 +328,7 @@ typedef struct email_raw {
 
 static const alert_field_t threading_fields[] = {
     F("enabled", ALERT_F_BOOL, email_raw_t, threading_enabled),
-    F("thread_by_date", ALERT_F_STR, email_raw_t, thread_by_date),
-    END};
+    F("thread_by_date", ALERT_F_STR, email_raw_t, thread_by_date), END};
 static const alert_type_t threading_type = {"config.ThreadingConfig", sizeof(email_raw_t),
                                             threading_fields, NULL, NULL};
 
@@ -425,8 +429,7 @@ static const alert_type_t email_type = {"config.plain", sizeof(email_raw_t), ema
 static const alert_field_t slack_field_fields[] = {
     F("title", ALERT_F_STR, alert_slack_field_t, title),
     F("value", ALERT_F_STR, alert_slack_field_t, value),
-    F("short", ALERT_F_TRI, alert_slack_field_t, short_),
-    END};
+    F("short", ALERT_F_TRI, alert_slack_field_t, short_), END};
 
 static int slack_field_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
     (void)n;
@@ -448,11 +451,9 @@ typedef struct slack_action_raw {
 } slack_action_raw_t;
 
 static const alert_field_t slack_confirm_fields[] = {
-    F("text", ALERT_F_STR, slack_confirm_t, text),
-    F("title", ALERT_F_STR, slack_confirm_t, title),
+    F("text", ALERT_F_STR, slack_confirm_t, text), F("title", ALERT_F_STR, slack_confirm_t, title),
     F("ok_text", ALERT_F_STR, slack_confirm_t, ok_text),
-    F("dismiss_text", ALERT_F_STR, slack_confirm_t, dismiss_text),
-    END};
+    F("dismiss_text", ALERT_F_STR, slack_confirm_t, dismiss_text), END};
 
 static int slack_confirm_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
     (void)n;
@@ -553,7 +554,8 @@ static int slack_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
     (void)n;
     slack_raw_t *r = obj;
     alert_slack_config_t *s = &r->s;
-    bool url = s->api_url || set(s->api_url_file), token = set(s->app_token) || set(s->app_token_file);
+    bool url = s->api_url || set(s->api_url_file),
+         token = set(s->app_token) || set(s->app_token_file);
     CHECK(at_most_one(d, s->api_url != NULL, set(s->api_url_file), "api_url & api_url_file"));
     CHECK(at_most_one(d, set(s->app_token), set(s->app_token_file), "app_token & app_token_file"));
     CHECK(at_most_one(d, url, token, "api_url/api_url_file & app_token/app_token_file"));
@@ -577,18 +579,14 @@ static const alert_type_t slack_type = {"config.plain", sizeof(slack_raw_t), sla
 static const alert_field_t pd_image_fields[] = {
     F("src", ALERT_F_STR, alert_pagerduty_image_t, src),
     F("alt", ALERT_F_STR, alert_pagerduty_image_t, alt),
-    F("href", ALERT_F_STR, alert_pagerduty_image_t, href),
-    END};
-static const alert_type_t pd_image_type = {"pagerduty.PagerdutyImage",
-                                           sizeof(alert_pagerduty_image_t), pd_image_fields, NULL,
-                                           NULL};
-static const alert_field_t pd_link_fields[] = {
-    F("href", ALERT_F_STR, alert_pagerduty_link_t, href),
-    F("text", ALERT_F_STR, alert_pagerduty_link_t, text),
-    END};
-static const alert_type_t pd_link_type = {"pagerduty.PagerdutyLink",
-                                          sizeof(alert_pagerduty_link_t), pd_link_fields, NULL,
-                                          NULL};
+    F("href", ALERT_F_STR, alert_pagerduty_image_t, href), END};
+static const alert_type_t pd_image_type = {
+    "pagerduty.PagerdutyImage", sizeof(alert_pagerduty_image_t), pd_image_fields, NULL, NULL};
+static const alert_field_t pd_link_fields[] = {F("href", ALERT_F_STR, alert_pagerduty_link_t, href),
+                                               F("text", ALERT_F_STR, alert_pagerduty_link_t, text),
+                                               END};
+static const alert_type_t pd_link_type = {"pagerduty.PagerdutyLink", sizeof(alert_pagerduty_link_t),
+                                          pd_link_fields, NULL, NULL};
 
 /* details: map[string]any; scalars are kept as strings, structured values
  * as their YAML position only (notify renders scalars). */
@@ -652,11 +650,10 @@ static int pagerduty_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj)
     CHECK(at_most_one(d, set(p->service_key), set(p->service_key_file),
                       "service_key & service_key_file"));
     if (!set(p->source)) p->source = p->client;
-    static const char *const defaults[][2] = {
-        {"firing", "{{ .Alerts.Firing | toJson }}"},
-        {"resolved", "{{ .Alerts.Resolved | toJson }}"},
-        {"num_firing", "{{ .Alerts.Firing | len }}"},
-        {"num_resolved", "{{ .Alerts.Resolved | len }}"}};
+    static const char *const defaults[][2] = {{"firing", "{{ .Alerts.Firing | toJson }}"},
+                                              {"resolved", "{{ .Alerts.Resolved | toJson }}"},
+                                              {"num_firing", "{{ .Alerts.Firing | len }}"},
+                                              {"num_resolved", "{{ .Alerts.Resolved | len }}"}};
     config_pair_t *all = alert_dec_zalloc(d, (p->n_details + 4) * sizeof *all);
     if (p->n_details) memcpy(all, p->details, p->n_details * sizeof *all);
     size_t n_all = p->n_details;
@@ -702,8 +699,7 @@ static const alert_field_t og_responder_fields[] = {
     F("id", ALERT_F_STR, alert_opsgenie_responder_t, id),
     F("name", ALERT_F_STR, alert_opsgenie_responder_t, name),
     F("username", ALERT_F_STR, alert_opsgenie_responder_t, username),
-    F("type", ALERT_F_STR, alert_opsgenie_responder_t, type),
-    END};
+    F("type", ALERT_F_STR, alert_opsgenie_responder_t, type), END};
 static const alert_type_t og_responder_type = {"opsgenie.OpsGenieConfigResponder",
                                                sizeof(alert_opsgenie_responder_t),
                                                og_responder_fields, NULL, NULL};
@@ -806,8 +802,9 @@ static int wechat_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
     alert_wechat_config_t *w = obj;
     if (!set(w->message_type)) w->message_type = "text";
     if (strcmp(w->message_type, "text") && strcmp(w->message_type, "markdown"))
-        return alert_dec_fatal(d, "weChat message type %s does not match valid options "
-                                  "^(text|markdown)$",
+        return alert_dec_fatal(d,
+                               "weChat message type %s does not match valid options "
+                               "^(text|markdown)$",
                                goq(d, w->message_type));
     return at_most_one(d, set(w->api_secret), set(w->api_secret_file),
                        "api_secret & api_secret_file");
@@ -891,10 +888,9 @@ static int victorops_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj)
     alert_victorops_config_t *v = obj;
     if (!set(v->routing_key)) return alert_dec_fatal(d, "missing Routing key in VictorOps config");
     CHECK(at_most_one(d, set(v->api_key), set(v->api_key_file), "api_key & api_key_file"));
-    static const char *const reserved[] = {"routing_key",         "message_type",
-                                           "state_message",       "entity_display_name",
-                                           "monitoring_tool",     "entity_id",
-                                           "entity_state"};
+    static const char *const reserved[] = {
+        "routing_key",     "message_type", "state_message", "entity_display_name",
+        "monitoring_tool", "entity_id",    "entity_state"};
     for (size_t k = 0; k < sizeof reserved / sizeof *reserved; k++)
         for (size_t i = 0; i < v->n_custom_fields; i++)
             if (!strcmp(v->custom_fields[i].name, reserved[k]))
@@ -989,8 +985,7 @@ static void telegram_init(void *obj) {
 static int telegram_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
     (void)n;
     alert_telegram_config_t *t = obj;
-    CHECK(at_most_one(d, set(t->bot_token), set(t->bot_token_file),
-                      "bot_token & bot_token_file"));
+    CHECK(at_most_one(d, set(t->bot_token), set(t->bot_token_file), "bot_token & bot_token_file"));
     if (t->chat_id == 0 && !set(t->chat_id_file))
         return alert_dec_fatal(d, "missing chat_id or chat_id_file on telegram_config");
     CHECK(at_most_one(d, t->chat_id != 0, set(t->chat_id_file), "chat_id & chat_id_file"));
@@ -1006,11 +1001,9 @@ static const alert_type_t telegram_type = {"telegram.plain", sizeof(alert_telegr
 
 /* webex */
 static const alert_field_t webex_fields[] = {
-    BASE(alert_webex_config_t),
-    F("api_url", ALERT_F_URL, alert_webex_config_t, api_url),
+    BASE(alert_webex_config_t), F("api_url", ALERT_F_URL, alert_webex_config_t, api_url),
     F("message", ALERT_F_STR, alert_webex_config_t, message),
-    F("room_id", ALERT_F_STR, alert_webex_config_t, room_id),
-    END};
+    F("room_id", ALERT_F_STR, alert_webex_config_t, room_id), END};
 
 static void webex_init(void *obj) {
     alert_webex_config_t *w = obj;
@@ -1027,8 +1020,8 @@ static int webex_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
     return ALERT_DEC_OK;
 }
 
-static const alert_type_t webex_type = {"config.plain", sizeof(alert_webex_config_t),
-                                        webex_fields, webex_init, webex_validate};
+static const alert_type_t webex_type = {"config.plain", sizeof(alert_webex_config_t), webex_fields,
+                                        webex_init, webex_validate};
 
 /* discord */
 static const alert_field_t discord_fields[] = {
@@ -1109,8 +1102,7 @@ static const alert_type_t msteamsv2_type = {"msteamsv2.plain", sizeof(alert_mste
 /* jira */
 static const alert_field_t jira_field_fields[] = {
     F("template", ALERT_F_STR, alert_jira_field_t, template_),
-    F("enable_update", ALERT_F_TRI, alert_jira_field_t, enable_update),
-    END};
+    F("enable_update", ALERT_F_TRI, alert_jira_field_t, enable_update), END};
 static const alert_type_t jira_field_type = {"jira.plain", sizeof(alert_jira_field_t),
                                              jira_field_fields, NULL, NULL};
 
@@ -1164,8 +1156,8 @@ static int jira_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
     if (!set(j->issue_type)) return alert_dec_fatal(d, "missing issue_type in jira_config");
     if (strcmp(j->api_type, "auto") && strcmp(j->api_type, "cloud") &&
         strcmp(j->api_type, "datacenter"))
-        return alert_dec_fatal(d,
-                               "unknown api_type on jira_config, must be auto, cloud or datacenter");
+        return alert_dec_fatal(
+            d, "unknown api_type on jira_config, must be auto, cloud or datacenter");
     return ALERT_DEC_OK;
 }
 
@@ -1177,11 +1169,9 @@ static const alert_type_t jira_type = {"jira.plain", sizeof(alert_jira_config_t)
 static const alert_field_t chat_field_fields[] = {
     F("short", ALERT_F_TRI, alert_chat_field_t, short_),
     F("title", ALERT_F_STR, alert_chat_field_t, title),
-    F("value", ALERT_F_STR, alert_chat_field_t, value),
-    END};
-static const alert_type_t rc_field_type = {"config.RocketchatAttachmentField",
-                                           sizeof(alert_chat_field_t), chat_field_fields, NULL,
-                                           NULL};
+    F("value", ALERT_F_STR, alert_chat_field_t, value), END};
+static const alert_type_t rc_field_type = {
+    "config.RocketchatAttachmentField", sizeof(alert_chat_field_t), chat_field_fields, NULL, NULL};
 
 static const alert_field_t rc_action_fields[] = {
     F("type", ALERT_F_STR, alert_rocketchat_action_t, type),
@@ -1272,9 +1262,9 @@ static int incidentio_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj
     return ALERT_DEC_OK;
 }
 
-static const alert_type_t incidentio_type = {"incidentio.plain",
-                                             sizeof(alert_incidentio_config_t), incidentio_fields,
-                                             send_resolved_init, incidentio_validate};
+static const alert_type_t incidentio_type = {"incidentio.plain", sizeof(alert_incidentio_config_t),
+                                             incidentio_fields, send_resolved_init,
+                                             incidentio_validate};
 
 /* mattermost */
 static int chat_field_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
@@ -1324,11 +1314,9 @@ typedef struct mm_priority {
 static const alert_field_t mm_priority_fields[] = {
     F("priority", ALERT_F_STR, mm_priority_t, priority),
     F("requested_ack", ALERT_F_BOOL, mm_priority_t, requested_ack),
-    F("persistent_notifications", ALERT_F_BOOL, mm_priority_t, persistent_notifications),
-    END};
-static const alert_type_t mm_priority_type = {"mattermost.MattermostPriority",
-                                              sizeof(mm_priority_t), mm_priority_fields, NULL,
-                                              NULL};
+    F("persistent_notifications", ALERT_F_BOOL, mm_priority_t, persistent_notifications), END};
+static const alert_type_t mm_priority_type = {
+    "mattermost.MattermostPriority", sizeof(mm_priority_t), mm_priority_fields, NULL, NULL};
 
 typedef struct mattermost_raw {
     alert_mattermost_config_t m;
@@ -1351,8 +1339,7 @@ static const alert_field_t mattermost_fields[] = {
     F("author_icon", ALERT_F_STR, mattermost_raw_t, m.author_icon),
     F("title", ALERT_F_STR, mattermost_raw_t, m.title),
     F("title_link", ALERT_F_STR, mattermost_raw_t, m.title_link),
-    FL("fields", mattermost_raw_t, m.fields, &mm_field_type, "[]*mattermost.MattermostField",
-       NULL),
+    FL("fields", mattermost_raw_t, m.fields, &mm_field_type, "[]*mattermost.MattermostField", NULL),
     F("thumb_url", ALERT_F_STR, mattermost_raw_t, m.thumb_url),
     F("footer", ALERT_F_STR, mattermost_raw_t, m.footer),
     F("footer_icon", ALERT_F_STR, mattermost_raw_t, m.footer_icon),
@@ -1447,7 +1434,8 @@ typedef struct receiver_raw {
 static const alert_field_t receiver_fields[] = {
     F("name", ALERT_F_STR, receiver_raw_t, name),
     F("labels", ALERT_F_PAIRS, receiver_raw_t, labels),
-    RL("discord_configs", discord, &discord_type, "[]*discord.DiscordConfig", "missing discord config"),
+    RL("discord_configs", discord, &discord_type, "[]*discord.DiscordConfig",
+       "missing discord config"),
     RL("email_configs", email, &email_type, "[]*config.EmailConfig", "missing email config"),
     RL("incidentio_configs", incidentio, &incidentio_type, "[]*incidentio.IncidentioConfig",
        "missing incidentio config"),
@@ -1499,8 +1487,8 @@ static int receiver_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) 
     return ALERT_DEC_OK;
 }
 
-static const alert_type_t receiver_type = {"config.plain", sizeof(receiver_raw_t),
-                                           receiver_fields, NULL, receiver_validate};
+static const alert_type_t receiver_type = {"config.plain", sizeof(receiver_raw_t), receiver_fields,
+                                           NULL, receiver_validate};
 
 /* --------------------------------------------------------------- routes */
 
@@ -1568,7 +1556,8 @@ static int decode_match_re(alert_dec_t *d, const alert_ynode_t *n, void *dst) {
     for (size_t i = 0; i < n->n; i++) {
         if (!alert_label_name_legacy(out[i].name))
             return alert_dec_fatal(d, "invalid label name %s", goq(d, out[i].name));
-        if (!out[i].re) return alert_dec_fatal(d, "invalid regexp value for %s", goq(d, out[i].name));
+        if (!out[i].re)
+            return alert_dec_fatal(d, "invalid regexp value for %s", goq(d, out[i].name));
     }
     return ALERT_DEC_OK;
 }
@@ -1761,8 +1750,8 @@ static int interval_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) 
 
 static const alert_type_t mute_interval_type = {"config.plain", sizeof(interval_raw_t),
                                                 interval_fields, NULL, mute_interval_validate};
-static const alert_type_t interval_type = {"config.plain", sizeof(interval_raw_t),
-                                           interval_fields, NULL, interval_validate};
+static const alert_type_t interval_type = {"config.plain", sizeof(interval_raw_t), interval_fields,
+                                           NULL, interval_validate};
 
 /* ------------------------------------------------------------- config */
 
@@ -1827,9 +1816,7 @@ static const config_http_client_t *or_http(const config_http_client_t *own,
     return own ? own : g->http_config;
 }
 
-static const char *or_str(const char *own, const char *global) {
-    return set(own) ? own : global;
-}
+static const char *or_str(const char *own, const char *global) { return set(own) ? own : global; }
 
 /* Appends '/' to a URL's path when missing (Go's URL.Path += "/"). */
 static const char *with_slash(alert_dec_t *d, const char *url) {
@@ -1904,7 +1891,8 @@ static int pass_receiver(cfg_pass_t *p, receiver_raw_t *rcv) {
         ec->auth_identity = or_str(ec->auth_identity, g->smtp_auth_identity);
         alert_tribool_t req = rcv->email[i].require_tls;
         ec->require_tls = req == ALERT_UNSET ? g->smtp_require_tls : req == ALERT_TRUE;
-        if (ec->force_implicit_tls == ALERT_UNSET) ec->force_implicit_tls = g->smtp_force_implicit_tls;
+        if (ec->force_implicit_tls == ALERT_UNSET)
+            ec->force_implicit_tls = g->smtp_force_implicit_tls;
     }
     for (size_t i = 0; i < rcv->n_slack; i++) {
         alert_slack_config_t *sc = &rcv->slack[i].s;
@@ -1922,10 +1910,12 @@ static int pass_receiver(cfg_pass_t *p, receiver_raw_t *rcv) {
         }
         if (!sc->api_url && !set(sc->api_url_file) && !set(sc->app_token) &&
             !set(sc->app_token_file))
-            return alert_dec_fatal(d, "no Slack API URL nor App token set either inline or in a file");
+            return alert_dec_fatal(d,
+                                   "no Slack API URL nor App token set either inline or in a file");
         if (set(sc->app_token) || set(sc->app_token_file)) {
             if (h && h->authorization)
-                return alert_dec_fatal(d, "http authorization can't be set when using Slack App tokens");
+                return alert_dec_fatal(
+                    d, "http authorization can't be set when using Slack App tokens");
             config_http_client_t *copy = alert_dec_zalloc(d, sizeof *copy);
             *copy = h ? *h : *g->http_config;
             config_authorization_t *a = alert_dec_zalloc(d, sizeof *a);
@@ -1967,7 +1957,8 @@ static int pass_receiver(cfg_pass_t *p, receiver_raw_t *rcv) {
         if (!wc->api_url) return alert_dec_fatal(d, "no global Wechat URL set");
         if (!set(wc->api_secret) && !set(wc->api_secret_file)) {
             if (!set(g->wechat_api_secret) && !set(g->wechat_api_secret_file))
-                return alert_dec_fatal(d, "no global Wechat Api Secret set either inline or in a file");
+                return alert_dec_fatal(
+                    d, "no global Wechat Api Secret set either inline or in a file");
             wc->api_secret = g->wechat_api_secret;
             wc->api_secret_file = g->wechat_api_secret_file;
         }
@@ -2033,7 +2024,8 @@ static int pass_receiver(cfg_pass_t *p, receiver_raw_t *rcv) {
         if (!r->token_id) r->token_id = g->rocketchat_token_id;
         r->token_id_file = or_str(r->token_id_file, g->rocketchat_token_id_file);
         if (!r->token_id && !set(r->token_id_file))
-            return alert_dec_fatal(d, "no global Rocketchat TokenID set either inline or in a file");
+            return alert_dec_fatal(d,
+                                   "no global Rocketchat TokenID set either inline or in a file");
         if (!r->token) r->token = g->rocketchat_token;
         r->token_file = or_str(r->token_file, g->rocketchat_token_file);
         if (!r->token && !set(r->token_file))
@@ -2044,7 +2036,8 @@ static int pass_receiver(cfg_pass_t *p, receiver_raw_t *rcv) {
         m->base.http_config = or_http(m->base.http_config, g);
         if (!m->webhook_url && !set(m->webhook_url_file)) {
             if (!g->mattermost_webhook_url && !set(g->mattermost_webhook_url_file))
-                return alert_dec_fatal(d, "missing webhook_url or webhook_url_file on mattermost_config");
+                return alert_dec_fatal(
+                    d, "missing webhook_url or webhook_url_file on mattermost_config");
             m->webhook_url = g->mattermost_webhook_url;
             m->webhook_url_file = g->mattermost_webhook_url_file;
         }
@@ -2130,14 +2123,14 @@ static int config_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
     return check_intervals_used(d, c->route, c);
 }
 
-static const alert_type_t config_type = {"config.plain", sizeof(config_raw_t), config_fields,
-                                         NULL, config_validate};
+static const alert_type_t config_type = {"config.plain", sizeof(config_raw_t), config_fields, NULL,
+                                         config_validate};
 
 /* ------------------------------------------------- building the result */
 
 static alert_matcher_t *route_matchers(alert_dec_t *d, const config_pair_t *eq, size_t n_eq,
-                                       const re_pair_t *re, size_t n_re,
-                                       const alert_matcher_t *ms, size_t n_ms, size_t *out_n) {
+                                       const re_pair_t *re, size_t n_re, const alert_matcher_t *ms,
+                                       size_t n_ms, size_t *out_n) {
     size_t n = n_eq + n_re + n_ms;
     alert_matcher_t *out = alert_dec_zalloc(d, n * sizeof *out);
     size_t k = 0;
@@ -2291,7 +2284,8 @@ int alert_config_decode(alert_dec_t *d, const alert_ynode_t *root, alert_config_
         }
     }
     if (!raw.route) return vg_err_set(d->err, VG_ERR_INPUT, "no route provided in config");
-    if (raw.route->cont) return vg_err_set(d->err, VG_ERR_INPUT, "cannot have continue in root route");
+    if (raw.route->cont)
+        return vg_err_set(d->err, VG_ERR_INPUT, "cannot have continue in root route");
 
     c->has_global = false;
     for (size_t i = 0; root && root->kind == ALERT_Y_MAP && i < root->n; i++)
@@ -2310,14 +2304,12 @@ int alert_config_decode(alert_dec_t *d, const alert_ynode_t *root, alert_config_
         inhibit_raw_t *r = &raw.inhibit_rules[i];
         alert_inhibit_rule_t *o = &c->inhibit_rules[i];
         o->name = r->name ? r->name : "";
-        o->source_matchers = route_matchers(d, r->source_match, r->n_source_match,
-                                            r->source_match_re, r->n_source_match_re,
-                                            r->source_matchers, r->n_source_matchers,
-                                            &o->n_source_matchers);
-        o->target_matchers = route_matchers(d, r->target_match, r->n_target_match,
-                                            r->target_match_re, r->n_target_match_re,
-                                            r->target_matchers, r->n_target_matchers,
-                                            &o->n_target_matchers);
+        o->source_matchers = route_matchers(
+            d, r->source_match, r->n_source_match, r->source_match_re, r->n_source_match_re,
+            r->source_matchers, r->n_source_matchers, &o->n_source_matchers);
+        o->target_matchers = route_matchers(
+            d, r->target_match, r->n_target_match, r->target_match_re, r->n_target_match_re,
+            r->target_matchers, r->n_target_matchers, &o->n_target_matchers);
         const char **eq = alert_dec_zalloc(d, r->n_equal * sizeof *eq);
         size_t k = 0;
         for (size_t j = 0; j < r->n_equal; j++) {
@@ -2339,9 +2331,9 @@ int alert_config_decode(alert_dec_t *d, const alert_ynode_t *root, alert_config_
     c->time_intervals = alert_dec_zalloc(d, n_ti * sizeof *c->time_intervals);
     c->n_time_intervals = n_ti;
     for (size_t i = 0; i < raw.n_time_intervals; i++)
-        c->time_intervals[i] = (alert_time_interval_t){raw.time_intervals[i].name,
-                                                       raw.time_intervals[i].specs,
-                                                       raw.time_intervals[i].n_specs, false};
+        c->time_intervals[i] =
+            (alert_time_interval_t){raw.time_intervals[i].name, raw.time_intervals[i].specs,
+                                    raw.time_intervals[i].n_specs, false};
     for (size_t i = 0; i < raw.n_mute_time_intervals; i++)
         c->time_intervals[raw.n_time_intervals + i] = (alert_time_interval_t){
             raw.mute_time_intervals[i].name, raw.mute_time_intervals[i].specs,

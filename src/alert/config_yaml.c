@@ -17,13 +17,13 @@ typedef struct ybuilder {
     struct {
         const char *name;
         alert_ynode_t *node;
-    } *anchors;
+    } * anchors;
     size_t n_anchors, cap_anchors;
 } ybuilder_t;
 
 const char *alert_ytag_name(alert_ytag_t t) {
-    static const char *const names[] = {"!!str", "!!null", "!!bool", "!!int",
-                                        "!!float", "!!map", "!!seq"};
+    static const char *const names[] = {"!!str",   "!!null", "!!bool", "!!int",
+                                        "!!float", "!!map",  "!!seq"};
     return (unsigned)t < sizeof names / sizeof *names ? names[t] : "!!str";
 }
 
@@ -80,11 +80,10 @@ static bool float_form(const char *s, size_t n) {
 
 static alert_ytag_t resolve_plain(const char *s, size_t n) {
     static const char *const nulls[] = {"~", "null", "Null", "NULL"};
-    static const char *const bools[] = {"y",    "Y",    "yes",  "Yes",   "YES",   "n",
-                                        "N",    "no",   "No",   "NO",    "true",  "True",
-                                        "TRUE", "on",   "On",   "ON",    "false", "False",
-                                        "FALSE", "off", "Off",  "OFF"};
-    static const char *const specials[] = {".inf", ".Inf",  ".INF",  "+.inf", "+.Inf", "+.INF",
+    static const char *const bools[] = {"y",     "Y",     "yes",   "Yes",  "YES",  "n",  "N",  "no",
+                                        "No",    "NO",    "true",  "True", "TRUE", "on", "On", "ON",
+                                        "false", "False", "FALSE", "off",  "Off",  "OFF"};
+    static const char *const specials[] = {".inf",  ".Inf",  ".INF",  "+.inf", "+.Inf", "+.INF",
                                            "-.inf", "-.Inf", "-.INF", ".nan",  ".NaN",  ".NAN"};
     if (n == 0 || word_in(s, n, nulls, 4)) return ALERT_T_NULL;
     if (word_in(s, n, bools, sizeof bools / sizeof *bools)) return ALERT_T_BOOL;
@@ -92,9 +91,10 @@ static alert_ytag_t resolve_plain(const char *s, size_t n) {
     size_t i = (s[0] == '+' || s[0] == '-') ? 1 : 0;
     if (n - i > 2 && s[i] == '0') {
         char p = s[i + 1];
-        int base = (p == 'x' || p == 'X') ? 16 : (p == 'o' || p == 'O') ? 8
-                                             : (p == 'b' || p == 'B') ? 2
-                                                                      : 0;
+        int base = (p == 'x' || p == 'X')   ? 16
+                   : (p == 'o' || p == 'O') ? 8
+                   : (p == 'b' || p == 'B') ? 2
+                                            : 0;
         if (base) return digits_of(s + i + 2, n - i - 2, base) ? ALERT_T_INT : ALERT_T_STR;
     }
     if (n > i && digits_of(s + i, n - i, 10)) return ALERT_T_INT;

@@ -19,8 +19,7 @@ static bool equal_on(const alert_inhibit_rule_t *rule, const labels_t *a, const 
 
 bool alert_inhibit_rule_mutes(const alert_inhibit_rule_t *rule, const labels_t *const *sources,
                               size_t n_sources, const labels_t *target, size_t *out_source) {
-    if (!alert_matchers_match(rule->target_matchers, rule->n_target_matchers, target))
-        return false;
+    if (!alert_matchers_match(rule->target_matchers, rule->n_target_matchers, target)) return false;
     /* A target that also looks like a source must not be muted by sources
      * that also look like targets (itself among them). */
     bool two_sided = alert_matchers_match(rule->source_matchers, rule->n_source_matchers, target);

@@ -82,7 +82,9 @@ static void drop_pending(mparse_t *p) {
 }
 
 /* Go's \s in RE2: [\t\n\f\r ]. */
-static bool re2_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'; }
+static bool re2_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
 
 /* ----------------------------------------------------- classic parser */
 
@@ -284,9 +286,10 @@ static tok_t lex(const char *s, size_t len, size_t *pos) {
 }
 
 static int hexval(char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                         : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                                : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 static void put_utf8(vg_buf_t *b, uint32_t cp) {
@@ -403,8 +406,8 @@ static int utf8_parse(mparse_t *p, const char *s, size_t len) {
         tok_t val = lex(s, len, &pos);
         if (val.kind != TOK_QUOTED && val.kind != TOK_UNQUOTED) goto out;
         if (!tok_text(&val, &value)) goto out;
-        if (add_matcher(p, type, name.data ? name.data : "", name.len,
-                        value.data ? value.data : "", value.len))
+        if (add_matcher(p, type, name.data ? name.data : "", name.len, value.data ? value.data : "",
+                        value.len))
             goto out;
         t = lex(s, len, &pos);
         if (t.kind == TOK_COMMA) {

@@ -47,8 +47,8 @@ static bool tzif_parse(const unsigned char *b, size_t len, vg_arena_t *arena,
         if (memcmp(h, "TZif", 4) != 0) return false;
         tsize = 8;
     }
-    uint32_t isut = be32(h + 20), isstd = be32(h + 24), leap = be32(h + 28),
-             timecnt = be32(h + 32), typecnt = be32(h + 36), charcnt = be32(h + 40);
+    uint32_t isut = be32(h + 20), isstd = be32(h + 24), leap = be32(h + 28), timecnt = be32(h + 32),
+             typecnt = be32(h + 36), charcnt = be32(h + 40);
     (void)isut, (void)isstd, (void)leap, (void)charcnt;
     const unsigned char *p = h + 44, *end = b + len;
     if (typecnt == 0 || timecnt > 100000 || typecnt > 256) return false;
@@ -134,9 +134,9 @@ static int32_t tz_offset(const struct alert_tz *tz, int64_t t) {
 
 static const char *const weekday_names[] = {"sunday",   "monday", "tuesday", "wednesday",
                                             "thursday", "friday", "saturday"};
-static const char *const month_names[] = {"january", "february", "march",     "april",
-                                          "may",     "june",     "july",      "august",
-                                          "september", "october", "november", "december"};
+static const char *const month_names[] = {"january",   "february", "march",    "april",
+                                          "may",       "june",     "july",     "august",
+                                          "september", "october",  "november", "december"};
 
 /* strconv.Atoi: an optional sign and decimal digits. */
 static bool go_atoi(const char *s, int *out, char *why, size_t why_len) {
@@ -275,9 +275,8 @@ static const alert_field_t time_range_fields[] = {
     {"start_time", ALERT_F_STR, offsetof(yaml_time_range_t, start_time), NULL, NULL, NULL, NULL},
     {"end_time", ALERT_F_STR, offsetof(yaml_time_range_t, end_time), NULL, NULL, NULL, NULL},
     {NULL, 0, 0, NULL, NULL, NULL, NULL}};
-static const alert_type_t time_range_type = {"timeinterval.yamlTimeRange",
-                                             sizeof(yaml_time_range_t), time_range_fields, NULL,
-                                             NULL};
+static const alert_type_t time_range_type = {
+    "timeinterval.yamlTimeRange", sizeof(yaml_time_range_t), time_range_fields, NULL, NULL};
 
 static int decode_times(alert_dec_t *d, const alert_ynode_t *n, alert_time_spec_t *spec) {
     if (alert_ynode_null(n)) return ALERT_DEC_OK;
@@ -303,7 +302,8 @@ static int decode_times(alert_dec_t *d, const alert_ynode_t *n, alert_time_spec_
             return alert_dec_fatal(d, "couldn't parse timestamp %s, invalid format", y.start_time);
         if (!parse_clock(y.end_time, &e))
             return alert_dec_fatal(d, "couldn't parse timestamp %s, invalid format", y.end_time);
-        if (b >= e) return alert_dec_fatal(d, "start time cannot be equal or greater than end time");
+        if (b >= e)
+            return alert_dec_fatal(d, "start time cannot be equal or greater than end time");
         spec->times[i] = (alert_range_t){b, e};
     }
     return rc;
@@ -315,8 +315,8 @@ int alert_timeinterval_decode_spec(alert_dec_t *d, const alert_ynode_t *n, alert
     if (n->kind != ALERT_Y_MAP) return alert_dec_type_error(d, n, "timeinterval.TimeInterval");
     int rc = ALERT_DEC_OK;
     bool seen[6] = {false};
-    static const char *const keys[] = {"times", "weekdays", "days_of_month",
-                                       "months", "years",   "location"};
+    static const char *const keys[] = {"times",  "weekdays", "days_of_month",
+                                       "months", "years",    "location"};
     for (size_t i = 0; i < n->n; i++) {
         const alert_ynode_t *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
         if (k->kind != ALERT_Y_SCALAR) {
@@ -353,8 +353,8 @@ int alert_timeinterval_decode_spec(alert_dec_t *d, const alert_ynode_t *n, alert
                               &out->n_months, &out->has_months);
             break;
         case 4:
-            r = decode_ranges(d, v, RK_YEAR, "[]timeinterval.YearRange", &out->years,
-                              &out->n_years, &out->has_years);
+            r = decode_ranges(d, v, RK_YEAR, "[]timeinterval.YearRange", &out->years, &out->n_years,
+                              &out->has_years);
             break;
         case 5:
             if (alert_ynode_null(v)) break;

@@ -151,7 +151,8 @@ static void test_errors(void **state) {
     expect_error("route:\n  receiver: a\n" RECV "  slack_configs:\n  - channel: x\n",
                  "no Slack API URL nor App token set either inline or in a file");
     /* Found by fuzzing: a null receiver is Go's zero Receiver. */
-    expect_error("route:\n  receiver: a\nreceivers:\n- \n", "undefined receiver \"a\" used in route");
+    expect_error("route:\n  receiver: a\nreceivers:\n- \n",
+                 "undefined receiver \"a\" used in route");
     expect_error("route:\n  receiver: a\n" RECV "  webhook_configs: [~]\n",
                  "missing webhook config");
     expect_error("route:\n  receiver: a\nreceivers:\n- name: a\n  labels: {name: b}\n",
@@ -183,9 +184,8 @@ static void test_time_interval_errors(void **state) {
         {"  - years: ['2030:2020']\n", "end year 2020 is before start year 2030"},
         {"  - location: Mars/Olympus\n", "unknown time zone Mars/Olympus"},
         {"  - location: ../etc/passwd\n", "time: invalid location name"},
-        {"  - foo: 1\n",
-         "yaml: unmarshal errors:\n  line 8: field foo not found in type "
-         "timeinterval.TimeInterval"},
+        {"  - foo: 1\n", "yaml: unmarshal errors:\n  line 8: field foo not found in type "
+                         "timeinterval.TimeInterval"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         snprintf(buf, sizeof buf, "%s%s", head, cases[i].spec);
@@ -205,8 +205,7 @@ static void test_time_interval_errors(void **state) {
 
 static void test_time_intervals(void **state) {
     (void)state;
-    alert_config_t *c = load("route:\n  receiver: a\n" RECV
-                             "time_intervals:\n"
+    alert_config_t *c = load("route:\n  receiver: a\n" RECV "time_intervals:\n"
                              "- name: berlin-morning\n"
                              "  time_intervals:\n"
                              "  - times: [{start_time: '03:00', end_time: '04:00'}]\n"
@@ -238,7 +237,7 @@ static void test_time_intervals(void **state) {
     assert_true(alert_time_interval_contains(we, T_2024_03_31_00_30_UTC));
     assert_false(alert_time_interval_contains(we, T_2024_03_31_00_30_UTC + 86400000));
     const alert_time_interval_t *ld = alert_config_time_interval(c, "last-days");
-    assert_true(alert_time_interval_contains(ld, T_2024_03_31_00_30_UTC));           /* 31st */
+    assert_true(alert_time_interval_contains(ld, T_2024_03_31_00_30_UTC));            /* 31st */
     assert_true(alert_time_interval_contains(ld, T_2024_03_31_00_30_UTC - 86400000)); /* 30th */
     assert_false(alert_time_interval_contains(ld, T_2024_03_31_00_30_UTC - 2 * 86400000));
     assert_false(alert_time_interval_contains(ld, T_2024_03_31_00_30_UTC + 86400000)); /* April */
@@ -299,8 +298,7 @@ static void test_matchers(void **state) {
 
 static void test_inhibition(void **state) {
     (void)state;
-    alert_config_t *c = load("route:\n  receiver: a\n" RECV
-                             "inhibit_rules:\n"
+    alert_config_t *c = load("route:\n  receiver: a\n" RECV "inhibit_rules:\n"
                              "- source_matchers: [severity=critical]\n"
                              "  target_matchers: [severity=warning]\n"
                              "  equal: [alertname, cluster]\n"
@@ -308,16 +306,16 @@ static void test_inhibition(void **state) {
                              "  target_match_re: {alertname: '.+'}\n");
     assert_int_equal(c->n_inhibit_rules, 2);
     const alert_inhibit_rule_t *r = &c->inhibit_rules[0];
-    labels_t *crit = labels_from_strings("alertname", "Down", "cluster", "a", "severity",
-                                         "critical", NULL);
-    labels_t *warn = labels_from_strings("alertname", "Down", "cluster", "a", "severity",
-                                         "warning", NULL);
-    labels_t *warn_b = labels_from_strings("alertname", "Down", "cluster", "b", "severity",
-                                           "warning", NULL);
-    labels_t *warn_nocluster = labels_from_strings("alertname", "Down", "severity", "warning",
-                                                   NULL);
-    labels_t *crit_nocluster = labels_from_strings("alertname", "Down", "severity", "critical",
-                                                   NULL);
+    labels_t *crit =
+        labels_from_strings("alertname", "Down", "cluster", "a", "severity", "critical", NULL);
+    labels_t *warn =
+        labels_from_strings("alertname", "Down", "cluster", "a", "severity", "warning", NULL);
+    labels_t *warn_b =
+        labels_from_strings("alertname", "Down", "cluster", "b", "severity", "warning", NULL);
+    labels_t *warn_nocluster =
+        labels_from_strings("alertname", "Down", "severity", "warning", NULL);
+    labels_t *crit_nocluster =
+        labels_from_strings("alertname", "Down", "severity", "critical", NULL);
     const labels_t *src[] = {crit};
     size_t which = 99;
     assert_true(alert_inhibit_rule_mutes(r, src, 1, warn, &which));
@@ -345,8 +343,9 @@ static void test_inhibition(void **state) {
 
 static void test_check_output(void **state) {
     (void)state;
-    const char *paths[] = {VG_SHARED_DIR "/conformance/alertmanager-config/cli-testdata/conf.good.yml",
-                           VG_SHARED_DIR "/conformance/alertmanager-config/cli-testdata/conf.bad.yml"};
+    const char *paths[] = {
+        VG_SHARED_DIR "/conformance/alertmanager-config/cli-testdata/conf.good.yml",
+        VG_SHARED_DIR "/conformance/alertmanager-config/cli-testdata/conf.bad.yml"};
     char *buf = NULL, *ebuf = NULL;
     size_t len = 0, elen = 0;
     FILE *out = open_memstream(&buf, &len), *err = open_memstream(&ebuf, &elen);
@@ -382,8 +381,9 @@ static void test_aliases_bounded(void **state) {
     vg_buf_t b = VG_BUF_INIT;
     vg_buf_puts(&b, "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for (int i = 1; i < 9; i++)
-        vg_buf_printf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
-                      i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+        vg_buf_printf(&b,
+                      "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i,
+                      i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
     vg_buf_puts(&b, "route:\n  receiver: a\n  group_by: *a8\n" RECV);
     vg_err_t err = {0};
     alert_config_t *c = alert_config_load_string(b.data, b.len, "t.yml", &err);
@@ -394,11 +394,11 @@ static void test_aliases_bounded(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_seed),          cmocka_unit_test(test_global_defaults),
-        cmocka_unit_test(test_errors),        cmocka_unit_test(test_time_interval_errors),
+        cmocka_unit_test(test_seed),           cmocka_unit_test(test_global_defaults),
+        cmocka_unit_test(test_errors),         cmocka_unit_test(test_time_interval_errors),
         cmocka_unit_test(test_time_intervals), cmocka_unit_test(test_matchers),
-        cmocka_unit_test(test_inhibition),    cmocka_unit_test(test_check_output),
-        cmocka_unit_test(test_sniff),         cmocka_unit_test(test_aliases_bounded),
+        cmocka_unit_test(test_inhibition),     cmocka_unit_test(test_check_output),
+        cmocka_unit_test(test_sniff),          cmocka_unit_test(test_aliases_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

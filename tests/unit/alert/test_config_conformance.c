@@ -65,7 +65,8 @@ static void test_expectations(void **state) {
             if (!ok) printf("FAIL %s:\n  want: %s\n  got:  %s\n", cols[0], cols[3], err.msg);
         } else if (!strcmp(cols[2], "contains")) {
             ok = strstr(err.msg, cols[3]) != NULL;
-            if (!ok) printf("FAIL %s:\n  want (contains): %s\n  got: %s\n", cols[0], cols[3], err.msg);
+            if (!ok)
+                printf("FAIL %s:\n  want (contains): %s\n  got: %s\n", cols[0], cols[3], err.msg);
         } else {
             ok = true;
         }

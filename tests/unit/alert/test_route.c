@@ -67,8 +67,8 @@ static size_t route(const alert_config_t *c, const char *const *kv, const char *
     labels_label_t pairs[16];
     size_t n = 0;
     for (; kv[2 * n]; n++)
-        pairs[n] = (labels_label_t){kv[2 * n], kv[2 * n + 1], strlen(kv[2 * n]),
-                                    strlen(kv[2 * n + 1])};
+        pairs[n] =
+            (labels_label_t){kv[2 * n], kv[2 * n + 1], strlen(kv[2 * n]), strlen(kv[2 * n + 1])};
     labels_t *ls = NULL;
     assert_int_equal(labels_from_pairs(pairs, n, &ls, NULL), 0);
     size_t got = alert_config_routes_test(c, ls, out, cap);
@@ -195,8 +195,10 @@ static void test_route_labels_and_continue(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_inheritance),     cmocka_unit_test(test_matching),
-        cmocka_unit_test(test_group_labels),    cmocka_unit_test(test_route_muted),
+        cmocka_unit_test(test_inheritance),
+        cmocka_unit_test(test_matching),
+        cmocka_unit_test(test_group_labels),
+        cmocka_unit_test(test_route_muted),
         cmocka_unit_test(test_route_labels_and_continue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

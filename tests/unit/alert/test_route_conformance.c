@@ -68,7 +68,8 @@ static void test_routing_cases(void **state) {
             vg_buf_puts(&got, out[i]);
         }
         bool ok = got.data && !strcmp(got.data, want);
-        if (!ok) printf("FAIL %s %s: want %s, got %s\n", file, labels, want, got.data ? got.data : "");
+        if (!ok)
+            printf("FAIL %s %s: want %s, got %s\n", file, labels, want, got.data ? got.data : "");
         passed += ok;
         vg_buf_free(&got);
         labels_free(ls);
