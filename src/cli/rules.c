@@ -119,7 +119,7 @@ int cli_test(int argc, char **argv) {
         return 2;
     }
     /* The temporary stores would log their start and stop: keep quiet. */
-    vg_log_setup(VG_LOG_WARN, VG_LOG_LOGFMT, stderr);
+    vg_log_setup(VG_LOG_ERROR, VG_LOG_LOGFMT, stderr);
     int rc = rules_unittest_run(files, n, run, NULL, stdout, stderr);
     free(files);
     free(run);

@@ -563,7 +563,7 @@ static void eval_rule(rules_group_t *g, rules_rule_t *r, int64_t ts) {
         vg_log_warn("Error on ingesting results from rule evaluation with different value but "
                     "same timestamp",
                     "rule", r->def.name, NULL);
-    qsort(returned.items, returned.n, sizeof *returned.items, cmp_labels_p);
+    if (returned.n) qsort(returned.items, returned.n, sizeof *returned.items, cmp_labels_p);
     int64_t stale_ms = ns_to_ms(ts - query_offset_ns(g));
     for (size_t i = 0; i < r->prev.n; i++) {
         if (series_set_has(&returned, r->prev.items[i])) continue;

@@ -698,7 +698,7 @@ static void check_alerts(const ut_ctx_t *c, const ut_group_t *tg, rules_group_t 
             exp[k].annotations =
                 labels_from_cfg(at->exp[k].annotations, at->exp[k].n_annotations, NULL, NULL);
         }
-        qsort(got, n_got, sizeof *got, la_cmp);
+        if (n_got) qsort(got, n_got, sizeof *got, la_cmp);
         qsort(exp, at->n_exp, sizeof *exp, la_cmp);
         bool same = n_got == at->n_exp;
         for (size_t k = 0; same && k < n_got; k++)
