@@ -119,6 +119,51 @@ static void test_query_offset_and_group_labels(void **state) {
     expect_pass("qo.test.yml");
 }
 
+/* Label and annotation templates as Prometheus 3.x renders them. */
+static void test_templates(void **state) {
+    (void)state;
+    write_file("tpl.yml",
+               "groups:\n- name: g\n  rules:\n  - alert: T\n    expr: x > 0\n    labels:\n"
+               "      sev: '{{ if gt $value 1000.0 }}page{{ else }}ticket{{ end }}'\n"
+               "    annotations:\n"
+               "      a: '{{ $labels.job }} {{ $value | humanize }} {{ $externalLabels.site }} "
+               "{{ $externalURL }}'\n"
+               "      b: '{{ with query \"sum(x)\" }}{{ . | first | value }}{{ end }} "
+               "{{ $labels.nope }}|'\n"
+               "      c: '{{ .Nope }}'\n");
+    const char *err_c =
+        "<error expanding template: error executing template __alert_T: template: "
+        "__alert_T:1:115: executing \\\"__alert_T\\\" at <.Nope>: can't evaluate field Nope "
+        "in type struct { Labels map[string]string; ExternalLabels map[string]string; "
+        "ExternalURL string; Value interface {} }>";
+    char text[4096];
+    snprintf(text, sizeof text,
+             "rule_files: [tpl.yml]\ntests:\n- interval: 1m\n  external_labels: {site: eu1}\n"
+             "  external_url: http://prom.example:9090\n  input_series:\n"
+             "  - {series: 'x{job=\"a\"}', values: '1234567x3'}\n"
+             "  - {series: 'x{job=\"b\"}', values: '5x3'}\n"
+             "  alert_rule_test:\n  - eval_time: 1m\n    alertname: T\n    exp_alerts:\n"
+             "    - exp_labels: {job: a, sev: page}\n      exp_annotations:\n"
+             "        a: \"a 1.235M eu1 http://prom.example:9090\"\n"
+             "        b: \"1.234572e+06 |\"\n        c: \"%s\"\n"
+             "    - exp_labels: {job: b, sev: ticket}\n      exp_annotations:\n"
+             "        a: \"b 5 eu1 http://prom.example:9090\"\n"
+             "        b: \"1.234572e+06 |\"\n        c: \"%s\"\n",
+             err_c, err_c);
+    write_file("tpl.test.yml", text);
+    expect_pass("tpl.test.yml");
+    /* A template that does not parse fails the rule file's check. */
+    rules_errors_t errs = {0};
+    rules_file_t *f = NULL;
+    const char *bad = "groups:\n- name: b\n  rules:\n  - alert: A\n    expr: up\n"
+                      "    annotations:\n      s: \"{{ $labels.job\"\n";
+    assert_int_equal(rules_file_parse(bad, strlen(bad), "b.yml", true, &f, &errs), VG_ERR_INPUT);
+    assert_int_equal(errs.n, 1);
+    assert_string_equal(errs.msgs[0], "group \"b\", rule 1, \"A\": annotation \"s\": template: "
+                                      "__alert_A:1: unclosed action");
+    rules_errors_free(&errs);
+}
+
 static void test_report_errors(void **state) {
     (void)state;
     write_file("bad.test.yml", "rule_files: [missing.yml]\ntests:\n- interval: 1m\n"
@@ -267,6 +312,7 @@ int main(void) {
         cmocka_unit_test(test_keep_firing_for_and_staleness),
         cmocka_unit_test(test_limit),
         cmocka_unit_test(test_query_offset_and_group_labels),
+        cmocka_unit_test(test_templates),
         cmocka_unit_test(test_report_errors),
         cmocka_unit_test(test_restore),
         cmocka_unit_test(test_manager),
