@@ -40,18 +40,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     template_t *t = template_new(&o);
     vg_err_t err;
     if (!(mode & 2)) {
-        template_add(t, template_am_default_tmpl, template_am_default_tmpl_len, "default.tmpl", &err);
+        template_add(t, template_am_default_tmpl, template_am_default_tmpl_len, "default.tmpl",
+                     &err);
     }
     int rc = template_add(t, (const char *)data + 1, size - 1, "fuzz", &err);
     if (rc == 0) {
         template_am_alert_t alerts[2] = {
-            {.status = "firing", .labels = &fz_labels, .annotations = &fz_labels,
-             .starts_at = template_time_ms(1710928800123LL), .generator_url = "http://x/?a=b&c", .fingerprint = "f"},
-            {.status = "resolved", .labels = &fz_labels, .annotations = NULL,
-             .starts_at = template_time_ms(0), .ends_at = template_time_ms(1000)},
+            {.status = "firing",
+             .labels = &fz_labels,
+             .annotations = &fz_labels,
+             .starts_at = template_time_ms(1710928800123LL),
+             .generator_url = "http://x/?a=b&c",
+             .fingerprint = "f"},
+            {.status = "resolved",
+             .labels = &fz_labels,
+             .annotations = NULL,
+             .starts_at = template_time_ms(0),
+             .ends_at = template_time_ms(1000)},
         };
-        template_am_data_t d = {.receiver = "r x", .status = "firing", .alerts = alerts, .n_alerts = 2,
-                                .group_labels = &fz_labels, .common_labels = &fz_labels,
+        template_am_data_t d = {.receiver = "r x",
+                                .status = "firing",
+                                .alerts = alerts,
+                                .n_alerts = 2,
+                                .group_labels = &fz_labels,
+                                .common_labels = &fz_labels,
                                 .external_url = "http://am:9093"};
         template_value_t dv = template_am_data(&d);
         template_env_t env = {.now_ms = 1710930000000LL, .external_url = "http://p:9090/x"};

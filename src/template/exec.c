@@ -14,7 +14,7 @@
 
 #define TPL_DEFAULT_STEPS 1000000u
 #define TPL_DEFAULT_OUTPUT ((size_t)4 << 20)
-#define TPL_DEFAULT_DEPTH 1000u
+#define TPL_DEFAULT_DEPTH 200u
 #define TPL_DEFAULT_MEMORY ((size_t)32 << 20)
 
 /* --------------------------------------------------------------- the set */
@@ -153,8 +153,8 @@ static _Noreturn void exec_failv(template_call_t *c, const char *fmt, va_list ap
         error_location(c->node, &loc);
         tpl_node_string(c->node, &ctx);
         tpl_fmt_quote(&qn, name, strlen(name), false);
-        vg_err_set(c->err, VG_ERR, "template: %s: executing %s at <%s>: %s", loc.data ? loc.data : "",
-                   qn.data, ctx.data ? ctx.data : "", msg);
+        vg_err_set(c->err, VG_ERR, "template: %s: executing %s at <%s>: %s",
+                   loc.data ? loc.data : "", qn.data, ctx.data ? ctx.data : "", msg);
         vg_buf_free(&loc);
         vg_buf_free(&ctx);
         vg_buf_free(&qn);
@@ -185,7 +185,8 @@ static vg_buf_t *tmp_get(exec_state_t *s) {
     if (s->n_tmp == s->cap_tmp) {
         s->cap_tmp = s->cap_tmp ? s->cap_tmp * 2 : 8;
         s->tmp = vg_realloc(s->tmp, s->cap_tmp * sizeof *s->tmp);
-        for (size_t k = s->n_tmp; k < s->cap_tmp; k++) s->tmp[k] = NULL;
+        for (size_t k = s->n_tmp; k < s->cap_tmp; k++)
+            s->tmp[k] = NULL;
     }
     if (!s->tmp[s->n_tmp]) s->tmp[s->n_tmp] = vg_calloc(1, sizeof(vg_buf_t));
     vg_buf_t *b = s->tmp[s->n_tmp++];
@@ -199,7 +200,7 @@ static void at(exec_state_t *s, const tpl_node_t *n) { s->c->node = n; }
 /* Nesting (deep if/range/with chains times recursive template calls) is
  * bounded by the stack it really uses, which keeps execution safe on
  * threads with small stacks and under sanitizers. */
-#define TPL_MAX_STACK ((size_t)1 << 20)
+#define TPL_MAX_STACK ((size_t)2 << 20)
 
 static void step(exec_state_t *s) {
     template_call_t *c = s->c;
@@ -306,7 +307,8 @@ static template_value_t call_fn(exec_state_t *s, const tpl_node_t *node, const c
 
 static bool is_missing(const template_value_t *final) { return final == NULL; }
 
-static void not_a_function(exec_state_t *s, const tpl_nodes_t *args, const template_value_t *final) {
+static void not_a_function(exec_state_t *s, const tpl_nodes_t *args,
+                           const template_value_t *final) {
     if ((args && args->n > 1) || !is_missing(final)) {
         vg_buf_t *b = tmp_get(s);
         tpl_node_string(args->items[0], b);
@@ -321,7 +323,8 @@ static template_value_t *eval_args(exec_state_t *s, const template_value_t *dot,
     size_t n_args = args ? (args->n > 0 ? args->n - 1 : 0) : 0;
     size_t n = extra_front + n_args + (final ? 1 : 0);
     template_value_t *argv = ex_alloc(s, (n ? n : 1) * sizeof *argv);
-    for (size_t k = 0; k < n_args; k++) argv[extra_front + k] = eval_arg(s, dot, args->items[k + 1]);
+    for (size_t k = 0; k < n_args; k++)
+        argv[extra_front + k] = eval_arg(s, dot, args->items[k + 1]);
     if (final) argv[extra_front + n_args] = *final;
     *out_n = n;
     return argv;
@@ -349,8 +352,8 @@ static template_value_t eval_field(exec_state_t *s, const template_value_t *dot,
         template_value_t *argv = eval_args(s, dot, args, final, 1, &argc);
         argv[0] = *recv;
         at(s, node);
-        return call_fn(s, node, name, m->fn, m->min_args + 1, m->max_args < 0 ? -1 : m->max_args + 1,
-                       argv, argc, 1, args);
+        return call_fn(s, node, name, m->fn, m->min_args + 1,
+                       m->max_args < 0 ? -1 : m->max_args + 1, argv, argc, 1, args);
     }
     bool has_args = (args && args->n > 1) || !is_missing(final);
     switch ((template_kind_t)recv->kind) {
@@ -358,11 +361,13 @@ static template_value_t eval_field(exec_state_t *s, const template_value_t *dot,
         if (recv->type && recv->type->field) {
             template_value_t out;
             if ((recv->flags & TEMPLATE_F_PTR) && !recv->u.obj.self)
-                tpl_exec_fail(c, "nil pointer evaluating %s.%s", template_value_type_name(recv), name);
+                tpl_exec_fail(c, "nil pointer evaluating %s.%s", template_value_type_name(recv),
+                              name);
             c->failed = false;
             int rc = recv->type->field(c, recv, name, name_len, &out);
             if (rc == 0) {
-                if (has_args) tpl_exec_fail(c, "%s has arguments but cannot be invoked as function", name);
+                if (has_args)
+                    tpl_exec_fail(c, "%s has arguments but cannot be invoked as function", name);
                 return out;
             }
             if (rc != VG_ERR_NOTFOUND) tpl_exec_fail(c, "%s", c->msg);
@@ -374,7 +379,8 @@ static template_value_t eval_field(exec_state_t *s, const template_value_t *dot,
         if (v) return *v;
         switch (c->t->opts.missingkey) {
         case TEMPLATE_MISSINGKEY_DEFAULT: return template_nil();
-        case TEMPLATE_MISSINGKEY_ZERO: return zero_of(recv->u.map ? recv->u.map->elem_kind : TEMPLATE_NIL);
+        case TEMPLATE_MISSINGKEY_ZERO:
+            return zero_of(recv->u.map ? recv->u.map->elem_kind : TEMPLATE_NIL);
         case TEMPLATE_MISSINGKEY_ERROR: tpl_exec_fail(c, "map has no entry for key \"%s\"", name);
         }
         return template_nil();
@@ -430,7 +436,8 @@ static template_value_t ideal_constant(exec_state_t *s, const tpl_node_t *n) {
     bool has_float_chars = false;
     for (size_t k = 0; k < len; k++)
         if (strchr(".eEpP", t[k])) has_float_chars = true;
-    if (n->u.num.is_float && !hex_int && !rune_int && has_float_chars) return template_float(n->u.num.f);
+    if (n->u.num.is_float && !hex_int && !rune_int && has_float_chars)
+        return template_float(n->u.num.f);
     if (n->u.num.is_int) return template_int(n->u.num.i);
     if (n->u.num.is_uint) tpl_exec_fail(s->c, "%.*s overflows int", (int)len, t);
     return template_nil();
@@ -440,7 +447,8 @@ static template_value_t eval_function(exec_state_t *s, const template_value_t *d
                                       const tpl_node_t *ident, const tpl_node_t *cmd,
                                       const tpl_nodes_t *args, const template_value_t *final);
 
-static template_value_t eval_arg(exec_state_t *s, const template_value_t *dot, const tpl_node_t *n) {
+static template_value_t eval_arg(exec_state_t *s, const template_value_t *dot,
+                                 const tpl_node_t *n) {
     at(s, n);
     step(s);
     switch ((tpl_node_type_t)n->type) {
@@ -475,7 +483,8 @@ static template_value_t eval_function(exec_state_t *s, const template_value_t *d
         bool is_or = name[0] == 'o';
         size_t n_args = args ? args->n - 1 : 0;
         size_t argc = n_args + (final ? 1 : 0);
-        if (argc < 1) tpl_exec_fail(s->c, "wrong number of args for %s: want at least 1 got 0", name);
+        if (argc < 1)
+            tpl_exec_fail(s->c, "wrong number of args for %s: want at least 1 got 0", name);
         template_value_t v = template_nil();
         for (size_t k = 0; k < n_args; k++) {
             v = eval_arg(s, dot, args->items[k + 1]);
@@ -493,7 +502,8 @@ static template_value_t eval_function(exec_state_t *s, const template_value_t *d
     if (f->max_args >= 0 && f->min_args == f->max_args && argc != (size_t)f->min_args)
         tpl_exec_fail(c, "wrong number of args for %s: want %d got %zu", name, f->min_args, argc);
     if (argc < (size_t)f->min_args)
-        tpl_exec_fail(c, "wrong number of args for %s: want at least %d got %zu", name, f->min_args, argc);
+        tpl_exec_fail(c, "wrong number of args for %s: want at least %d got %zu", name, f->min_args,
+                      argc);
     if (f->max_args >= 0 && argc > (size_t)f->max_args)
         tpl_exec_fail(c, "wrong number of args for %s: want %d got %zu", name, f->max_args, argc);
     return call_fn(s, cmd, name, f->fn, f->min_args, f->max_args, argv, argc, 0, args);
@@ -509,9 +519,7 @@ static template_value_t eval_command(exec_state_t *s, const template_value_t *do
         return eval_field_chain(s, dot, dot, first, &first->u.idents, 0, &cmd->u.list, final);
     case N_CHAIN: return eval_chain(s, dot, first, &cmd->u.list, final);
     case N_IDENT: return eval_function(s, dot, first, cmd, &cmd->u.list, final);
-    case N_PIPE:
-        not_a_function(s, &cmd->u.list, final);
-        return eval_pipeline(s, dot, first);
+    case N_PIPE: not_a_function(s, &cmd->u.list, final); return eval_pipeline(s, dot, first);
     case N_VARIABLE: return eval_variable(s, dot, first, &cmd->u.list, final);
     default: break;
     }
@@ -752,7 +760,8 @@ int template_execute(const template_t *t, const char *name, const template_value
     if (!tree) {
         const char *first = t->n ? t->entries[0].name : "";
         return vg_err_set(err, VG_ERR_NOTFOUND,
-                          "template: no template \"%s\" associated with template \"%s\"", name, first);
+                          "template: no template \"%s\" associated with template \"%s\"", name,
+                          first);
     }
     static const template_value_t nil;
     const template_value_t *volatile dot = data ? data : &nil;
@@ -775,7 +784,8 @@ int template_execute(const template_t *t, const char *name, const template_value
     s->c = &c;
     int rc = 0;
     if (!tree->root) {
-        rc = vg_err_set(err, VG_ERR, "template: %s: \"%s\" is an incomplete or empty template", name, name);
+        rc = vg_err_set(err, VG_ERR, "template: %s: \"%s\" is an incomplete or empty template",
+                        name, name);
     } else if (setjmp(jb) == 0) {
         exec_tree(s, tree, dot);
     } else {

@@ -25,7 +25,8 @@ static int float_shortest(double v, char *digits, int *dp) {
     for (; *p && *p != 'e'; p++)
         if (*p >= '0' && *p <= '9') digits[n++] = *p;
     int e = atoi(p + 1);
-    while (n > 1 && digits[n - 1] == '0') n--;
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
     digits[n] = '\0';
     *dp = e + 1;
     return n;
@@ -59,7 +60,8 @@ static void emit_e(vg_buf_t *out, const char *d, int nd, int dp, int prec, char 
     vg_buf_putc(out, nd > 0 ? d[0] : '0');
     if (prec > 0) {
         vg_buf_putc(out, '.');
-        for (int i = 1; i <= prec; i++) vg_buf_putc(out, i < nd ? d[i] : '0');
+        for (int i = 1; i <= prec; i++)
+            vg_buf_putc(out, i < nd ? d[i] : '0');
     }
     int exp = (nd == 0 || (nd == 1 && d[0] == '0')) ? 0 : dp - 1;
     put_exp(out, e, exp);
@@ -68,7 +70,8 @@ static void emit_e(vg_buf_t *out, const char *d, int nd, int dp, int prec, char 
 /* %f from digits with prec decimals. */
 static void emit_f(vg_buf_t *out, const char *d, int nd, int dp, int prec) {
     if (dp > 0) {
-        for (int i = 0; i < dp; i++) vg_buf_putc(out, i < nd ? d[i] : '0');
+        for (int i = 0; i < dp; i++)
+            vg_buf_putc(out, i < nd ? d[i] : '0');
     } else {
         vg_buf_putc(out, '0');
     }
@@ -115,20 +118,24 @@ void tpl_fmt_float(vg_buf_t *out, double v, char fmt, int prec) {
         int p = prec > 300 ? 300 : prec;
         snprintf(tmp, sizeof tmp, "%.*f", p, v);
         vg_buf_puts(out, tmp);
-        for (int i = p; i < prec; i++) vg_buf_putc(out, '0');
+        for (int i = p; i < prec; i++)
+            vg_buf_putc(out, '0');
         return;
     } else {
         nd = float_rounded(v, prec == 0 ? 1 : prec, d, &dp);
     }
     switch (lower) {
-    case 'e': emit_e(out, d, nd, dp, shortest ? (nd > 0 ? nd - 1 : 0) : prec, upper ? 'E' : 'e'); return;
+    case 'e':
+        emit_e(out, d, nd, dp, shortest ? (nd > 0 ? nd - 1 : 0) : prec, upper ? 'E' : 'e');
+        return;
     case 'f': emit_f(out, d, nd, dp, shortest ? (nd - dp > 0 ? nd - dp : 0) : prec); return;
     default: {
         /* 'g': strconv's %e-or-%f choice */
         int eprec = prec;
         if (!shortest && prec == 0) eprec = 1;
         /* trim trailing zeros of a rounded decimal (Go's %g drops them) */
-        while (nd > 1 && d[nd - 1] == '0') nd--;
+        while (nd > 1 && d[nd - 1] == '0')
+            nd--;
         if (eprec > nd && nd >= dp) eprec = nd;
         if (shortest) eprec = 6;
         int exp = dp - 1;
@@ -301,7 +308,8 @@ static void pad(vg_buf_t *out, const spec_t *sp, const char *s, size_t len, bool
     size_t padn = (size_t)sp->width > w ? (size_t)sp->width - w : 0;
     if (sp->minus) {
         vg_buf_append(out, s, len);
-        for (size_t i = 0; i < padn; i++) vg_buf_putc(out, ' ');
+        for (size_t i = 0; i < padn; i++)
+            vg_buf_putc(out, ' ');
         return;
     }
     if (sp->zero && zero_ok) {
@@ -311,11 +319,13 @@ static void pad(vg_buf_t *out, const spec_t *sp, const char *s, size_t len, bool
             vg_buf_putc(out, s[0]);
             k = 1;
         }
-        for (size_t i = 0; i < padn; i++) vg_buf_putc(out, '0');
+        for (size_t i = 0; i < padn; i++)
+            vg_buf_putc(out, '0');
         vg_buf_append(out, s + k, len - k);
         return;
     }
-    for (size_t i = 0; i < padn; i++) vg_buf_putc(out, ' ');
+    for (size_t i = 0; i < padn; i++)
+        vg_buf_putc(out, ' ');
     vg_buf_append(out, s, len);
 }
 
@@ -343,7 +353,8 @@ static void fmt_int(vg_buf_t *out, const spec_t *sp, int64_t v, char verb) {
     } while (u);
     if (sp->has_prec) {
         if (sp->prec == 0 && v == 0) n = 0;
-        while (n < sp->prec && n < 70) tmp[n++] = '0';
+        while (n < sp->prec && n < 70)
+            tmp[n++] = '0';
     }
     if (v < 0)
         vg_buf_putc(&t, '-');
@@ -362,7 +373,8 @@ static void fmt_int(vg_buf_t *out, const spec_t *sp, int64_t v, char verb) {
             vg_buf_putc(&t, '0');
         }
     }
-    while (n > 0) vg_buf_putc(&t, tmp[--n]);
+    while (n > 0)
+        vg_buf_putc(&t, tmp[--n]);
     /* Go: zero padding is off when a precision is given */
     pad(out, sp, t.data, t.len, !sp->has_prec);
     vg_buf_free(&t);
@@ -443,7 +455,8 @@ static void fmt_str_verb(vg_buf_t *out, const spec_t *sp, const char *s, size_t 
         size_t runes = 0, i = 0;
         while (i < len && runes < (size_t)sp->prec) {
             i++;
-            while (i < len && ((unsigned char)s[i] & 0xc0) == 0x80) i++;
+            while (i < len && ((unsigned char)s[i] & 0xc0) == 0x80)
+                i++;
             runes++;
         }
         if (verb == 'x' || verb == 'X') i = (size_t)sp->prec < len ? (size_t)sp->prec : len;
@@ -557,7 +570,8 @@ static void print_v(template_call_t *c, vg_buf_t *out, const template_value_t *v
         case 'c': {
             vg_buf_t t = VG_BUF_INIT;
             int64_t r = v->u.i;
-            put_rune(&t, (r < 0 || r > 0x10ffff || (r >= 0xd800 && r < 0xe000)) ? 0xfffd : (uint32_t)r);
+            put_rune(&t,
+                     (r < 0 || r > 0x10ffff || (r >= 0xd800 && r < 0xe000)) ? 0xfffd : (uint32_t)r);
             pad(out, sp, t.data, t.len, false);
             vg_buf_free(&t);
             return;
@@ -572,7 +586,8 @@ static void print_v(template_call_t *c, vg_buf_t *out, const template_value_t *v
         case 'U': {
             vg_buf_t t = VG_BUF_INIT;
             vg_buf_printf(&t, "U+%04llX", (unsigned long long)v->u.i);
-            if (sp->sharp && v->u.i >= 0 && v->u.i <= 0x10ffff && rune_printable((uint32_t)v->u.i)) {
+            if (sp->sharp && v->u.i >= 0 && v->u.i <= 0x10ffff &&
+                rune_printable((uint32_t)v->u.i)) {
                 vg_buf_puts(&t, " '");
                 put_rune(&t, (uint32_t)v->u.i);
                 vg_buf_putc(&t, '\'');
@@ -719,7 +734,8 @@ int tpl_fmt_sprintf(template_call_t *c, vg_buf_t *out, const char *f, size_t fle
             reordered = true;
             size_t j = i + 1;
             int idx = 0;
-            while (j < flen && f[j] >= '0' && f[j] <= '9' && idx < 100000) idx = idx * 10 + (f[j++] - '0');
+            while (j < flen && f[j] >= '0' && f[j] <= '9' && idx < 100000)
+                idx = idx * 10 + (f[j++] - '0');
             if (j < flen && f[j] == ']' && idx >= 1) {
                 argi = (size_t)idx - 1;
                 i = j + 1;

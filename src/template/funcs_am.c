@@ -18,7 +18,8 @@ static int need_list(template_call_t *c, const template_value_t *v, const char *
     if (v->kind == TEMPLATE_LIST) return 0;
     c->msg_plain = true;
     if (v->kind == TEMPLATE_NIL) return template_call_fail(c, "invalid value; expected %s", want);
-    return template_call_fail(c, "wrong type for value; expected %s; got %s", want, template_value_type_name(v));
+    return template_call_fail(c, "wrong type for value; expected %s; got %s", want,
+                              template_value_type_name(v));
 }
 
 static int need_strings(template_call_t *c, const template_value_t *v) {
@@ -40,8 +41,8 @@ typedef struct am_pair {
     template_value_t name, value;
 } am_pair_t;
 
-static int pair_field(template_call_t *c, const template_value_t *self, const char *name, size_t len,
-                      template_value_t *out) {
+static int pair_field(template_call_t *c, const template_value_t *self, const char *name,
+                      size_t len, template_value_t *out) {
     (void)c;
     const am_pair_t *p = self->u.obj.self;
     if (len == 4 && memcmp(name, "Name", 4) == 0) {
@@ -71,7 +72,8 @@ static const template_type_t pair_type = {
 };
 
 /* SortedPairs: keys sorted, but "alertname" first. */
-static int kv_sorted_pairs(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int kv_sorted_pairs(template_call_t *c, const template_value_t *a, size_t n,
+                           template_value_t *out) {
     (void)n;
     const template_map_t *m = a[0].u.map;
     size_t cnt = m ? m->n : 0;
@@ -97,7 +99,8 @@ static int kv_sorted_pairs(template_call_t *c, const template_value_t *a, size_t
     return 0;
 }
 
-static int pairs_column(template_call_t *c, const template_value_t *list, bool names, template_value_t *out) {
+static int pairs_column(template_call_t *c, const template_value_t *list, bool names,
+                        template_value_t *out) {
     const template_list_t *in = list->u.list;
     size_t cnt = in ? in->n : 0;
     template_list_t *l = template_call_alloc(c, sizeof *l);
@@ -105,7 +108,8 @@ static int pairs_column(template_call_t *c, const template_value_t *list, bool n
     if (!l || !items) return VG_ERR;
     for (size_t i = 0; i < cnt; i++) {
         const template_value_t *p = &in->items[i];
-        if (p->kind != TEMPLATE_OBJECT || p->type != &pair_type) return template_call_fail(c, "not a pair");
+        if (p->kind != TEMPLATE_OBJECT || p->type != &pair_type)
+            return template_call_fail(c, "not a pair");
         const am_pair_t *pp = p->u.obj.self;
         items[i] = names ? pp->name : pp->value;
     }
@@ -116,11 +120,13 @@ static int pairs_column(template_call_t *c, const template_value_t *list, bool n
     return 0;
 }
 
-static int pairs_names(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int pairs_names(template_call_t *c, const template_value_t *a, size_t n,
+                       template_value_t *out) {
     (void)n;
     return pairs_column(c, &a[0], true, out);
 }
-static int pairs_values(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int pairs_values(template_call_t *c, const template_value_t *a, size_t n,
+                        template_value_t *out) {
     (void)n;
     return pairs_column(c, &a[0], false, out);
 }
@@ -142,7 +148,8 @@ static int pairs_to_string(template_call_t *c, const template_value_t *self, vg_
     return pairs_string_buf(self, out);
 }
 
-static int pairs_string(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int pairs_string(template_call_t *c, const template_value_t *a, size_t n,
+                        template_value_t *out) {
     (void)n;
     vg_buf_t b = VG_BUF_INIT;
     pairs_string_buf(&a[0], &b);
@@ -162,7 +169,8 @@ const template_type_t template_type_am_pairs = {
     .to_string = pairs_to_string,
 };
 
-static int strings_join(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int strings_join(template_call_t *c, const template_value_t *a, size_t n,
+                        template_value_t *out) {
     (void)n;
     const char *sep;
     size_t sl;
@@ -184,19 +192,22 @@ const template_type_t template_type_am_strings = {
     .n_methods = 1,
 };
 
-static int kv_names(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int kv_names(template_call_t *c, const template_value_t *a, size_t n,
+                    template_value_t *out) {
     template_value_t p;
     if (kv_sorted_pairs(c, a, n, &p)) return VG_ERR;
     return pairs_column(c, &p, true, out);
 }
 
-static int kv_values(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int kv_values(template_call_t *c, const template_value_t *a, size_t n,
+                     template_value_t *out) {
     template_value_t p;
     if (kv_sorted_pairs(c, a, n, &p)) return VG_ERR;
     return pairs_column(c, &p, false, out);
 }
 
-static int kv_remove(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int kv_remove(template_call_t *c, const template_value_t *a, size_t n,
+                     template_value_t *out) {
     (void)n;
     if (need_strings(c, &a[1])) return VG_ERR;
     const template_map_t *m = a[0].u.map;
@@ -227,7 +238,8 @@ static int kv_to_string(template_call_t *c, const template_value_t *self, vg_buf
     return pairs_string_buf(&p, out);
 }
 
-static int kv_string(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int kv_string(template_call_t *c, const template_value_t *a, size_t n,
+                     template_value_t *out) {
     (void)n;
     vg_buf_t b = VG_BUF_INIT;
     kv_to_string(c, &a[0], &b);
@@ -235,8 +247,11 @@ static int kv_string(template_call_t *c, const template_value_t *a, size_t n, te
 }
 
 static const template_method_t kv_methods[] = {
-    {"Names", kv_names, 0, 0},   {"Remove", kv_remove, 1, 1}, {"SortedPairs", kv_sorted_pairs, 0, 0},
-    {"String", kv_string, 0, 0}, {"Values", kv_values, 0, 0},
+    {"Names", kv_names, 0, 0},
+    {"Remove", kv_remove, 1, 1},
+    {"SortedPairs", kv_sorted_pairs, 0, 0},
+    {"String", kv_string, 0, 0},
+    {"Values", kv_values, 0, 0},
 };
 
 const template_type_t template_type_am_kv = {
@@ -275,11 +290,13 @@ static int alerts_with_status(template_call_t *c, const template_value_t *list, 
     return 0;
 }
 
-static int alerts_firing(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int alerts_firing(template_call_t *c, const template_value_t *a, size_t n,
+                         template_value_t *out) {
     (void)n;
     return alerts_with_status(c, &a[0], "firing", out);
 }
-static int alerts_resolved(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int alerts_resolved(template_call_t *c, const template_value_t *a, size_t n,
+                           template_value_t *out) {
     (void)n;
     return alerts_with_status(c, &a[0], "resolved", out);
 }
@@ -304,19 +321,27 @@ static template_value_t kv_value(const template_map_t *m) {
     return v;
 }
 
-static int alert_field(template_call_t *c, const template_value_t *self, const char *name, size_t len,
-                       template_value_t *out) {
+static int alert_field(template_call_t *c, const template_value_t *self, const char *name,
+                       size_t len, template_value_t *out) {
     (void)c;
     const template_am_alert_t *a = self->u.obj.self;
 #define IS(lit) (len == sizeof(lit) - 1 && memcmp(name, lit, len) == 0)
-    if (IS("Status")) *out = template_cstr(a->status);
-    else if (IS("Labels")) *out = kv_value(a->labels);
-    else if (IS("Annotations")) *out = kv_value(a->annotations);
-    else if (IS("StartsAt")) *out = a->starts_at;
-    else if (IS("EndsAt")) *out = a->ends_at;
-    else if (IS("GeneratorURL")) *out = template_cstr(a->generator_url);
-    else if (IS("Fingerprint")) *out = template_cstr(a->fingerprint);
-    else return VG_ERR_NOTFOUND;
+    if (IS("Status"))
+        *out = template_cstr(a->status);
+    else if (IS("Labels"))
+        *out = kv_value(a->labels);
+    else if (IS("Annotations"))
+        *out = kv_value(a->annotations);
+    else if (IS("StartsAt"))
+        *out = a->starts_at;
+    else if (IS("EndsAt"))
+        *out = a->ends_at;
+    else if (IS("GeneratorURL"))
+        *out = template_cstr(a->generator_url);
+    else if (IS("Fingerprint"))
+        *out = template_cstr(a->fingerprint);
+    else
+        return VG_ERR_NOTFOUND;
     if (out->kind == TEMPLATE_NIL && (IS("StartsAt") || IS("EndsAt")))
         *out = template_time(-62135596800LL, 0, 0, "UTC");
     return 0;
@@ -324,8 +349,8 @@ static int alert_field(template_call_t *c, const template_value_t *self, const c
 }
 
 static int alert_print(template_call_t *c, const template_value_t *self, vg_buf_t *out) {
-    static const char *const f[] = {"Status", "Labels", "Annotations", "StartsAt", "EndsAt",
-                                    "GeneratorURL", "Fingerprint"};
+    static const char *const f[] = {"Status", "Labels",       "Annotations", "StartsAt",
+                                    "EndsAt", "GeneratorURL", "Fingerprint"};
     for (size_t i = 0; i < 7; i++) {
         template_value_t v;
         if (i) vg_buf_putc(out, ' ');
@@ -340,23 +365,33 @@ static const template_type_t alert_type = {
     .print_fields = alert_print,
 };
 
-static int data_field(template_call_t *c, const template_value_t *self, const char *name, size_t len,
-                      template_value_t *out) {
+static int data_field(template_call_t *c, const template_value_t *self, const char *name,
+                      size_t len, template_value_t *out) {
     const template_am_data_t *d = self->u.obj.self;
 #define IS(lit) (len == sizeof(lit) - 1 && memcmp(name, lit, len) == 0)
-    if (IS("Receiver")) *out = template_cstr(d->receiver);
-    else if (IS("Status")) *out = template_cstr(d->status);
-    else if (IS("NotificationReason")) *out = template_cstr(d->notification_reason);
-    else if (IS("GroupLabels")) *out = kv_value(d->group_labels);
-    else if (IS("CommonLabels")) *out = kv_value(d->common_labels);
-    else if (IS("CommonAnnotations")) *out = kv_value(d->common_annotations);
-    else if (IS("RouteLabels")) *out = kv_value(d->route_labels);
-    else if (IS("ExternalURL")) *out = template_cstr(d->external_url);
+    if (IS("Receiver"))
+        *out = template_cstr(d->receiver);
+    else if (IS("Status"))
+        *out = template_cstr(d->status);
+    else if (IS("NotificationReason"))
+        *out = template_cstr(d->notification_reason);
+    else if (IS("GroupLabels"))
+        *out = kv_value(d->group_labels);
+    else if (IS("CommonLabels"))
+        *out = kv_value(d->common_labels);
+    else if (IS("CommonAnnotations"))
+        *out = kv_value(d->common_annotations);
+    else if (IS("RouteLabels"))
+        *out = kv_value(d->route_labels);
+    else if (IS("ExternalURL"))
+        *out = template_cstr(d->external_url);
     else if (IS("Alerts")) {
         template_list_t *l = template_call_alloc(c, sizeof *l);
-        template_value_t *items = template_call_alloc(c, (d->n_alerts ? d->n_alerts : 1) * sizeof *items);
+        template_value_t *items =
+            template_call_alloc(c, (d->n_alerts ? d->n_alerts : 1) * sizeof *items);
         if (!l || !items) return VG_ERR;
-        for (size_t i = 0; i < d->n_alerts; i++) items[i] = template_object(&alert_type, (void *)&d->alerts[i]);
+        for (size_t i = 0; i < d->n_alerts; i++)
+            items[i] = template_object(&alert_type, (void *)&d->alerts[i]);
         l->n = d->n_alerts;
         l->items = items;
         *out = template_list(l);
@@ -369,8 +404,9 @@ static int data_field(template_call_t *c, const template_value_t *self, const ch
 }
 
 static int data_print(template_call_t *c, const template_value_t *self, vg_buf_t *out) {
-    static const char *const f[] = {"Receiver", "Status", "Alerts", "NotificationReason", "GroupLabels",
-                                    "CommonLabels", "CommonAnnotations", "RouteLabels", "ExternalURL"};
+    static const char *const f[] = {"Receiver",           "Status",      "Alerts",
+                                    "NotificationReason", "GroupLabels", "CommonLabels",
+                                    "CommonAnnotations",  "RouteLabels", "ExternalURL"};
     for (size_t i = 0; i < 9; i++) {
         template_value_t v;
         if (i) vg_buf_putc(out, ' ');
@@ -393,7 +429,8 @@ template_value_t template_am_data(const template_am_data_t *d) {
 
 /* ------------------------------------------------------------ functions */
 
-static int fn_title(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_title(template_call_t *c, const template_value_t *a, size_t n,
+                    template_value_t *out) {
     (void)n;
     const char *s;
     size_t len;
@@ -403,7 +440,8 @@ static int fn_title(template_call_t *c, const template_value_t *a, size_t n, tem
     return ret_buf(c, &b, out);
 }
 
-static int fn_trim_space(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_trim_space(template_call_t *c, const template_value_t *a, size_t n,
+                         template_value_t *out) {
     (void)n;
     const char *s;
     size_t len, st, en;
@@ -424,7 +462,8 @@ static int fn_join(template_call_t *c, const template_value_t *a, size_t n, temp
 
 static const template_type_t url_type = {.name = "template.URL"};
 
-static int fn_safe_url(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_safe_url(template_call_t *c, const template_value_t *a, size_t n,
+                       template_value_t *out) {
     (void)n;
     const char *s;
     size_t len;
@@ -441,7 +480,8 @@ static int hexval(char ch) {
     return -1;
 }
 
-static int fn_url_unescape(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_url_unescape(template_call_t *c, const template_value_t *a, size_t n,
+                           template_value_t *out) {
     (void)n;
     const char *s;
     size_t len;
@@ -466,7 +506,8 @@ static int fn_url_unescape(template_call_t *c, const template_value_t *a, size_t
     return ret_buf(c, &b, out);
 }
 
-static int fn_string_slice(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_string_slice(template_call_t *c, const template_value_t *a, size_t n,
+                           template_value_t *out) {
     template_list_t *l = template_call_alloc(c, sizeof *l);
     template_value_t *items = template_call_alloc(c, (n ? n : 1) * sizeof *items);
     if (!l || !items) return VG_ERR;
@@ -484,7 +525,8 @@ static int fn_string_slice(template_call_t *c, const template_value_t *a, size_t
     return 0;
 }
 
-static int fn_route_labels(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_route_labels(template_call_t *c, const template_value_t *a, size_t n,
+                           template_value_t *out) {
     (void)n;
     const char *s;
     size_t len;
@@ -497,7 +539,8 @@ static int need_time(template_call_t *c, const template_value_t *v) {
     if (v->kind == TEMPLATE_TIME) return 0;
     c->msg_plain = true;
     if (v->kind == TEMPLATE_NIL) return template_call_fail(c, "invalid value; expected time.Time");
-    return template_call_fail(c, "wrong type for value; expected time.Time; got %s", template_value_type_name(v));
+    return template_call_fail(c, "wrong type for value; expected time.Time; got %s",
+                              template_value_type_name(v));
 }
 
 static int fn_date(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
@@ -536,7 +579,8 @@ static int fn_now(template_call_t *c, const template_value_t *a, size_t n, templ
     return 0;
 }
 
-static int fn_since(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_since(template_call_t *c, const template_value_t *a, size_t n,
+                    template_value_t *out) {
     (void)n;
     if (need_time(c, &a[0])) return VG_ERR;
     int64_t now = now_ns(c);
@@ -587,7 +631,8 @@ static void json_value(template_call_t *c, const template_value_t *v, vg_buf_t *
         vg_buf_putc(b, '{');
         for (size_t i = 0; v->u.map && i < v->u.map->n; i++) {
             if (i) vg_buf_putc(b, ',');
-            template_value_t k = template_str(v->u.map->entries[i].key, v->u.map->entries[i].key_len);
+            template_value_t k =
+                template_str(v->u.map->entries[i].key, v->u.map->entries[i].key_len);
             json_value(c, &k, b, depth + 1);
             vg_buf_putc(b, ':');
             json_value(c, &v->u.map->entries[i].value, b, depth + 1);
@@ -605,7 +650,8 @@ static void json_value(template_call_t *c, const template_value_t *v, vg_buf_t *
     }
 }
 
-static int fn_to_json(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_to_json(template_call_t *c, const template_value_t *a, size_t n,
+                      template_value_t *out) {
     (void)n;
     vg_buf_t b = VG_BUF_INIT;
     json_value(c, &a[0], &b, 0);
@@ -614,7 +660,8 @@ static int fn_to_json(template_call_t *c, const template_value_t *a, size_t n, t
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-static int fn_b64enc(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_b64enc(template_call_t *c, const template_value_t *a, size_t n,
+                     template_value_t *out) {
     (void)n;
     const char *s;
     size_t len;
@@ -633,7 +680,8 @@ static int fn_b64enc(template_call_t *c, const template_value_t *a, size_t n, te
     return ret_buf(c, &b, out);
 }
 
-static int fn_b64dec(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_b64dec(template_call_t *c, const template_value_t *a, size_t n,
+                     template_value_t *out) {
     (void)n;
     const char *s;
     size_t len;
@@ -681,7 +729,8 @@ static int fn_list(template_call_t *c, const template_value_t *a, size_t n, temp
     return 0;
 }
 
-static int fn_append(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_append(template_call_t *c, const template_value_t *a, size_t n,
+                     template_value_t *out) {
     if (need_list(c, &a[0], "[]interface {}")) return VG_ERR;
     size_t base = a[0].u.list ? a[0].u.list->n : 0;
     size_t total = base + n - 1;
@@ -748,4 +797,5 @@ static const template_func_t am_funcs[] = {
     {"urlUnescape", fn_url_unescape, 1, 1},
 };
 
-const template_funcs_t template_funcs_alertmanager = {am_funcs, sizeof am_funcs / sizeof am_funcs[0]};
+const template_funcs_t template_funcs_alertmanager = {am_funcs,
+                                                      sizeof am_funcs / sizeof am_funcs[0]};

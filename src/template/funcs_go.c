@@ -27,7 +27,8 @@ static int str_cmp(const template_value_t *a, const template_value_t *b) {
     return a->u.str.len < b->u.str.len ? -1 : a->u.str.len > b->u.str.len ? 1 : 0;
 }
 
-static int eq2(template_call_t *c, const template_value_t *a, const template_value_t *b, bool *out) {
+static int eq2(template_call_t *c, const template_value_t *a, const template_value_t *b,
+               bool *out) {
     basic_kind_t k1 = basic_kind(a), k2 = basic_kind(b);
     *out = false;
     if (k1 != k2) {
@@ -50,15 +51,14 @@ static int eq2(template_call_t *c, const template_value_t *a, const template_val
         return template_call_fail(c, "incompatible types for comparison");
     switch ((template_kind_t)a->kind) {
     case TEMPLATE_LIST:
-    case TEMPLATE_MAP:
-        {
-            vg_buf_t pb = VG_BUF_INIT;
-            template_value_print(c, b, &pb);
-            int rc = template_call_fail(c, "non-comparable type %s: %s", pb.data ? pb.data : "",
-                                        template_value_type_name(b));
-            vg_buf_free(&pb);
-            return rc;
-        }
+    case TEMPLATE_MAP: {
+        vg_buf_t pb = VG_BUF_INIT;
+        template_value_print(c, b, &pb);
+        int rc = template_call_fail(c, "non-comparable type %s: %s", pb.data ? pb.data : "",
+                                    template_value_type_name(b));
+        vg_buf_free(&pb);
+        return rc;
+    }
     case TEMPLATE_OBJECT: *out = a->u.obj.self == b->u.obj.self; return 0;
     case TEMPLATE_TIME:
         *out = a->u.time.sec == b->u.time.sec && a->u.time.nsec == b->u.time.nsec &&
@@ -90,10 +90,12 @@ static int fn_ne(template_call_t *c, const template_value_t *a, size_t n, templa
     return 0;
 }
 
-static int lt2(template_call_t *c, const template_value_t *a, const template_value_t *b, bool *out) {
+static int lt2(template_call_t *c, const template_value_t *a, const template_value_t *b,
+               bool *out) {
     basic_kind_t k1 = basic_kind(a), k2 = basic_kind(b);
     *out = false;
-    if (k1 == K_INVALID || k2 == K_INVALID) return template_call_fail(c, "invalid type for comparison");
+    if (k1 == K_INVALID || k2 == K_INVALID)
+        return template_call_fail(c, "invalid type for comparison");
     if (k1 != k2) return template_call_fail(c, "incompatible types for comparison");
     switch (k1) {
     case K_BOOL: return template_call_fail(c, "invalid type for comparison");
@@ -112,7 +114,8 @@ static int fn_lt(template_call_t *c, const template_value_t *a, size_t n, templa
     return 0;
 }
 
-static int le2(template_call_t *c, const template_value_t *a, const template_value_t *b, bool *out) {
+static int le2(template_call_t *c, const template_value_t *a, const template_value_t *b,
+               bool *out) {
     if (lt2(c, a, b, out)) return VG_ERR;
     if (*out) return 0;
     return eq2(c, a, b, out);
@@ -142,7 +145,8 @@ static int fn_ge(template_call_t *c, const template_value_t *a, size_t n, templa
     return 0;
 }
 
-static int fn_and_or(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_and_or(template_call_t *c, const template_value_t *a, size_t n,
+                     template_value_t *out) {
     /* only reached when called through `call`; the executor short-circuits */
     (void)c;
     *out = a[n - 1];
@@ -168,16 +172,19 @@ static int fn_len(template_call_t *c, const template_value_t *a, size_t n, templ
 }
 
 static int index_arg(template_call_t *c, const template_value_t *idx, size_t cap, int64_t *out) {
-    if (idx->kind == TEMPLATE_NIL) return template_call_fail(c, "cannot index slice/array with nil");
+    if (idx->kind == TEMPLATE_NIL)
+        return template_call_fail(c, "cannot index slice/array with nil");
     if (idx->kind != TEMPLATE_INT && idx->kind != TEMPLATE_DURATION)
-        return template_call_fail(c, "cannot index slice/array with type %s", template_value_type_name(idx));
+        return template_call_fail(c, "cannot index slice/array with type %s",
+                                  template_value_type_name(idx));
     if (idx->u.i < 0 || (uint64_t)idx->u.i > cap)
         return template_call_fail(c, "index out of range: %lld", (long long)idx->u.i);
     *out = idx->u.i;
     return 0;
 }
 
-static int fn_index(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_index(template_call_t *c, const template_value_t *a, size_t n,
+                    template_value_t *out) {
     template_value_t item = a[0];
     if (item.kind == TEMPLATE_NIL) return template_call_fail(c, "index of untyped nil");
     for (size_t k = 1; k < n; k++) {
@@ -185,10 +192,12 @@ static int fn_index(template_call_t *c, const template_value_t *a, size_t n, tem
         switch ((template_kind_t)item.kind) {
         case TEMPLATE_LIST:
         case TEMPLATE_STRING: {
-            size_t len = item.kind == TEMPLATE_LIST ? (item.u.list ? item.u.list->n : 0) : item.u.str.len;
+            size_t len =
+                item.kind == TEMPLATE_LIST ? (item.u.list ? item.u.list->n : 0) : item.u.str.len;
             int64_t x = 0;
             if (index_arg(c, idx, len, &x)) return VG_ERR;
-            if ((size_t)x == len) return template_call_fail(c, "index out of range: %lld", (long long)x);
+            if ((size_t)x == len)
+                return template_call_fail(c, "index out of range: %lld", (long long)x);
             if (item.kind == TEMPLATE_LIST) {
                 item = item.u.list->items[x];
             } else {
@@ -222,14 +231,16 @@ static int fn_index(template_call_t *c, const template_value_t *a, size_t n, tem
             break;
         }
         default:
-            return template_call_fail(c, "can't index item of type %s", template_value_type_name(&item));
+            return template_call_fail(c, "can't index item of type %s",
+                                      template_value_type_name(&item));
         }
     }
     *out = item;
     return 0;
 }
 
-static int fn_slice(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_slice(template_call_t *c, const template_value_t *a, size_t n,
+                    template_value_t *out) {
     const template_value_t *item = &a[0];
     size_t n_idx = n - 1;
     if (item->kind == TEMPLATE_NIL) return template_call_fail(c, "slice of untyped nil");
@@ -247,9 +258,11 @@ static int fn_slice(template_call_t *c, const template_value_t *a, size_t n, tem
     for (size_t k = 0; k < n_idx; k++)
         if (index_arg(c, &a[k + 1], len, &idx[k])) return VG_ERR;
     if (idx[0] > idx[1])
-        return template_call_fail(c, "invalid slice index: %lld > %lld", (long long)idx[0], (long long)idx[1]);
+        return template_call_fail(c, "invalid slice index: %lld > %lld", (long long)idx[0],
+                                  (long long)idx[1]);
     if (n_idx == 3 && idx[1] > idx[2])
-        return template_call_fail(c, "invalid slice index: %lld > %lld", (long long)idx[1], (long long)idx[2]);
+        return template_call_fail(c, "invalid slice index: %lld > %lld", (long long)idx[1],
+                                  (long long)idx[2]);
     if (item->kind == TEMPLATE_STRING) {
         *out = template_str(item->u.str.s + idx[0], (size_t)(idx[1] - idx[0]));
         out->type = item->type;
@@ -264,7 +277,8 @@ static int fn_slice(template_call_t *c, const template_value_t *a, size_t n, tem
     return 0;
 }
 
-static int fn_print(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_print(template_call_t *c, const template_value_t *a, size_t n,
+                    template_value_t *out) {
     vg_buf_t b = VG_BUF_INIT;
     tpl_fmt_sprint(c, &b, a, n, false);
     int rc = template_call_buf_str(c, &b, out);
@@ -272,7 +286,8 @@ static int fn_print(template_call_t *c, const template_value_t *a, size_t n, tem
     return rc;
 }
 
-static int fn_println(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_println(template_call_t *c, const template_value_t *a, size_t n,
+                      template_value_t *out) {
     vg_buf_t b = VG_BUF_INIT;
     tpl_fmt_sprint(c, &b, a, n, true);
     int rc = template_call_buf_str(c, &b, out);
@@ -280,7 +295,8 @@ static int fn_println(template_call_t *c, const template_value_t *a, size_t n, t
     return rc;
 }
 
-static int fn_printf(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_printf(template_call_t *c, const template_value_t *a, size_t n,
+                     template_value_t *out) {
     const char *f;
     size_t fl;
     if (template_arg_str(c, &a[0], &f, &fl)) return VG_ERR;
@@ -317,7 +333,8 @@ static int fn_html(template_call_t *c, const template_value_t *a, size_t n, temp
 static int fn_js(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
     return escape_fn(c, a, n, out, tpl_js_escape);
 }
-static int fn_urlquery(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_urlquery(template_call_t *c, const template_value_t *a, size_t n,
+                       template_value_t *out) {
     return escape_fn(c, a, n, out, tpl_url_query_escape);
 }
 
@@ -329,12 +346,24 @@ static int fn_call(template_call_t *c, const template_value_t *a, size_t n, temp
 }
 
 static const template_func_t go_funcs[] = {
-    {"and", fn_and_or, 1, -1},   {"call", fn_call, 1, -1},   {"html", fn_html, 0, -1},
-    {"index", fn_index, 1, -1},  {"slice", fn_slice, 1, -1}, {"js", fn_js, 0, -1},
-    {"len", fn_len, 1, 1},       {"not", fn_not, 1, 1},      {"or", fn_and_or, 1, -1},
-    {"print", fn_print, 0, -1},  {"printf", fn_printf, 1, -1}, {"println", fn_println, 0, -1},
-    {"urlquery", fn_urlquery, 0, -1}, {"eq", fn_eq, 1, -1},  {"ge", fn_ge, 2, 2},
-    {"gt", fn_gt, 2, 2},         {"le", fn_le, 2, 2},        {"lt", fn_lt, 2, 2},
+    {"and", fn_and_or, 1, -1},
+    {"call", fn_call, 1, -1},
+    {"html", fn_html, 0, -1},
+    {"index", fn_index, 1, -1},
+    {"slice", fn_slice, 1, -1},
+    {"js", fn_js, 0, -1},
+    {"len", fn_len, 1, 1},
+    {"not", fn_not, 1, 1},
+    {"or", fn_and_or, 1, -1},
+    {"print", fn_print, 0, -1},
+    {"printf", fn_printf, 1, -1},
+    {"println", fn_println, 0, -1},
+    {"urlquery", fn_urlquery, 0, -1},
+    {"eq", fn_eq, 1, -1},
+    {"ge", fn_ge, 2, 2},
+    {"gt", fn_gt, 2, 2},
+    {"le", fn_le, 2, 2},
+    {"lt", fn_lt, 2, 2},
     {"ne", fn_ne, 2, 2},
 };
 

@@ -25,7 +25,8 @@ static void g4(vg_buf_t *b, double v) {
     tpl_fmt_float(b, v, 'g', 4);
 }
 
-static int fn_humanize(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_humanize(template_call_t *c, const template_value_t *a, size_t n,
+                       template_value_t *out) {
     (void)n;
     double v;
     if (template_arg_float(c, &a[0], &v)) return VG_ERR;
@@ -55,7 +56,8 @@ static int fn_humanize(template_call_t *c, const template_value_t *a, size_t n, 
     return ret_buf(c, &b, out);
 }
 
-static int fn_humanize1024(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_humanize1024(template_call_t *c, const template_value_t *a, size_t n,
+                           template_value_t *out) {
     (void)n;
     double v;
     if (template_arg_float(c, &a[0], &v)) return VG_ERR;
@@ -151,8 +153,9 @@ static int float_to_time(template_call_t *c, double v, template_value_t *out, bo
     if (ts > 9223372036854775807.0 || ts < -9223372036854775808.0) {
         vg_buf_t b = VG_BUF_INIT;
         tpl_fmt_float(&b, v, 'g', -1);
-        int rc = template_call_fail(c, "%s cannot be represented as a nanoseconds timestamp since it overflows int64",
-                                    b.data);
+        int rc = template_call_fail(
+            c, "%s cannot be represented as a nanoseconds timestamp since it overflows int64",
+            b.data);
         vg_buf_free(&b);
         return rc;
     }
@@ -180,7 +183,8 @@ static int fn_humanize_timestamp(template_call_t *c, const template_value_t *a, 
     return ret_buf(c, &b, out);
 }
 
-static int fn_to_time(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_to_time(template_call_t *c, const template_value_t *a, size_t n,
+                      template_value_t *out) {
     (void)n;
     double v;
     if (template_arg_float(c, &a[0], &v)) return VG_ERR;
@@ -190,13 +194,16 @@ static int fn_to_time(template_call_t *c, const template_value_t *a, size_t n, t
     return 0;
 }
 
-static int fn_to_duration(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_to_duration(template_call_t *c, const template_value_t *a, size_t n,
+                          template_value_t *out) {
     (void)n;
     double v;
     if (template_arg_float(c, &a[0], &v)) return VG_ERR;
     double ns = v * 1e9;
-    int64_t d = isnan(ns) ? INT64_MIN : ns >= 9.2233720368547758e18 ? INT64_MIN
-                : ns <= -9.2233720368547758e18 ? INT64_MIN : (int64_t)ns;
+    int64_t d = isnan(ns)                      ? INT64_MIN
+                : ns >= 9.2233720368547758e18  ? INT64_MIN
+                : ns <= -9.2233720368547758e18 ? INT64_MIN
+                                               : (int64_t)ns;
     *out = template_duration(d);
     return 0;
 }
@@ -210,7 +217,8 @@ static int fn_now(template_call_t *c, const template_value_t *a, size_t n, templ
     return 0;
 }
 
-static int fn_external_url(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_external_url(template_call_t *c, const template_value_t *a, size_t n,
+                           template_value_t *out) {
     (void)a;
     (void)n;
     const template_env_t *env = template_call_env(c);
@@ -218,7 +226,8 @@ static int fn_external_url(template_call_t *c, const template_value_t *a, size_t
     return 0;
 }
 
-static int fn_path_prefix(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_path_prefix(template_call_t *c, const template_value_t *a, size_t n,
+                          template_value_t *out) {
     (void)a;
     (void)n;
     const template_env_t *env = template_call_env(c);
@@ -235,7 +244,8 @@ static int fn_path_prefix(template_call_t *c, const template_value_t *a, size_t 
     return 0;
 }
 
-static int fn_parse_duration(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_parse_duration(template_call_t *c, const template_value_t *a, size_t n,
+                             template_value_t *out) {
     (void)n;
     const char *s;
     size_t len;
@@ -249,7 +259,8 @@ static int fn_parse_duration(template_call_t *c, const template_value_t *a, size
     return 0;
 }
 
-static int fn_url_query_escape(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_url_query_escape(template_call_t *c, const template_value_t *a, size_t n,
+                               template_value_t *out) {
     (void)n;
     const char *s;
     size_t len;
@@ -269,11 +280,13 @@ static int link(template_call_t *c, const template_value_t *a, template_value_t 
     vg_buf_printf(&b, "&g0.tab=%c", tab);
     return ret_buf(c, &b, out);
 }
-static int fn_graph_link(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_graph_link(template_call_t *c, const template_value_t *a, size_t n,
+                         template_value_t *out) {
     (void)n;
     return link(c, a, out, '0');
 }
-static int fn_table_link(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_table_link(template_call_t *c, const template_value_t *a, size_t n,
+                         template_value_t *out) {
     (void)n;
     return link(c, a, out, '1');
 }
@@ -309,7 +322,8 @@ static bool split_host_port(const char *s, size_t len, size_t *hs, size_t *hl, s
     return true;
 }
 
-static int fn_strip_port(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_strip_port(template_call_t *c, const template_value_t *a, size_t n,
+                         template_value_t *out) {
     (void)n;
     const char *s;
     size_t len, hs, hl, ps;
@@ -333,7 +347,8 @@ static bool parse_ip(const char *s, size_t len) {
     return inet_pton(AF_INET6, buf, addr) == 1;
 }
 
-static int fn_strip_domain(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_strip_domain(template_call_t *c, const template_value_t *a, size_t n,
+                           template_value_t *out) {
     (void)n;
     const char *s;
     size_t len, hs = 0, hl = 0, ps = 0;
@@ -363,7 +378,8 @@ static int fn_strip_domain(template_call_t *c, const template_value_t *a, size_t
     return ret_buf(c, &b, out);
 }
 
-int tpl_fn_to_upper(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+int tpl_fn_to_upper(template_call_t *c, const template_value_t *a, size_t n,
+                    template_value_t *out) {
     (void)n;
     const char *s;
     size_t len;
@@ -373,7 +389,8 @@ int tpl_fn_to_upper(template_call_t *c, const template_value_t *a, size_t n, tem
     return ret_buf(c, &b, out);
 }
 
-int tpl_fn_to_lower(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+int tpl_fn_to_lower(template_call_t *c, const template_value_t *a, size_t n,
+                    template_value_t *out) {
     (void)n;
     const char *s;
     size_t len;
@@ -383,7 +400,8 @@ int tpl_fn_to_lower(template_call_t *c, const template_value_t *a, size_t n, tem
     return ret_buf(c, &b, out);
 }
 
-static int fn_title_nolower(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_title_nolower(template_call_t *c, const template_value_t *a, size_t n,
+                            template_value_t *out) {
     (void)n;
     const char *s;
     size_t len;
@@ -422,7 +440,8 @@ int tpl_fn_re_replace_all(template_call_t *c, const template_value_t *a, size_t 
 
 static const template_type_t html_type = {.name = "template.HTML"};
 
-int tpl_fn_safe_html(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+int tpl_fn_safe_html(template_call_t *c, const template_value_t *a, size_t n,
+                     template_value_t *out) {
     (void)n;
     const char *s;
     size_t len;
@@ -438,7 +457,8 @@ int tpl_fn_safe_html(template_call_t *c, const template_value_t *a, size_t n, te
 static int need_result(template_call_t *c, const template_value_t *v) {
     if (v->kind == TEMPLATE_LIST) return 0;
     c->msg_plain = true;
-    if (v->kind == TEMPLATE_NIL) return template_call_fail(c, "invalid value; expected template.queryResult");
+    if (v->kind == TEMPLATE_NIL)
+        return template_call_fail(c, "invalid value; expected template.queryResult");
     return template_call_fail(c, "wrong type for value; expected template.queryResult; got %s",
                               template_value_type_name(v));
 }
@@ -446,13 +466,15 @@ static int need_result(template_call_t *c, const template_value_t *v) {
 static int need_sample(template_call_t *c, const template_value_t *v) {
     if (v->kind == TEMPLATE_OBJECT && v->type == &tpl_type_sample) {
         if (!v->u.obj.self)
-            return template_call_fail(c, "runtime error: invalid memory address or nil pointer dereference");
+            return template_call_fail(
+                c, "runtime error: invalid memory address or nil pointer dereference");
         return 0;
     }
     c->msg_plain = true;
     if (v->kind == TEMPLATE_NIL) {
         c->msg_plain = false;
-        return template_call_fail(c, "runtime error: invalid memory address or nil pointer dereference");
+        return template_call_fail(
+            c, "runtime error: invalid memory address or nil pointer dereference");
     }
     return template_call_fail(c, "wrong type for value; expected *template.sample; got %s",
                               template_value_type_name(v));
@@ -460,7 +482,8 @@ static int need_sample(template_call_t *c, const template_value_t *v) {
 
 static const template_type_t query_result_type = {.name = "template.queryResult"};
 
-static int fn_query(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_query(template_call_t *c, const template_value_t *a, size_t n,
+                    template_value_t *out) {
     (void)n;
     const char *q;
     size_t ql;
@@ -477,7 +500,8 @@ static int fn_query(template_call_t *c, const template_value_t *a, size_t n, tem
     return 0;
 }
 
-static int fn_first(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_first(template_call_t *c, const template_value_t *a, size_t n,
+                    template_value_t *out) {
     (void)n;
     if (need_result(c, &a[0])) return VG_ERR;
     if (!a[0].u.list || a[0].u.list->n == 0)
@@ -490,24 +514,28 @@ static const template_value_t *sample_labels(const template_value_t *s) {
     return &((const template_value_t *)s->u.obj.self)[0];
 }
 
-static int fn_label(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_label(template_call_t *c, const template_value_t *a, size_t n,
+                    template_value_t *out) {
     (void)n;
     const char *l;
     size_t ll;
     if (template_arg_str(c, &a[0], &l, &ll) || need_sample(c, &a[1])) return VG_ERR;
     const template_value_t *labels = sample_labels(&a[1]);
-    const template_value_t *v = labels->kind == TEMPLATE_MAP ? template_map_get(labels->u.map, l, ll) : NULL;
+    const template_value_t *v =
+        labels->kind == TEMPLATE_MAP ? template_map_get(labels->u.map, l, ll) : NULL;
     *out = v ? *v : template_str("", 0);
     return 0;
 }
 
-static int fn_value(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_value(template_call_t *c, const template_value_t *a, size_t n,
+                    template_value_t *out) {
     (void)n;
     if (need_sample(c, &a[0])) return VG_ERR;
     return a[0].type->field(c, &a[0], "Value", 5, out);
 }
 
-static int fn_strvalue(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_strvalue(template_call_t *c, const template_value_t *a, size_t n,
+                       template_value_t *out) {
     (void)n;
     if (need_sample(c, &a[0])) return VG_ERR;
     const template_value_t *labels = sample_labels(&a[0]);
@@ -553,7 +581,8 @@ static int sort_cmp(const void *x, const void *y) {
     return r;
 }
 
-static int fn_sort_by_label(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int fn_sort_by_label(template_call_t *c, const template_value_t *a, size_t n,
+                            template_value_t *out) {
     (void)n;
     const char *l;
     size_t ll;
@@ -581,7 +610,8 @@ static int fn_sort_by_label(template_call_t *c, const template_value_t *a, size_
         }
     }
     qsort(items, cnt, sizeof *items, sort_cmp);
-    for (size_t i = 0; i < cnt; i++) ov[i] = *items[i].v;
+    for (size_t i = 0; i < cnt; i++)
+        ov[i] = *items[i].v;
     ol->n = cnt;
     ol->items = ov;
     *out = template_list(ol);
@@ -621,4 +651,5 @@ static const template_func_t prom_funcs[] = {
     {"value", fn_value, 1, 1},
 };
 
-const template_funcs_t template_funcs_prometheus = {prom_funcs, sizeof prom_funcs / sizeof prom_funcs[0]};
+const template_funcs_t template_funcs_prometheus = {prom_funcs,
+                                                    sizeof prom_funcs / sizeof prom_funcs[0]};

@@ -31,11 +31,13 @@ static pcre2_code *rx_compile(template_call_t *c, const char *pat, size_t len, b
     int ec;
     PCRE2_SIZE eo;
     pthread_once(&rx_once, rx_init);
-    uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C;
+    uint32_t opts =
+        PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C;
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, len, opts, &ec, &eo, NULL);
     if (!re) {
         PCRE2_UCHAR why[256];
-        if (pcre2_get_error_message(ec, why, sizeof why) < 0) snprintf((char *)why, sizeof why, "invalid");
+        if (pcre2_get_error_message(ec, why, sizeof why) < 0)
+            snprintf((char *)why, sizeof why, "invalid");
         /* Go's regexp/syntax words for the common mistakes */
         static const struct {
             int code;
@@ -52,10 +54,11 @@ static pcre2_code *rx_compile(template_call_t *c, const char *pat, size_t len, b
         for (size_t k = 0; k < sizeof words / sizeof words[0]; k++)
             if (words[k].code == ec) snprintf((char *)why, sizeof why, "%s", words[k].go);
         if (must)
-            template_call_fail(c, "regexp: Compile(`%.*s`): error parsing regexp: %s: `%.*s`", (int)len, pat,
-                               (const char *)why, (int)len, pat);
+            template_call_fail(c, "regexp: Compile(`%.*s`): error parsing regexp: %s: `%.*s`",
+                               (int)len, pat, (const char *)why, (int)len, pat);
         else
-            template_call_fail(c, "error parsing regexp: %s: `%.*s`", (const char *)why, (int)len, pat);
+            template_call_fail(c, "error parsing regexp: %s: `%.*s`", (const char *)why, (int)len,
+                               pat);
         return NULL;
     }
     (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
@@ -99,7 +102,8 @@ static void expand(pcre2_code *re, vg_buf_t *out, const char *t, size_t tl, cons
         bool brace = i < tl && t[i] == '{';
         if (brace) {
             size_t e = i + 1;
-            while (e < tl && (isalnum((unsigned char)t[e]) || t[e] == '_')) e++;
+            while (e < tl && (isalnum((unsigned char)t[e]) || t[e] == '_'))
+                e++;
             if (e >= tl || t[e] != '}' || e == i + 1) {
                 /* malformed: Go writes the '$' literally */
                 vg_buf_putc(out, '$');
@@ -110,7 +114,8 @@ static void expand(pcre2_code *re, vg_buf_t *out, const char *t, size_t tl, cons
             i = e + 1;
         } else {
             size_t e = i;
-            while (e < tl && (isalnum((unsigned char)t[e]) || t[e] == '_')) e++;
+            while (e < tl && (isalnum((unsigned char)t[e]) || t[e] == '_'))
+                e++;
             if (e == i) {
                 vg_buf_putc(out, '$');
                 continue;
@@ -125,7 +130,8 @@ static void expand(pcre2_code *re, vg_buf_t *out, const char *t, size_t tl, cons
             if (!isdigit((unsigned char)name[k])) numeric = false;
         if (numeric) {
             long v = 0;
-            for (size_t k = 0; k < nl && v < 100000; k++) v = v * 10 + (name[k] - '0');
+            for (size_t k = 0; k < nl && v < 100000; k++)
+                v = v * 10 + (name[k] - '0');
             g = (int)v;
         } else {
             char nm[128];
@@ -153,7 +159,8 @@ int tpl_regex_replace_all(template_call_t *c, const char *pat, size_t pat_len, c
         int m = pcre2_match(re, (PCRE2_SPTR)s, len, pos, 0, md, rx_ctx);
         if (m == PCRE2_ERROR_NOMATCH) break;
         if (m < 0) {
-            rc = template_call_fail(c, "regexp replace of `%.*s` gave up (limit)", (int)pat_len, pat);
+            rc = template_call_fail(c, "regexp replace of `%.*s` gave up (limit)", (int)pat_len,
+                                    pat);
             break;
         }
         const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
@@ -165,7 +172,8 @@ int tpl_regex_replace_all(template_call_t *c, const char *pat, size_t pat_len, c
         size_t width = 0;
         if (pos < len) {
             width = 1;
-            while (pos + width < len && ((unsigned char)s[pos + width] & 0xc0) == 0x80) width++;
+            while (pos + width < len && ((unsigned char)s[pos + width] & 0xc0) == 0x80)
+                width++;
         }
         if (pos + width > me)
             pos += width;
@@ -198,7 +206,11 @@ static void loc_init(void) {
 static int dec(const char *s, size_t len, uint32_t *r) {
     const unsigned char *u = (const unsigned char *)s;
     unsigned char c = u[0];
-    int n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    int n = c < 0x80             ? 1
+            : (c & 0xe0) == 0xc0 ? 2
+            : (c & 0xf0) == 0xe0 ? 3
+            : (c & 0xf8) == 0xf0 ? 4
+                                 : 0;
     if (n == 0 || (size_t)n > len) {
         *r = 0xfffd;
         return -1;
@@ -251,7 +263,8 @@ void tpl_case_map(vg_buf_t *out, const char *s, size_t len, bool upper) {
         if (r < 0x80)
             vg_buf_putc(out, (char)(upper ? toupper((int)r) : tolower((int)r)));
         else
-            enc(out, (uint32_t)(upper ? towupper_l((wint_t)r, utf8_loc) : towlower_l((wint_t)r, utf8_loc)));
+            enc(out, (uint32_t)(upper ? towupper_l((wint_t)r, utf8_loc)
+                                      : towlower_l((wint_t)r, utf8_loc)));
         i += (size_t)n;
     }
 }
@@ -280,10 +293,12 @@ void tpl_title(vg_buf_t *out, const char *s, size_t len, bool lower_rest) {
         }
         if (word_rune(r)) {
             if (!in_word) {
-                enc(out, r < 0x80 ? (uint32_t)toupper((int)r) : (uint32_t)towupper_l((wint_t)r, utf8_loc));
+                enc(out, r < 0x80 ? (uint32_t)toupper((int)r)
+                                  : (uint32_t)towupper_l((wint_t)r, utf8_loc));
                 in_word = true;
             } else if (lower_rest) {
-                enc(out, r < 0x80 ? (uint32_t)tolower((int)r) : (uint32_t)towlower_l((wint_t)r, utf8_loc));
+                enc(out, r < 0x80 ? (uint32_t)tolower((int)r)
+                                  : (uint32_t)towlower_l((wint_t)r, utf8_loc));
             } else {
                 enc(out, r);
             }
@@ -314,7 +329,8 @@ void tpl_trim_space(const char *s, size_t len, size_t *out_start, size_t *out_en
     }
     while (b > a) {
         size_t k = b - 1;
-        while (k > a && ((unsigned char)s[k] & 0xc0) == 0x80) k--;
+        while (k > a && ((unsigned char)s[k] & 0xc0) == 0x80)
+            k--;
         uint32_t r;
         int n = dec(s + k, b - k, &r);
         if (n < 0 || (size_t)n != b - k || !go_space(r)) break;

@@ -40,7 +40,11 @@ void tpl_html_escape(vg_buf_t *out, const char *s, size_t len) {
 
 static int utf8_len(const unsigned char *s, size_t len, uint32_t *r) {
     unsigned char c = s[0];
-    int n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    int n = c < 0x80             ? 1
+            : (c & 0xe0) == 0xc0 ? 2
+            : (c & 0xf0) == 0xe0 ? 3
+            : (c & 0xf8) == 0xf0 ? 4
+                                 : 0;
     if (n == 0 || (size_t)n > len) {
         *r = 0xfffd;
         return 1;
@@ -151,11 +155,25 @@ static void url_process(vg_buf_t *out, const char *s, size_t len, bool norm) {
         unsigned char c = (unsigned char)s[i];
         bool keep;
         switch (c) {
-        case '!': case '#': case '$': case '&': case '*': case '+': case ',': case '/':
-        case ':': case ';': case '=': case '?': case '@': case '[': case ']':
-            keep = norm;
-            break;
-        case '-': case '.': case '_': case '~': keep = true; break;
+        case '!':
+        case '#':
+        case '$':
+        case '&':
+        case '*':
+        case '+':
+        case ',':
+        case '/':
+        case ':':
+        case ';':
+        case '=':
+        case '?':
+        case '@':
+        case '[':
+        case ']': keep = norm; break;
+        case '-':
+        case '.':
+        case '_':
+        case '~': keep = true; break;
         case '%': keep = norm; break;
         default: keep = isalnum(c) != 0; break;
         }
@@ -185,13 +203,23 @@ static bool url_filter_ok(const char *s, size_t len) {
 /* ----------------------------------------------------- context tracking */
 
 /* The context packed into an int. */
-enum { H_TEXT, H_RCDATA, H_RAW, H_TAG, H_ATTR_NAME, H_AFTER_NAME, H_BEFORE_VALUE, H_ATTR, H_COMMENT };
+enum {
+    H_TEXT,
+    H_RCDATA,
+    H_RAW,
+    H_TAG,
+    H_ATTR_NAME,
+    H_AFTER_NAME,
+    H_BEFORE_VALUE,
+    H_ATTR,
+    H_COMMENT
+};
 enum { A_NORMAL, A_URL, A_JS, A_CSS };
 enum { D_DQ, D_SQ, D_SPACE };
 enum { U_NONE, U_PRE, U_QUERY };
 enum { E_NONE, E_SCRIPT, E_STYLE, E_TITLE, E_TEXTAREA };
 
-#define ST(x) ((x) & 0xf)
+#define ST(x) ((x)&0xf)
 #define AT(x) (((x) >> 4) & 3)
 #define DL(x) (((x) >> 6) & 3)
 #define UP(x) (((x) >> 8) & 3)
@@ -201,7 +229,8 @@ enum { E_NONE, E_SCRIPT, E_STYLE, E_TITLE, E_TEXTAREA };
 static int attr_type(const char *name, size_t len) {
     char n[32];
     if (len >= sizeof n) len = sizeof n - 1;
-    for (size_t i = 0; i < len; i++) n[i] = (char)tolower((unsigned char)name[i]);
+    for (size_t i = 0; i < len; i++)
+        n[i] = (char)tolower((unsigned char)name[i]);
     n[len] = '\0';
     const char *base = n;
     /* html/template ignores an xmlns:/xlink:/data- prefix for typing */
@@ -210,10 +239,10 @@ static int attr_type(const char *name, size_t len) {
     if (colon) base = colon + 1;
     if (strncmp(base, "on", 2) == 0) return A_JS;
     if (strcmp(base, "style") == 0) return A_CSS;
-    static const char *const urls[] = {"action", "archive", "background", "cite", "classid",
-                                       "codebase", "data", "formaction", "href", "icon",
-                                       "longdesc", "manifest", "poster", "profile", "src",
-                                       "usemap", "xmlns"};
+    static const char *const urls[] = {"action",   "archive",  "background", "cite",    "classid",
+                                       "codebase", "data",     "formaction", "href",    "icon",
+                                       "longdesc", "manifest", "poster",     "profile", "src",
+                                       "usemap",   "xmlns"};
     for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++)
         if (strcmp(base, urls[i]) == 0) return A_URL;
     if (strstr(base, "src") || strstr(base, "uri") || strstr(base, "url")) return A_URL;
@@ -263,7 +292,8 @@ static int scan(int state, const char *s, size_t len, vg_buf_t *out) {
             if (end_tag) j++;
             if (j < len && isalpha((unsigned char)s[j])) {
                 size_t ns = j;
-                while (j < len && (isalnum((unsigned char)s[j]) || s[j] == '-' || s[j] == ':')) j++;
+                while (j < len && (isalnum((unsigned char)s[j]) || s[j] == '-' || s[j] == ':'))
+                    j++;
                 int el = end_tag ? E_NONE : element_of(s + ns, j - ns);
                 if (out) vg_buf_append(out, s + at, j - at);
                 state = MK(H_TAG, 0, 0, 0, el);
@@ -309,13 +339,15 @@ static int scan(int state, const char *s, size_t len, vg_buf_t *out) {
             if (c == '>') {
                 int el = EL(state);
                 state = el == E_SCRIPT || el == E_STYLE ? MK(H_RAW, 0, 0, 0, el)
-                        : el ? MK(H_RCDATA, 0, 0, 0, el) : MK(H_TEXT, 0, 0, 0, 0);
+                        : el                            ? MK(H_RCDATA, 0, 0, 0, el)
+                                                        : MK(H_TEXT, 0, 0, 0, 0);
                 continue;
             }
             if (isspace(c) || c == '/') continue;
             /* an attribute name starts */
             size_t ns = i - 1;
-            while (i < len && !isspace((unsigned char)s[i]) && s[i] != '=' && s[i] != '>' && s[i] != '/') {
+            while (i < len && !isspace((unsigned char)s[i]) && s[i] != '=' && s[i] != '>' &&
+                   s[i] != '/') {
                 if (out) vg_buf_putc(out, s[i]);
                 i++;
             }
@@ -412,9 +444,13 @@ int tpl_html_after_value(int state, const char *printed, size_t len) {
 static void strip_tags(vg_buf_t *out, const char *s, size_t len) {
     bool in = false;
     for (size_t i = 0; i < len; i++) {
-        if (!in && s[i] == '<' && i + 1 < len && (isalpha((unsigned char)s[i + 1]) || s[i + 1] == '/')) in = true;
-        else if (in && s[i] == '>') in = false;
-        else if (!in) vg_buf_putc(out, s[i]);
+        if (!in && s[i] == '<' && i + 1 < len &&
+            (isalpha((unsigned char)s[i + 1]) || s[i + 1] == '/'))
+            in = true;
+        else if (in && s[i] == '>')
+            in = false;
+        else if (!in)
+            vg_buf_putc(out, s[i]);
     }
 }
 
@@ -450,7 +486,8 @@ void tpl_html_escape_value(template_call_t *c, int state, const template_value_t
             /* cssValueFilter: plain words pass, anything else is refused */
             bool ok = true;
             for (size_t i = 0; i < len; i++)
-                if (!isalnum((unsigned char)printed[i]) && !strchr(" #%-.,_", printed[i])) ok = false;
+                if (!isalnum((unsigned char)printed[i]) && !strchr(" #%-.,_", printed[i]))
+                    ok = false;
             if (ok)
                 vg_buf_append(out, printed, len);
             else

@@ -115,8 +115,8 @@ static bool lex_at_terminator(const lexer_t *l) {
     if (l->pos >= l->len) return true;
     unsigned char n = (unsigned char)l->s[l->pos];
     bool rt;
-    return is_space_c(n) || n == '.' || n == ',' || n == '|' || n == ':' || n == ')' ||
-           n == '(' || lex_at_right(l, l->pos, &rt);
+    return is_space_c(n) || n == '.' || n == ',' || n == '|' || n == ':' || n == ')' || n == '(' ||
+           lex_at_right(l, l->pos, &rt);
 }
 
 /* Scans a number the way Go's lexer does: sign, base prefix, digits with
@@ -141,20 +141,24 @@ static bool lex_scan_number(lexer_t *l) {
             base = 2;
         }
     }
-    while (p < l->len && strchr(digits, s[p]) && s[p]) p++;
+    while (p < l->len && strchr(digits, s[p]) && s[p])
+        p++;
     if (p < l->len && s[p] == '.') {
         p++;
-        while (p < l->len && strchr(digits, s[p]) && s[p]) p++;
+        while (p < l->len && strchr(digits, s[p]) && s[p])
+            p++;
     }
     if (base == 10 && p < l->len && (s[p] == 'e' || s[p] == 'E')) {
         p++;
         if (p < l->len && (s[p] == '+' || s[p] == '-')) p++;
-        while (p < l->len && strchr("0123456789_", s[p]) && s[p]) p++;
+        while (p < l->len && strchr("0123456789_", s[p]) && s[p])
+            p++;
     }
     if (base == 16 && p < l->len && (s[p] == 'p' || s[p] == 'P')) {
         p++;
         if (p < l->len && (s[p] == '+' || s[p] == '-')) p++;
-        while (p < l->len && strchr("0123456789_", s[p]) && s[p]) p++;
+        while (p < l->len && strchr("0123456789_", s[p]) && s[p])
+            p++;
     }
     if (p < l->len && s[p] == 'i') p++;
     l->pos = p;
@@ -321,7 +325,8 @@ static void lex_run(lexer_t *l) {
                 lex_emit(l, TK_RAWSTRING);
             } else if (c == '$') {
                 l->pos++;
-                while (l->pos < l->len && is_alnum_c((unsigned char)l->s[l->pos])) l->pos++;
+                while (l->pos < l->len && is_alnum_c((unsigned char)l->s[l->pos]))
+                    l->pos++;
                 if (!lex_at_terminator(l)) {
                     char d[32];
                     lex_utf8_desc(l->s + l->pos, l->len - l->pos, d, sizeof d);
@@ -364,7 +369,8 @@ static void lex_run(lexer_t *l) {
                     lex_emit(l, TK_DOT);
                     continue;
                 }
-                while (l->pos < l->len && is_alnum_c((unsigned char)l->s[l->pos])) l->pos++;
+                while (l->pos < l->len && is_alnum_c((unsigned char)l->s[l->pos]))
+                    l->pos++;
                 if (!lex_at_terminator(l)) {
                     char d[32];
                     lex_utf8_desc(l->s + l->pos, l->len - l->pos, d, sizeof d);
@@ -380,20 +386,29 @@ static void lex_run(lexer_t *l) {
                 }
                 lex_emit(l, TK_NUMBER);
             } else if (is_alnum_c(c)) {
-                while (l->pos < l->len && is_alnum_c((unsigned char)l->s[l->pos])) l->pos++;
+                while (l->pos < l->len && is_alnum_c((unsigned char)l->s[l->pos]))
+                    l->pos++;
                 const char *w = l->s + l->start;
                 size_t wl = l->pos - l->start;
                 static const struct {
                     const char *w;
                     tpl_tok_t t;
-                } kw[] = {{"block", TK_BLOCK},       {"break", TK_BREAK}, {"continue", TK_CONTINUE},
-                          {"define", TK_DEFINE},     {"else", TK_ELSE},   {"end", TK_END},
-                          {"if", TK_IF},             {"range", TK_RANGE}, {"nil", TK_NIL},
-                          {"template", TK_TEMPLATE}, {"with", TK_WITH}};
+                } kw[] = {{"block", TK_BLOCK},
+                          {"break", TK_BREAK},
+                          {"continue", TK_CONTINUE},
+                          {"define", TK_DEFINE},
+                          {"else", TK_ELSE},
+                          {"end", TK_END},
+                          {"if", TK_IF},
+                          {"range", TK_RANGE},
+                          {"nil", TK_NIL},
+                          {"template", TK_TEMPLATE},
+                          {"with", TK_WITH}};
                 tpl_tok_t t = TK_IDENT;
                 for (size_t k = 0; k < sizeof kw / sizeof kw[0]; k++)
                     if (strlen(kw[k].w) == wl && memcmp(kw[k].w, w, wl) == 0) t = kw[k].t;
-                if ((wl == 4 && memcmp(w, "true", 4) == 0) || (wl == 5 && memcmp(w, "false", 5) == 0))
+                if ((wl == 4 && memcmp(w, "true", 4) == 0) ||
+                    (wl == 5 && memcmp(w, "false", 5) == 0))
                     t = TK_BOOL;
                 /* Go: the identifier must end at a terminator */
                 if (!lex_at_terminator(l)) {
@@ -452,7 +467,8 @@ typedef struct parser {
     uint32_t last_line; /* the line of the most recent token */
 } parser_t;
 
-static _Noreturn void p_fail(parser_t *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static _Noreturn void p_fail(parser_t *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static _Noreturn void p_fail(parser_t *p, const char *fmt, ...) {
     char msg[VG_ERR_MSG_MAX];
     va_list ap;
@@ -499,7 +515,8 @@ static tpl_token_t *p_next_nonspace(parser_t *p) {
 }
 static tpl_token_t *p_peek_nonspace(parser_t *p) {
     /* Go's peekNonSpace consumes the spaces and backs up one token. */
-    while (p->toks[p->i].typ == TK_SPACE && p->i + 1 < p->n_toks) p->i++;
+    while (p->toks[p->i].typ == TK_SPACE && p->i + 1 < p->n_toks)
+        p->i++;
     p->last_line = p->toks[p->i].line;
     return &p->toks[p->i];
 }
@@ -569,9 +586,18 @@ static void p_append(parser_t *p, tpl_nodes_t *l, tpl_node_t *n) {
 
 static void p_push_var(parser_t *p, const char *s, size_t len) {
     if (p->n_vars == p->cap_vars) {
-        p->cap_vars = p->cap_vars ? p->cap_vars * 2 : 16;
-        p->vars = vg_realloc(p->vars, p->cap_vars * sizeof *p->vars);
-        p->vars_len = vg_realloc(p->vars_len, p->cap_vars * sizeof *p->vars_len);
+        /* in the set's arena, so that an error unwinding from a nested
+         * definition leaks nothing */
+        size_t cap = p->cap_vars ? p->cap_vars * 2 : 16;
+        const char **v = p_alloc(p, cap * sizeof *v);
+        size_t *vl = p_alloc(p, cap * sizeof *vl);
+        if (p->n_vars) {
+            memcpy(v, p->vars, p->n_vars * sizeof *v);
+            memcpy(vl, p->vars_len, p->n_vars * sizeof *vl);
+        }
+        p->vars = v;
+        p->vars_len = vl;
+        p->cap_vars = cap;
     }
     p->vars[p->n_vars] = s;
     p->vars_len[p->n_vars++] = len;
@@ -588,7 +614,8 @@ static tpl_idents_t p_split(parser_t *p, const char *s, size_t len, bool field) 
     size_t k = field ? 1 : 0;
     while (k <= len) {
         size_t e = k;
-        while (e < len && s[e] != '.') e++;
+        while (e < len && s[e] != '.')
+            e++;
         id.s[id.n] = p_strndup(p, s + k, e - k);
         id.len[id.n++] = e - k;
         k = e + 1;
@@ -658,7 +685,14 @@ static bool p_unquote(parser_t *p, const char *s, size_t len, const char **out, 
         case 'x': nd = 2; break;
         case 'u': nd = 4; break;
         case 'U': nd = 8; break;
-        case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
+        case '0':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7': {
             if (k + 2 > len - 1) return false;
             r = (uint32_t)(c - '0');
             for (int d = 0; d < 2; d++) {
@@ -677,8 +711,9 @@ static bool p_unquote(parser_t *p, const char *s, size_t len, const char **out, 
         for (int d = 0; d < nd; d++) {
             char e = s[k++];
             int v = isdigit((unsigned char)e) ? e - '0'
-                    : (e >= 'a' && e <= 'f') ? e - 'a' + 10
-                    : (e >= 'A' && e <= 'F') ? e - 'A' + 10 : -1;
+                    : (e >= 'a' && e <= 'f')  ? e - 'a' + 10
+                    : (e >= 'A' && e <= 'F')  ? e - 'A' + 10
+                                              : -1;
             if (v < 0) return false;
             r = r * 16 + (uint32_t)v;
         }
@@ -734,7 +769,8 @@ static tpl_node_t *p_number(parser_t *p, const tpl_token_t *t) {
     if (t->typ == TK_CHARCONST) {
         const char *s;
         size_t len;
-        if (!p_unquote(p, t->val, t->len, &s, &len)) p_fail(p, "malformed character constant: %s", n->src);
+        if (!p_unquote(p, t->val, t->len, &s, &len))
+            p_fail(p, "malformed character constant: %s", n->src);
         uint32_t r = p_decode_rune(s, len);
         n->u.num.is_int = true;
         n->u.num.i = r;
@@ -780,7 +816,8 @@ static tpl_node_t *p_number(parser_t *p, const tpl_token_t *t) {
         for (const char *q = digits; *q; q++) {
             int d = isdigit((unsigned char)*q) ? *q - '0'
                     : (*q >= 'a' && *q <= 'f') ? *q - 'a' + 10
-                    : (*q >= 'A' && *q <= 'F') ? *q - 'A' + 10 : 99;
+                    : (*q >= 'A' && *q <= 'F') ? *q - 'A' + 10
+                                               : 99;
             if (d >= base) {
                 ok = false;
                 break;
@@ -796,7 +833,8 @@ static tpl_node_t *p_number(parser_t *p, const tpl_token_t *t) {
             n->u.num.is_float = true;
             return n;
         }
-        if (ok && !overflow && (v <= (uint64_t)INT64_MAX || (neg && v == (uint64_t)INT64_MAX + 1))) {
+        if (ok && !overflow &&
+            (v <= (uint64_t)INT64_MAX || (neg && v == (uint64_t)INT64_MAX + 1))) {
             n->u.num.is_int = true;
             n->u.num.i = neg ? (int64_t)(0 - v) : (int64_t)v;
             n->u.num.f = (double)n->u.num.i;
@@ -812,7 +850,7 @@ static tpl_node_t *p_number(parser_t *p, const tpl_token_t *t) {
     n->u.num.is_float = true;
     n->u.num.f = f;
     /* a float with an integral value is an int constant too (1e3 is 1000) */
-    if (f == (double)(int64_t)f && f >= -9.2e18 && f <= 9.2e18) {
+    if (f >= -9.2e18 && f <= 9.2e18 && f == (double)(int64_t)f) {
         n->u.num.is_int = true;
         n->u.num.i = (int64_t)f;
     }
@@ -1155,8 +1193,6 @@ static tpl_tree_t *p_sub_tree(parser_t *p, const char *name, const char *context
         p_node_desc(end, d, sizeof d);
         p_fail(p, "unexpected %s in %s", d, context);
     }
-    free(p->vars);
-    free(p->vars_len);
     p->vars = saved_vars;
     p->vars_len = saved_len;
     p->n_vars = saved_n;
@@ -1186,8 +1222,7 @@ static tpl_node_t *p_action(parser_t *p) {
     case TK_BREAK:
     case TK_CONTINUE: {
         bool brk = t->typ == TK_BREAK;
-        if (p->range_depth == 0)
-            p_fail(p, "{{%s}} outside {{range}}", brk ? "break" : "continue");
+        if (p->range_depth == 0) p_fail(p, "{{%s}} outside {{range}}", brk ? "break" : "continue");
         tpl_token_t *r = p_next_nonspace(p);
         if (r->typ != TK_RIGHT) p_unexpected(p, r, brk ? "{{break}}" : "{{continue}}");
         return p_node(p, brk ? N_BREAK : N_CONTINUE, t);
@@ -1205,7 +1240,11 @@ static tpl_node_t *p_action(parser_t *p) {
     case TK_IF:
     case TK_RANGE:
     case TK_WITH: {
-        tpl_node_t *n = p_node(p, t->typ == TK_IF ? N_IF : t->typ == TK_RANGE ? N_RANGE : N_WITH, t);
+        tpl_node_t *n = p_node(p,
+                               t->typ == TK_IF      ? N_IF
+                               : t->typ == TK_RANGE ? N_RANGE
+                                                    : N_WITH,
+                               t);
         p_control(p, t->typ == TK_IF ? "if" : t->typ == TK_RANGE ? "range" : "with", n);
         return n;
     }
@@ -1273,8 +1312,14 @@ int tpl_parse_file(template_t *t, const char *text, size_t len, const char *name
     if (l.n == 0 || (l.toks[l.n - 1].typ != TK_EOF && l.toks[l.n - 1].typ != TK_ERROR))
         lex_emit_tok(&l, TK_EOF, len, len, l.line);
 
-    parser_t p = {.t = t, .toks = l.toks, .n_toks = l.n, .text = own, .text_len = len,
-                  .parse_name = own_name, .err = err, .last_line = 1};
+    parser_t p = {.t = t,
+                  .toks = l.toks,
+                  .n_toks = l.n,
+                  .text = own,
+                  .text_len = len,
+                  .parse_name = own_name,
+                  .err = err,
+                  .last_line = 1};
     int rc = 0;
     if (setjmp(p.jmp) == 0) {
         p_push_var(&p, "$", 1);
@@ -1294,7 +1339,8 @@ int tpl_parse_file(template_t *t, const char *text, size_t len, const char *name
                 if (p_next_nonspace(&p)->typ == TK_DEFINE) {
                     const char *context = "define clause";
                     tpl_token_t *nt = p_next_nonspace(&p);
-                    if (nt->typ != TK_STRING && nt->typ != TK_RAWSTRING) p_unexpected(&p, nt, context);
+                    if (nt->typ != TK_STRING && nt->typ != TK_RAWSTRING)
+                        p_unexpected(&p, nt, context);
                     const char *dname = p_template_name(&p, nt, context);
                     p_expect(&p, TK_RIGHT, context);
                     p_sub_tree(&p, dname, context);
@@ -1317,8 +1363,6 @@ int tpl_parse_file(template_t *t, const char *text, size_t len, const char *name
         rc = err ? err->code : VG_ERR_INPUT;
         if (rc == 0) rc = VG_ERR_INPUT;
     }
-    free(p.vars);
-    free(p.vars_len);
     free(p.trees);
     free(l.toks);
     return rc;
@@ -1335,7 +1379,8 @@ static void idents_string(const tpl_idents_t *id, bool field, vg_buf_t *out) {
 
 static void list_string(const tpl_node_t *n, vg_buf_t *out) {
     if (!n) return;
-    for (size_t k = 0; k < n->u.list.n; k++) tpl_node_string(n->u.list.items[k], out);
+    for (size_t k = 0; k < n->u.list.n; k++)
+        tpl_node_string(n->u.list.items[k], out);
 }
 
 static void ctl_string(const tpl_node_t *n, const char *kw, vg_buf_t *out) {

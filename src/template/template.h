@@ -45,7 +45,7 @@
 /* ---------------------------------------------------------------- values */
 
 typedef enum template_kind {
-    TEMPLATE_NIL = 0,  /* Go's nil (and a missing value) */
+    TEMPLATE_NIL = 0, /* Go's nil (and a missing value) */
     TEMPLATE_BOOL,
     TEMPLATE_INT,      /* Go int / int64 */
     TEMPLATE_FLOAT,    /* Go float64 */
@@ -86,13 +86,13 @@ typedef struct template_object {
 } template_object_t;
 
 struct template_value {
-    uint8_t kind;  /* template_kind_t */
-    uint8_t flags; /* TEMPLATE_F_* */
-    int32_t tz_offset;              /* TIME: seconds east of UTC */
-    const template_type_t *type;    /* NULL: the plain type of its kind */
+    uint8_t kind;                /* template_kind_t */
+    uint8_t flags;               /* TEMPLATE_F_* */
+    int32_t tz_offset;           /* TIME: seconds east of UTC */
+    const template_type_t *type; /* NULL: the plain type of its kind */
     union {
         bool b;
-        int64_t i;   /* INT; DURATION in nanoseconds */
+        int64_t i; /* INT; DURATION in nanoseconds */
         double f;
         struct {
             const char *s;
@@ -223,8 +223,7 @@ int template_call_fail(template_call_t *c, const char *fmt, ...)
 const template_env_t *template_call_env(template_call_t *c);
 /* Checks that arg is a string (Go: "wrong type for value; expected string;
  * got int"). */
-int template_arg_str(template_call_t *c, const template_value_t *arg, const char **s,
-                     size_t *len);
+int template_arg_str(template_call_t *c, const template_value_t *arg, const char **s, size_t *len);
 /* Go's ConvertToFloat: float, int, duration or a string that parses. */
 int template_arg_float(template_call_t *c, const template_value_t *arg, double *out);
 
@@ -291,10 +290,10 @@ typedef struct template_options {
      * URL-attribute contexts (see docs/templates.md for what is left out). */
     bool html;
     /* Execution limits; 0 takes the default in brackets. */
-    uint64_t max_steps;      /* [1,000,000] nodes evaluated + iterations */
-    size_t max_output;       /* [4 MiB] bytes written */
-    uint32_t max_depth;      /* [1,000] nested template calls */
-    size_t max_memory;       /* [32 MiB] arena bytes of one execution */
+    uint64_t max_steps; /* [1,000,000] nodes evaluated + iterations */
+    size_t max_output;  /* [4 MiB] bytes written */
+    uint32_t max_depth; /* [200] nested template calls */
+    size_t max_memory;  /* [32 MiB] arena bytes of one execution */
 } template_options_t;
 
 typedef struct template template_t;

@@ -20,12 +20,12 @@ typedef enum tpl_tok {
     TK_ERROR,
     TK_EOF,
     TK_TEXT,
-    TK_LEFT,   /* {{ */
-    TK_RIGHT,  /* }} */
+    TK_LEFT,  /* {{ */
+    TK_RIGHT, /* }} */
     TK_COMMENT,
     TK_SPACE,
     TK_BOOL,
-    TK_CHAR,   /* a printable ASCII character: ',' and the like */
+    TK_CHAR, /* a printable ASCII character: ',' and the like */
     TK_CHARCONST,
     TK_COMPLEX,
     TK_ASSIGN,  /* = */
@@ -57,8 +57,8 @@ typedef enum tpl_tok {
 
 typedef struct tpl_token {
     tpl_tok_t typ;
-    uint32_t pos;  /* byte offset in the file */
-    uint32_t line; /* 1-based */
+    uint32_t pos;    /* byte offset in the file */
+    uint32_t line;   /* 1-based */
     const char *val; /* into the file text, or a message for TK_ERROR */
     size_t len;
 } tpl_token_t;
@@ -115,7 +115,7 @@ struct tpl_node {
         struct {
             const char *s;
             size_t len;
-        } text; /* TEXT (raw bytes), STRING (unquoted value, quoted form below) */
+        } text;           /* TEXT (raw bytes), STRING (unquoted value, quoted form below) */
         tpl_nodes_t list; /* LIST: nodes; COMMAND: args */
         struct {
             tpl_node_t *pipe;
@@ -206,21 +206,21 @@ struct template_call {
     vg_buf_t *out;
     size_t out_start;
     vg_err_t *err;
-    char msg[VG_ERR_MSG_MAX]; /* the failing function's message */
-    bool msg_plain;           /* an argument error: no "error calling" */
+    char msg[VG_ERR_MSG_MAX];        /* the failing function's message */
+    bool msg_plain;                  /* an argument error: no "error calling" */
     const template_value_t *bad_arg; /* the argument a type check refused */
     bool failed;
     uint64_t steps;
     uint32_t depth;
-    const tpl_tree_t *tree;  /* the template executing */
-    const tpl_node_t *node;  /* the node being evaluated, for errors */
+    const tpl_tree_t *tree; /* the template executing */
+    const tpl_node_t *node; /* the node being evaluated, for errors */
     tpl_var_t *vars;
     size_t n_vars, cap_vars;
     const template_value_t *top; /* the data, for nothing but reference */
     /* html mode: the context at the end of the last text written */
     int html_state;
-    int html_pipe_end; /* the action's pipeline ends in html (1) or urlquery (2) */
-    jmp_buf *jmp; /* execution errors unwind here */
+    int html_pipe_end;      /* the action's pipeline ends in html (1) or urlquery (2) */
+    jmp_buf *jmp;           /* execution errors unwind here */
     const char *stack_base; /* for the stack-depth bound */
 };
 
@@ -237,8 +237,8 @@ _Noreturn void tpl_exec_unwind(template_call_t *c);
 int tpl_fmt_sprintf(template_call_t *c, vg_buf_t *out, const char *fmt, size_t fmt_len,
                     const template_value_t *args, size_t n_args);
 /* Go's fmt.Sprint and fmt.Sprintln. */
-int tpl_fmt_sprint(template_call_t *c, vg_buf_t *out, const template_value_t *args,
-                   size_t n_args, bool ln);
+int tpl_fmt_sprint(template_call_t *c, vg_buf_t *out, const template_value_t *args, size_t n_args,
+                   bool ln);
 /* strconv.FormatFloat(v, fmt, prec, 64) for fmt in e E f g G; prec -1 is
  * the shortest form. %v uses 'g' with -1. */
 void tpl_fmt_float(vg_buf_t *out, double v, char fmt, int prec);
@@ -280,11 +280,10 @@ int tpl_html_after_value(int state, const char *printed, size_t len);
 
 /* Go's regexp.MatchString and Regexp.ReplaceAllString (RE2 syntax via
  * PCRE2; $1, ${name} expansion). */
-int tpl_regex_match(template_call_t *c, const char *pat, size_t pat_len, const char *s,
-                    size_t len, bool *out);
-int tpl_regex_replace_all(template_call_t *c, const char *pat, size_t pat_len,
-                          const char *repl, size_t repl_len, const char *s, size_t len,
-                          vg_buf_t *out);
+int tpl_regex_match(template_call_t *c, const char *pat, size_t pat_len, const char *s, size_t len,
+                    bool *out);
+int tpl_regex_replace_all(template_call_t *c, const char *pat, size_t pat_len, const char *repl,
+                          size_t repl_len, const char *s, size_t len, vg_buf_t *out);
 
 /* Title casing as golang.org/x/text/cases.Title does for English. */
 void tpl_title(vg_buf_t *out, const char *s, size_t len, bool lower_rest);
@@ -300,7 +299,8 @@ int tpl_fn_to_lower(template_call_t *c, const template_value_t *a, size_t n, tem
 int tpl_fn_match(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out);
 int tpl_fn_re_replace_all(template_call_t *c, const template_value_t *a, size_t n,
                           template_value_t *out);
-int tpl_fn_safe_html(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out);
+int tpl_fn_safe_html(template_call_t *c, const template_value_t *a, size_t n,
+                     template_value_t *out);
 extern const template_type_t tpl_type_sample;
 
 #endif

@@ -45,20 +45,51 @@ static void to_civil(int64_t sec, civil_t *c) {
     c->yday = cum[m - 1] + d + (leap && m > 2 ? 1 : 0);
 }
 
-static const char *const long_months[] = {"January", "February", "March",     "April",
-                                          "May",     "June",     "July",      "August",
-                                          "September", "October", "November", "December"};
-static const char *const long_days[] = {"Sunday", "Monday", "Tuesday", "Wednesday",
+static const char *const long_months[] = {"January",   "February", "March",    "April",
+                                          "May",       "June",     "July",     "August",
+                                          "September", "October",  "November", "December"};
+static const char *const long_days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                         "Thursday", "Friday", "Saturday"};
 
 /* ------------------------------------------------------------ layouts */
 
 enum {
-    S_NONE, S_LONG_MONTH, S_MONTH, S_NUM_MONTH, S_ZERO_MONTH, S_LONG_WEEKDAY, S_WEEKDAY, S_DAY,
-    S_UNDER_DAY, S_ZERO_DAY, S_UNDER_YDAY, S_ZERO_YDAY, S_HOUR, S_HOUR12, S_ZERO_HOUR12,
-    S_MINUTE, S_ZERO_MINUTE, S_SECOND, S_ZERO_SECOND, S_LONG_YEAR, S_YEAR, S_PM, S_pm, S_TZ,
-    S_ISO_TZ, S_ISO_SEC_TZ, S_ISO_SHORT_TZ, S_ISO_COLON_TZ, S_ISO_COLON_SEC_TZ, S_NUM_TZ,
-    S_NUM_SEC_TZ, S_NUM_SHORT_TZ, S_NUM_COLON_TZ, S_NUM_COLON_SEC_TZ, S_FRAC0, S_FRAC9,
+    S_NONE,
+    S_LONG_MONTH,
+    S_MONTH,
+    S_NUM_MONTH,
+    S_ZERO_MONTH,
+    S_LONG_WEEKDAY,
+    S_WEEKDAY,
+    S_DAY,
+    S_UNDER_DAY,
+    S_ZERO_DAY,
+    S_UNDER_YDAY,
+    S_ZERO_YDAY,
+    S_HOUR,
+    S_HOUR12,
+    S_ZERO_HOUR12,
+    S_MINUTE,
+    S_ZERO_MINUTE,
+    S_SECOND,
+    S_ZERO_SECOND,
+    S_LONG_YEAR,
+    S_YEAR,
+    S_PM,
+    S_pm,
+    S_TZ,
+    S_ISO_TZ,
+    S_ISO_SEC_TZ,
+    S_ISO_SHORT_TZ,
+    S_ISO_COLON_TZ,
+    S_ISO_COLON_SEC_TZ,
+    S_NUM_TZ,
+    S_NUM_SEC_TZ,
+    S_NUM_SHORT_TZ,
+    S_NUM_COLON_TZ,
+    S_NUM_COLON_SEC_TZ,
+    S_FRAC0,
+    S_FRAC9,
 };
 
 static bool starts(const char *s, size_t len, size_t i, const char *w) {
@@ -108,8 +139,8 @@ static int next_std(const char *l, size_t len, size_t i, size_t *out_len, int *o
         break;
     case '0':
         if (i + 1 < len && l[i + 1] >= '1' && l[i + 1] <= '6') {
-            static const int z[] = {S_ZERO_MONTH, S_ZERO_DAY, S_ZERO_HOUR12, S_ZERO_MINUTE,
-                                    S_ZERO_SECOND, S_YEAR};
+            static const int z[] = {S_ZERO_MONTH,  S_ZERO_DAY,    S_ZERO_HOUR12,
+                                    S_ZERO_MINUTE, S_ZERO_SECOND, S_YEAR};
             *out_len = 2;
             return z[l[i + 1] - '1'];
         }
@@ -159,25 +190,56 @@ static int next_std(const char *l, size_t len, size_t i, size_t *out_len, int *o
         }
         break;
     case '-':
-        if (starts(l, len, i, "-070000")) { *out_len = 7; return S_NUM_SEC_TZ; }
-        if (starts(l, len, i, "-07:00:00")) { *out_len = 9; return S_NUM_COLON_SEC_TZ; }
-        if (starts(l, len, i, "-0700")) { *out_len = 5; return S_NUM_TZ; }
-        if (starts(l, len, i, "-07:00")) { *out_len = 6; return S_NUM_COLON_TZ; }
-        if (starts(l, len, i, "-07")) { *out_len = 3; return S_NUM_SHORT_TZ; }
+        if (starts(l, len, i, "-070000")) {
+            *out_len = 7;
+            return S_NUM_SEC_TZ;
+        }
+        if (starts(l, len, i, "-07:00:00")) {
+            *out_len = 9;
+            return S_NUM_COLON_SEC_TZ;
+        }
+        if (starts(l, len, i, "-0700")) {
+            *out_len = 5;
+            return S_NUM_TZ;
+        }
+        if (starts(l, len, i, "-07:00")) {
+            *out_len = 6;
+            return S_NUM_COLON_TZ;
+        }
+        if (starts(l, len, i, "-07")) {
+            *out_len = 3;
+            return S_NUM_SHORT_TZ;
+        }
         break;
     case 'Z':
-        if (starts(l, len, i, "Z070000")) { *out_len = 7; return S_ISO_SEC_TZ; }
-        if (starts(l, len, i, "Z07:00:00")) { *out_len = 9; return S_ISO_COLON_SEC_TZ; }
-        if (starts(l, len, i, "Z0700")) { *out_len = 5; return S_ISO_TZ; }
-        if (starts(l, len, i, "Z07:00")) { *out_len = 6; return S_ISO_COLON_TZ; }
-        if (starts(l, len, i, "Z07")) { *out_len = 3; return S_ISO_SHORT_TZ; }
+        if (starts(l, len, i, "Z070000")) {
+            *out_len = 7;
+            return S_ISO_SEC_TZ;
+        }
+        if (starts(l, len, i, "Z07:00:00")) {
+            *out_len = 9;
+            return S_ISO_COLON_SEC_TZ;
+        }
+        if (starts(l, len, i, "Z0700")) {
+            *out_len = 5;
+            return S_ISO_TZ;
+        }
+        if (starts(l, len, i, "Z07:00")) {
+            *out_len = 6;
+            return S_ISO_COLON_TZ;
+        }
+        if (starts(l, len, i, "Z07")) {
+            *out_len = 3;
+            return S_ISO_SHORT_TZ;
+        }
         break;
     case '.':
     case ',':
         if (i + 1 < len && (l[i + 1] == '0' || l[i + 1] == '9')) {
             char ch = l[i + 1];
             size_t j = i + 1;
-            while (j < len && l[j] == ch) j++;
+            while (j < len && l[j] == ch)
+                j++;
             if (!is_digit_at(l, len, j)) {
                 *out_len = j - i;
                 *out_frac = (int)(j - i - 1);
@@ -295,7 +357,8 @@ void tpl_time_format(vg_buf_t *out, const template_value_t *t, const char *l, si
             snprintf(digits, sizeof digits, "%09d", (int)nsec);
             int nd = frac > 9 ? 9 : frac;
             if (std == S_FRAC9) {
-                while (nd > 0 && digits[nd - 1] == '0') nd--;
+                while (nd > 0 && digits[nd - 1] == '0')
+                    nd--;
                 if (nd == 0) break;
             }
             vg_buf_putc(out, sep);
@@ -386,11 +449,13 @@ void tpl_duration_string(vg_buf_t *out, int64_t d) {
 
 static int64_t be64(const unsigned char *p) {
     uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
     return (int64_t)v;
 }
 static int32_t be32(const unsigned char *p) {
-    return (int32_t)(((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3]);
+    return (int32_t)(((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) |
+                     p[3]);
 }
 
 int tpl_tz_lookup(template_call_t *c, const char *name, size_t len, int64_t sec,
@@ -441,8 +506,8 @@ int tpl_tz_lookup(template_call_t *c, const char *name, size_t len, int64_t sec,
             uint32_t isut = (uint32_t)be32(p + 20), isstd = (uint32_t)be32(p + 24),
                      leap = (uint32_t)be32(p + 28), timecnt = (uint32_t)be32(p + 32),
                      typecnt = (uint32_t)be32(p + 36), charcnt = (uint32_t)be32(p + 40);
-            size_t skip = 44 + (size_t)timecnt * 5 + (size_t)typecnt * 6 + charcnt + (size_t)leap * 8 +
-                          isstd + isut;
+            size_t skip = 44 + (size_t)timecnt * 5 + (size_t)typecnt * 6 + charcnt +
+                          (size_t)leap * 8 + isstd + isut;
             if (skip + 44 > n) {
                 rc = template_call_fail(c, "unknown time zone %s", zname);
                 goto done;
@@ -487,7 +552,8 @@ int tpl_tz_lookup(template_call_t *c, const char *name, size_t len, int64_t sec,
         size_t ai = ty[5];
         if (ai >= charcnt) ai = 0;
         size_t al = 0;
-        while (ai + al < charcnt && chars[ai + al]) al++;
+        while (ai + al < charcnt && chars[ai + al])
+            al++;
         char *abbr = template_call_alloc(c, al + 1);
         if (!abbr) {
             rc = VG_ERR;
@@ -504,7 +570,8 @@ done:
 
 /* ------------------------------------------------------------ methods */
 
-static int m_format(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int m_format(template_call_t *c, const template_value_t *a, size_t n,
+                    template_value_t *out) {
     (void)n;
     const char *l;
     size_t ll;
@@ -530,14 +597,16 @@ static int m_unix(template_call_t *c, const template_value_t *a, size_t n, templ
     return 0;
 }
 
-static int m_unix_milli(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int m_unix_milli(template_call_t *c, const template_value_t *a, size_t n,
+                        template_value_t *out) {
     (void)c;
     (void)n;
     *out = template_int(a[0].u.time.sec * 1000 + a[0].u.time.nsec / 1000000);
     return 0;
 }
 
-static int m_is_zero(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int m_is_zero(template_call_t *c, const template_value_t *a, size_t n,
+                     template_value_t *out) {
     (void)c;
     (void)n;
     /* Go's zero time is January 1, year 1, 00:00:00 UTC */
@@ -545,7 +614,8 @@ static int m_is_zero(template_call_t *c, const template_value_t *a, size_t n, te
     return 0;
 }
 
-static int m_string(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int m_string(template_call_t *c, const template_value_t *a, size_t n,
+                    template_value_t *out) {
     (void)n;
     vg_buf_t b = VG_BUF_INIT;
     if (a[0].kind == TEMPLATE_TIME)
@@ -575,7 +645,8 @@ static int m_sub(template_call_t *c, const template_value_t *a, size_t n, templa
     return 0;
 }
 
-static int m_before(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int m_before(template_call_t *c, const template_value_t *a, size_t n,
+                    template_value_t *out) {
     (void)n;
     if (need_time(c, &a[1])) return VG_ERR;
     *out = template_bool(time_ns_diff(&a[0], &a[1]) < 0);
@@ -617,13 +688,14 @@ static int m_add(template_call_t *c, const template_value_t *a, size_t n, templa
 }
 
 #define CIVIL_METHOD(fname, expr)                                                                  \
-    static int fname(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) { \
-        (void)c;                                                                                    \
-        (void)n;                                                                                    \
-        civil_t cv;                                                                                 \
-        to_civil(a[0].u.time.sec + a[0].tz_offset, &cv);                                            \
-        *out = template_int(expr);                                                                  \
-        return 0;                                                                                   \
+    static int fname(template_call_t *c, const template_value_t *a, size_t n,                      \
+                     template_value_t *out) {                                                      \
+        (void)c;                                                                                   \
+        (void)n;                                                                                   \
+        civil_t cv;                                                                                \
+        to_civil(a[0].u.time.sec + a[0].tz_offset, &cv);                                           \
+        *out = template_int(expr);                                                                 \
+        return 0;                                                                                  \
     }
 CIVIL_METHOD(m_year, cv.year)
 CIVIL_METHOD(m_day, cv.day)
@@ -633,12 +705,15 @@ CIVIL_METHOD(m_second, cv.sec)
 CIVIL_METHOD(m_yday, cv.yday)
 
 static const template_method_t time_methods[] = {
-    {"Add", m_add, 1, 1},       {"After", m_after, 1, 1},   {"Before", m_before, 1, 1},
-    {"Day", m_day, 0, 0},       {"Equal", m_equal, 1, 1},   {"Format", m_format, 1, 1},
-    {"Hour", m_hour, 0, 0},     {"IsZero", m_is_zero, 0, 0}, {"Local", m_utc, 0, 0},
-    {"Minute", m_minute, 0, 0}, {"Second", m_second, 0, 0}, {"String", m_string, 0, 0},
-    {"Sub", m_sub, 1, 1},       {"UTC", m_utc, 0, 0},       {"Unix", m_unix, 0, 0},
-    {"UnixMilli", m_unix_milli, 0, 0}, {"Year", m_year, 0, 0}, {"YearDay", m_yday, 0, 0},
+    {"Add", m_add, 1, 1},       {"After", m_after, 1, 1},
+    {"Before", m_before, 1, 1}, {"Day", m_day, 0, 0},
+    {"Equal", m_equal, 1, 1},   {"Format", m_format, 1, 1},
+    {"Hour", m_hour, 0, 0},     {"IsZero", m_is_zero, 0, 0},
+    {"Local", m_utc, 0, 0},     {"Minute", m_minute, 0, 0},
+    {"Second", m_second, 0, 0}, {"String", m_string, 0, 0},
+    {"Sub", m_sub, 1, 1},       {"UTC", m_utc, 0, 0},
+    {"Unix", m_unix, 0, 0},     {"UnixMilli", m_unix_milli, 0, 0},
+    {"Year", m_year, 0, 0},     {"YearDay", m_yday, 0, 0},
 };
 
 static int time_to_string(template_call_t *c, const template_value_t *self, vg_buf_t *out) {
@@ -661,21 +736,24 @@ static int d_hours(template_call_t *c, const template_value_t *a, size_t n, temp
     *out = template_float((double)h + (double)ns / 3.6e12);
     return 0;
 }
-static int d_minutes(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int d_minutes(template_call_t *c, const template_value_t *a, size_t n,
+                     template_value_t *out) {
     (void)c;
     (void)n;
     int64_t m = a[0].u.i / 60000000000LL, ns = a[0].u.i % 60000000000LL;
     *out = template_float((double)m + (double)ns / 6e10);
     return 0;
 }
-static int d_seconds(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int d_seconds(template_call_t *c, const template_value_t *a, size_t n,
+                     template_value_t *out) {
     (void)c;
     (void)n;
     int64_t s = a[0].u.i / 1000000000LL, ns = a[0].u.i % 1000000000LL;
     *out = template_float((double)s + (double)ns / 1e9);
     return 0;
 }
-static int d_millis(template_call_t *c, const template_value_t *a, size_t n, template_value_t *out) {
+static int d_millis(template_call_t *c, const template_value_t *a, size_t n,
+                    template_value_t *out) {
     (void)c;
     (void)n;
     *out = template_int(a[0].u.i / 1000000LL);
@@ -683,11 +761,8 @@ static int d_millis(template_call_t *c, const template_value_t *a, size_t n, tem
 }
 
 static const template_method_t duration_methods[] = {
-    {"Hours", d_hours, 0, 0},
-    {"Milliseconds", d_millis, 0, 0},
-    {"Minutes", d_minutes, 0, 0},
-    {"Seconds", d_seconds, 0, 0},
-    {"String", m_string, 0, 0},
+    {"Hours", d_hours, 0, 0},     {"Milliseconds", d_millis, 0, 0}, {"Minutes", d_minutes, 0, 0},
+    {"Seconds", d_seconds, 0, 0}, {"String", m_string, 0, 0},
 };
 
 static int duration_to_string(template_call_t *c, const template_value_t *self, vg_buf_t *out) {

@@ -203,8 +203,7 @@ const template_env_t *template_call_env(template_call_t *c) {
     return c->env ? c->env : &none;
 }
 
-int template_arg_str(template_call_t *c, const template_value_t *arg, const char **s,
-                     size_t *len) {
+int template_arg_str(template_call_t *c, const template_value_t *arg, const char **s, size_t *len) {
     if (arg->kind == TEMPLATE_STRING) {
         *s = arg->u.str.s;
         *len = arg->u.str.len;
@@ -228,7 +227,8 @@ static int parse_float_go(template_call_t *c, const char *s, size_t len, double 
         /* Go accepts: decimal, hex float, underscores (only with base
          * prefix), inf/infinity/nan in any case, sign */
         size_t bl = 0;
-        for (size_t i = 0; i < len; i++) buf[bl++] = s[i];
+        for (size_t i = 0; i < len; i++)
+            buf[bl++] = s[i];
         buf[bl] = '\0';
         const char *p = buf;
         if (*p == '+' || *p == '-') p++;
@@ -245,7 +245,8 @@ static int parse_float_go(template_call_t *c, const char *s, size_t len, double 
                 vg_err_t e;
                 (void)e;
                 c->msg_plain = false;
-                int rc = template_call_fail(c, "strconv.ParseFloat: parsing %s: value out of range", q.data);
+                int rc = template_call_fail(c, "strconv.ParseFloat: parsing %s: value out of range",
+                                            q.data);
                 vg_buf_free(&q);
                 return rc;
             }
@@ -270,7 +271,8 @@ int template_arg_float(template_call_t *c, const template_value_t *arg, double *
     case TEMPLATE_DURATION: *out = (double)arg->u.i / 1e9; return 0;
     case TEMPLATE_STRING: return parse_float_go(c, arg->u.str.s, arg->u.str.len, out);
     case TEMPLATE_NIL: return template_call_fail(c, "can't convert <nil> to float");
-    default: return template_call_fail(c, "can't convert %s to float", template_value_type_name(arg));
+    default:
+        return template_call_fail(c, "can't convert %s to float", template_value_type_name(arg));
     }
 }
 

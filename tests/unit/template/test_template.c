@@ -28,7 +28,12 @@
     static template_map_entry_t name##_e[] = {__VA_ARGS__};                                        \
     static template_map_t name = {sizeof name##_e / sizeof name##_e[0], name##_e, TEMPLATE_STRING}
 
-#define E(k, v) {k, sizeof(k) - 1, {.kind = TEMPLATE_STRING, .u.str = {v, sizeof(v) - 1}}}
+#define E(k, v)                                                                                    \
+    {                                                                                              \
+        k, sizeof(k) - 1, {                                                                        \
+            .kind = TEMPLATE_STRING, .u.str = { v, sizeof(v) - 1 }                                 \
+        }                                                                                          \
+    }
 
 /* The same notification as the data file the expectations were made with:
  * entries are written in sorted order. */
@@ -80,14 +85,15 @@ static const template_funcs_t *am_tabs[] = {&template_funcs_alertmanager};
 static const template_funcs_t *prom_tabs[] = {&template_funcs_prometheus};
 
 static template_t *am_set(bool html) {
-    template_options_t o = {.funcs = am_tabs, .n_funcs = 1, .missingkey = TEMPLATE_MISSINGKEY_ZERO,
-                            .html = html};
+    template_options_t o = {
+        .funcs = am_tabs, .n_funcs = 1, .missingkey = TEMPLATE_MISSINGKEY_ZERO, .html = html};
     template_t *t = template_new(&o);
     vg_err_t err;
     assert_int_equal(template_add(t, template_am_default_tmpl, template_am_default_tmpl_len,
-                                  "default.tmpl", &err), 0);
-    assert_int_equal(template_add(t, template_am_email_tmpl, template_am_email_tmpl_len,
-                                  "email.tmpl", &err), 0);
+                                  "default.tmpl", &err),
+                     0);
+    assert_int_equal(
+        template_add(t, template_am_email_tmpl, template_am_email_tmpl_len, "email.tmpl", &err), 0);
     return t;
 }
 
@@ -131,7 +137,8 @@ static void run_am_table(const text_case_t *cases, size_t n, bool html, const ch
         char *got = render(t, "", cases[i].tmpl, &data, &env);
         if (strcmp(got, cases[i].want) != 0) {
             bad++;
-            printf("%s case %zu: %s\n  want: %s\n  got:  %s\n", what, i, cases[i].tmpl, cases[i].want, got);
+            printf("%s case %zu: %s\n  want: %s\n  got:  %s\n", what, i, cases[i].tmpl,
+                   cases[i].want, got);
         }
         free(got);
         template_free(t);
@@ -175,7 +182,8 @@ static char *prom_render(const char *tmpl, const template_map_t *labels, double 
     };
     template_map_t m = {4, e, TEMPLATE_NIL};
     template_value_t data = template_map(&m);
-    template_options_t o = {.funcs = prom_tabs, .n_funcs = 1, .missingkey = TEMPLATE_MISSINGKEY_ZERO};
+    template_options_t o = {
+        .funcs = prom_tabs, .n_funcs = 1, .missingkey = TEMPLATE_MISSINGKEY_ZERO};
     template_t *t = template_new(&o);
     vg_buf_t text = VG_BUF_INIT;
     vg_buf_puts(&text, prom_prefix);
@@ -186,7 +194,8 @@ static char *prom_render(const char *tmpl, const template_map_t *labels, double 
     if (strncmp(got, "ERR ", 4) == 0) {
         /* as Prometheus puts it in the annotation */
         vg_buf_t b = VG_BUF_INIT;
-        vg_buf_printf(&b, "<error expanding template: error executing template __alert_A: %s>", got + 4);
+        vg_buf_printf(&b, "<error expanding template: error executing template __alert_A: %s>",
+                      got + 4);
         free(got);
         got = vg_buf_detach(&b);
     }
@@ -206,7 +215,8 @@ static void test_prom_cases(void **state) {
             {"job", 3, template_cstr("api")},
         };
         template_map_t labels = {4, le, TEMPLATE_STRING};
-        char *got = prom_render(prom_cases[i].tmpl, &labels, strtod(prom_cases[i].value, NULL), NULL);
+        char *got =
+            prom_render(prom_cases[i].tmpl, &labels, strtod(prom_cases[i].value, NULL), NULL);
         if (strcmp(got, prom_cases[i].want) != 0) {
             bad++;
             printf("prom case %zu (%s): %s\n  want: %s\n  got:  %s\n", i, prom_cases[i].value,
@@ -232,7 +242,8 @@ static void test_prom_newer(void **state) {
         {"{{ (toTime 1710930000).Format \"2006-01-02 15:04\" }}", "2024-03-20 10:20"},
     };
     template_map_t labels = {0, NULL, TEMPLATE_STRING};
-    template_env_t env = {.external_url = "http://prom.example.com:9090/prefix", .now_ms = 1710930000000LL};
+    template_env_t env = {.external_url = "http://prom.example.com:9090/prefix",
+                          .now_ms = 1710930000000LL};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *got = prom_render(cases[i].tmpl, &labels, 0, &env);
         assert_string_equal(got, cases[i].want);
@@ -241,18 +252,22 @@ static void test_prom_newer(void **state) {
 }
 
 /* A fake `query`: two samples, sorted by nothing. */
-static int fake_query(void *ctx, template_call_t *c, const char *q, size_t q_len, template_value_t *out,
-                      vg_err_t *err) {
+static int fake_query(void *ctx, template_call_t *c, const char *q, size_t q_len,
+                      template_value_t *out, vg_err_t *err) {
     (void)ctx;
-    if (q_len == 3 && memcmp(q, "bad", 3) == 0) return vg_err_set(err, VG_ERR_INPUT, "parse error: bad query");
-    static template_map_entry_t l1[] = {{"instance", 8, {.kind = TEMPLATE_STRING, .u.str = {"b", 1}}}};
-    static template_map_entry_t l2[] = {{"instance", 8, {.kind = TEMPLATE_STRING, .u.str = {"a", 1}}}};
+    if (q_len == 3 && memcmp(q, "bad", 3) == 0)
+        return vg_err_set(err, VG_ERR_INPUT, "parse error: bad query");
+    static template_map_entry_t l1[] = {
+        {"instance", 8, {.kind = TEMPLATE_STRING, .u.str = {"b", 1}}}};
+    static template_map_entry_t l2[] = {
+        {"instance", 8, {.kind = TEMPLATE_STRING, .u.str = {"a", 1}}}};
     static template_map_t m1 = {1, l1, TEMPLATE_STRING}, m2 = {1, l2, TEMPLATE_STRING};
     template_value_t *items = template_call_alloc(c, 2 * sizeof *items);
     template_list_t *l = template_call_alloc(c, sizeof *l);
     if (!items || !l) return VG_ERR;
     size_t n = (q_len == 5 && memcmp(q, "empty", 5) == 0) ? 0 : 2;
-    if (template_sample(c, &m1, 1.5, &items[0]) || template_sample(c, &m2, 2500, &items[1])) return VG_ERR;
+    if (template_sample(c, &m1, 1.5, &items[0]) || template_sample(c, &m2, 2500, &items[1]))
+        return VG_ERR;
     l->n = n;
     l->items = items;
     *out = template_list(l);
@@ -266,16 +281,20 @@ static void test_prom_query(void **state) {
     } cases[] = {
         {"{{ query \"up\" | first | value }}", "1.5"},
         {"{{ with query \"up\" }}{{ . | first | label \"instance\" }}{{ end }}", "b"},
-        {"{{ range query \"up\" | sortByLabel \"instance\" }}{{ .Labels.instance }}={{ .Value | humanize }};{{ end }}",
+        {"{{ range query \"up\" | sortByLabel \"instance\" }}{{ .Labels.instance }}={{ .Value | "
+         "humanize }};{{ end }}",
          "a=2.5k;b=1.5;"},
         {"{{ len (query \"empty\") }}", "0"},
-        {"{{ query \"empty\" | first }}",
-         "<error expanding template: error executing template __alert_A: template: __alert_A:1:131: executing "
-         "\"__alert_A\" at <first>: error calling first: first() called on vector with no elements>"},
+        {"{{ query \"empty\" | first }}", "<error expanding template: error executing template "
+                                          "__alert_A: template: __alert_A:1:131: executing "
+                                          "\"__alert_A\" at <first>: error calling first: first() "
+                                          "called on vector with no elements>"},
         {"{{ query \"bad\" }}",
-         "<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "
+         "<error expanding template: error executing template __alert_A: template: "
+         "__alert_A:1:115: executing "
          "\"__alert_A\" at <query \"bad\">: error calling query: parse error: bad query>"},
-        {"{{ (query \"up\" | first).Labels.instance }}|{{ strvalue (query \"up\" | first) }}", "b|"},
+        {"{{ (query \"up\" | first).Labels.instance }}|{{ strvalue (query \"up\" | first) }}",
+         "b|"},
         {"{{ index (query \"up\") 1 | printf \"%v\" }}", "&{map[instance:a] 2500}"},
     };
     template_map_t labels = {0, NULL, TEMPLATE_STRING};
@@ -296,8 +315,10 @@ static void test_am_default_golden(void **state) {
     char *data;
     size_t len;
     vg_err_t err;
-    assert_int_equal(vg_file_read_all(VG_SOURCE_DIR "/tests/unit/template/testdata/am_default.golden",
-                                      1 << 22, &data, &len, &err), 0);
+    assert_int_equal(vg_file_read_all(VG_SOURCE_DIR
+                                      "/tests/unit/template/testdata/am_default.golden",
+                                      1 << 22, &data, &len, &err),
+                     0);
     am_setup();
     template_value_t dv = template_am_data(&am_data);
     template_env_t env = {.now_ms = 1710930000000LL};
@@ -320,7 +341,8 @@ static void test_am_default_golden(void **state) {
         bool is_html = strcmp(mode, "html") == 0;
         char *got = render(is_html ? html : text, "golden", tx.data, &dv, &env);
         if (strlen(got) != blen || memcmp(got, data + pos, blen) != 0) {
-            printf("golden %s differs:\n--- want\n%.*s\n--- got\n%s\n", name, (int)blen, data + pos, got);
+            printf("golden %s differs:\n--- want\n%.*s\n--- got\n%s\n", name, (int)blen, data + pos,
+                   got);
             fail();
         }
         free(got);
@@ -341,11 +363,13 @@ static void test_am_embedded(void **state) {
     char *d;
     size_t n;
     vg_err_t err;
-    assert_int_equal(vg_file_read_all(VG_SOURCE_DIR "/src/template/am/default.tmpl", 1 << 20, &d, &n, &err), 0);
+    assert_int_equal(
+        vg_file_read_all(VG_SOURCE_DIR "/src/template/am/default.tmpl", 1 << 20, &d, &n, &err), 0);
     assert_int_equal(n, template_am_default_tmpl_len);
     assert_memory_equal(d, template_am_default_tmpl, n);
     free(d);
-    assert_int_equal(vg_file_read_all(VG_SOURCE_DIR "/src/template/am/email.tmpl", 1 << 20, &d, &n, &err), 0);
+    assert_int_equal(
+        vg_file_read_all(VG_SOURCE_DIR "/src/template/am/email.tmpl", 1 << 20, &d, &n, &err), 0);
     assert_int_equal(n, template_am_email_tmpl_len);
     assert_memory_equal(d, template_am_email_tmpl, n);
     free(d);
@@ -357,8 +381,9 @@ static void test_seed_rules(void **state) {
     char *tsv;
     size_t len;
     vg_err_t err;
-    assert_int_equal(vg_file_read_all(VG_SOURCE_DIR "/tests/unit/template/testdata/seed_rules.tsv", 1 << 20,
-                                      &tsv, &len, &err), 0);
+    assert_int_equal(vg_file_read_all(VG_SOURCE_DIR "/tests/unit/template/testdata/seed_rules.tsv",
+                                      1 << 20, &tsv, &len, &err),
+                     0);
     /* every template in the fixtures must be in the table */
     static const char *const files[] = {VG_SHARED_DIR "/seed-fixtures/rules-000-ecommerce.yml",
                                         VG_SHARED_DIR "/seed-fixtures/rules-003-guide.yml",
@@ -402,8 +427,9 @@ static void test_seed_rules(void **state) {
         free(got);
         rows++;
     }
-    printf("seed rule annotations: %zu templates in the fixtures, %zu renderings match Prometheus\n", n_found,
-           rows);
+    printf(
+        "seed rule annotations: %zu templates in the fixtures, %zu renderings match Prometheus\n",
+        n_found, rows);
     free(tsv);
 }
 
@@ -516,11 +542,13 @@ static void test_limits(void **state) {
         const char *text, *want_prefix;
     } cases[] = {
         {"{{ define \"r\" }}{{ template \"r\" . }}{{ end }}{{ template \"r\" }}",
-         "ERR template: l:1:28: executing \"r\" at <{{template \"r\" .}}>: exceeded maximum template depth (1000)"},
-        {"{{ range 100000000 }}{{ end }}",
-         "ERR template: l:1:9: executing \"l\" at <100000000>: template execution exceeded 1000000 steps"},
+         "ERR template: l:1:28: executing \"r\" at <{{template \"r\" .}}>: exceeded maximum "
+         "template depth (200)"},
+        {"{{ range 100000000 }}{{ end }}", "ERR template: l:1:9: executing \"l\" at <100000000>: "
+                                           "template execution exceeded 1000000 steps"},
         {"{{ range 900000 }}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{{ end }}", "ERR template: l:"},
-        {"{{ define \"r\" }}{{ range 3 }}{{ template \"r\" }}{{ end }}{{ end }}{{ template \"r\" }}",
+        {"{{ define \"r\" }}{{ range 3 }}{{ template \"r\" }}{{ end }}{{ end }}{{ template \"r\" "
+         "}}",
          "ERR template: l:"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -541,9 +569,11 @@ static void test_limits(void **state) {
     /* deep nesting is refused by the parser */
     vg_buf_t deep = VG_BUF_INIT;
     vg_buf_puts(&deep, "{{ ");
-    for (int i = 0; i < 5000; i++) vg_buf_putc(&deep, '(');
+    for (int i = 0; i < 5000; i++)
+        vg_buf_putc(&deep, '(');
     vg_buf_puts(&deep, "1");
-    for (int i = 0; i < 5000; i++) vg_buf_putc(&deep, ')');
+    for (int i = 0; i < 5000; i++)
+        vg_buf_putc(&deep, ')');
     vg_buf_puts(&deep, " }}");
     template_t *t = NULL;
     vg_err_t err;
@@ -562,19 +592,26 @@ static void test_dates(void **state) {
     static const struct {
         const char *text, *want;
     } cases[] = {
-        {"{{ (index .Alerts 0).StartsAt | date \"2006-01-02 15:04:05.000 MST\" }}", "2024-03-20 10:00:00.123 UTC"},
+        {"{{ (index .Alerts 0).StartsAt | date \"2006-01-02 15:04:05.000 MST\" }}",
+         "2024-03-20 10:00:00.123 UTC"},
         {"{{ since (index .Alerts 0).StartsAt }}", "19m59.877s"},
         {"{{ since (index .Alerts 1).StartsAt | humanizeDuration }}", "1h 20m 0s"},
         {"{{ now | date \"Monday, 02-Jan-06 3PM\" }}", "Wednesday, 20-Mar-24 10AM"},
         {"{{ (index .Alerts 0).StartsAt | tz \"UTC\" | date \"15:04 Z07:00\" }}", "10:00 Z"},
         {"{{ tz \"../etc/passwd\" now }}",
-         "ERR template: :1:3: executing \"\" at <tz \"../etc/passwd\" now>: error calling tz: time: invalid location name"},
+         "ERR template: :1:3: executing \"\" at <tz \"../etc/passwd\" now>: error calling tz: "
+         "time: invalid location name"},
         {"{{ toJson .CommonLabels }}|{{ toJson (list 1 2.5 \"<a>\" true nil) }}",
-         "{\"alertname\":\"HighLatency\",\"job\":\"api\",\"severity\":\"critical\"}|[1,2.5,\"\\u003ca\\u003e\",true,null]"},
-        {"{{ base64encode \"a?b\" }}|{{ base64decode \"YT9i\" }}|{{ urlUnescape \"a%20b+c\" }}", "YT9i|a?b|a b c"},
-        {"{{ $d := dict \"a\" 1 \"b\" \"x\" \"a\" 2 }}{{ $d.a }}{{ $d.b }}|{{ append (list 1) 2 3 }}", "2x|[1 2 3]"},
+         "{\"alertname\":\"HighLatency\",\"job\":\"api\",\"severity\":\"critical\"}|[1,2.5,"
+         "\"\\u003ca\\u003e\",true,null]"},
+        {"{{ base64encode \"a?b\" }}|{{ base64decode \"YT9i\" }}|{{ urlUnescape \"a%20b+c\" }}",
+         "YT9i|a?b|a b c"},
+        {"{{ $d := dict \"a\" 1 \"b\" \"x\" \"a\" 2 }}{{ $d.a }}{{ $d.b }}|{{ append (list 1) 2 3 "
+         "}}",
+         "2x|[1 2 3]"},
         {"{{ title \"hELLO wORLD\" }}", "Hello World"},
-        {"{{ $d := (index .Alerts 1).EndsAt.Sub (index .Alerts 1).StartsAt }}{{ printf \"%v %d %T\" $d $d $d }}",
+        {"{{ $d := (index .Alerts 1).EndsAt.Sub (index .Alerts 1).StartsAt }}{{ printf \"%v %d "
+         "%T\" $d $d $d }}",
          "30m0s 1800000000000 time.Duration"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -590,7 +627,8 @@ static void test_dates(void **state) {
         fclose(f);
         template_t *t = am_set(false);
         char *got = render(t, "",
-                           "{{ (index .Alerts 0).StartsAt | tz \"Europe/Berlin\" | date \"2006-01-02 15:04 MST -0700\" }}|"
+                           "{{ (index .Alerts 0).StartsAt | tz \"Europe/Berlin\" | date "
+                           "\"2006-01-02 15:04 MST -0700\" }}|"
                            "{{ (index .Alerts 1).EndsAt | tz \"America/New_York\" }}",
                            &data, &env);
         assert_string_equal(got, "2024-03-20 11:00 CET +0100|2024-03-20 05:30:00 -0400 EDT");
@@ -626,13 +664,13 @@ static void test_fuzz_corpus(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_am_cases),      cmocka_unit_test(test_html_cases),
-        cmocka_unit_test(test_prom_cases),    cmocka_unit_test(test_prom_newer),
-        cmocka_unit_test(test_prom_query),    cmocka_unit_test(test_am_default_golden),
-        cmocka_unit_test(test_am_embedded),   cmocka_unit_test(test_seed_rules),
-        cmocka_unit_test(test_parse_errors),  cmocka_unit_test(test_set_rules),
-        cmocka_unit_test(test_missingkey),    cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_dates),         cmocka_unit_test(test_fuzz_corpus),
+        cmocka_unit_test(test_am_cases),     cmocka_unit_test(test_html_cases),
+        cmocka_unit_test(test_prom_cases),   cmocka_unit_test(test_prom_newer),
+        cmocka_unit_test(test_prom_query),   cmocka_unit_test(test_am_default_golden),
+        cmocka_unit_test(test_am_embedded),  cmocka_unit_test(test_seed_rules),
+        cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_set_rules),
+        cmocka_unit_test(test_missingkey),   cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_dates),        cmocka_unit_test(test_fuzz_corpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
