@@ -342,5 +342,103 @@ class LiveAgainstPrometheus(unittest.TestCase):
             self.assertEqual([x["metric"] for x in v], [x["metric"] for x in p], expr)
 
 
+class Receiver:
+    """A stand-in Alertmanager that records the bodies POSTed to
+    /api/v2/alerts (listen backlog 1024, see REFERENCE-STACK.md)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                received.append((self.path, self.headers.get("Content-Type"), json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        class Server(http.server.ThreadingHTTPServer):
+            request_queue_size = 1024
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Notifier(unittest.TestCase):
+    """Alerts reach Alertmanager's API v2 with Prometheus's payload."""
+
+    def test_payload_like_prometheus(self):
+        recv_v, recv_p = Receiver(), Receiver()
+        rules = tempfile.mkdtemp(prefix="vigil-rules-")
+        rule_file = os.path.join(rules, "r.yml")
+        with open(rule_file, "w") as f:
+            f.write("groups:\n- name: n\n  rules:\n  - alert: Fire\n    expr: vector(2) > 1\n"
+                    "    labels: {severity: page, team: '{{ $value }}'}\n"
+                    "    annotations: {summary: 'value {{ $value }} <&>'}\n")
+        cfg = ("global:\n  evaluation_interval: 1s\n  external_labels: {site: eu1, team: x}\n"
+               "rule_files: [%s]\nalerting:\n  alert_relabel_configs:\n"
+               "  - {source_labels: [severity], regex: none, action: drop}\n"
+               "  alertmanagers:\n  - path_prefix: /am\n    static_configs:\n"
+               "    - targets: ['127.0.0.1:%%d']\n" % rule_file)
+        # A short resend delay: Prometheus may drop its first send after
+        # start-up and resend only after the delay (REFERENCE-STACK.md).
+        args = ["--web.external-url=http://vigil.example:9090/", "--rules.alert.resend-delay=2s"]
+        v = harness.Vigil(cfg % recv_v.port, args=args)
+        p = harness.Prometheus(cfg % recv_p.port, args=args) if HAVE_PROMETHEUS else None
+        try:
+            deadline = time.time() + 40
+            while time.time() < deadline and not (recv_v.received and (
+                    p is None or recv_p.received)):
+                time.sleep(0.2)
+            self.assertTrue(recv_v.received, v.logs())
+            path, ctype, body = recv_v.received[0]
+            self.assertEqual(path, "/am/api/v2/alerts")
+            self.assertEqual(ctype, "application/json")
+            self.assertEqual(len(body), 1)
+            a = body[0]
+            self.assertEqual(list(a), ["annotations", "endsAt", "startsAt", "generatorURL",
+                                       "labels"])
+            self.assertEqual(a["labels"], {"alertname": "Fire", "severity": "page",
+                                           "team": "2", "site": "eu1"})
+            self.assertEqual(a["annotations"], {"summary": "value 2 <&>"})
+            self.assertEqual(a["generatorURL"],
+                             "http://vigil.example:9090/graph?g0.expr=vector%282%29+%3E+1&g0.tab=1")
+            self.assertTrue(TIME_RE.match(a["startsAt"]) and TIME_RE.match(a["endsAt"]))
+            # endsAt = startsAt + 4 x max(interval, resend delay) = 8 s.
+            def secs(t):
+                import datetime
+                return datetime.datetime.strptime(t[:19], "%Y-%m-%dT%H:%M:%S").timestamp()
+            self.assertEqual(secs(a["endsAt"]) - secs(a["startsAt"]), 8)
+            if p is not None:
+                pa = recv_p.received[0][2][0]
+                self.assertEqual(list(a), list(pa))
+                self.assertEqual(a["labels"], pa["labels"])
+                self.assertEqual(a["annotations"], pa["annotations"])
+                self.assertEqual(a["generatorURL"], pa["generatorURL"])
+                self.assertEqual(recv_p.received[0][0], path)
+                # Both evaluate on the same grid, so the times agree to the ms
+                # when both fired in the same slot (or differ by whole seconds).
+                self.assertEqual(a["startsAt"][19:], pa["startsAt"][19:])
+            _, _, body = v.get("/api/v1/alertmanagers")
+            self.assertEqual(json.loads(body)["data"]["activeAlertmanagers"],
+                             [{"url": "http://127.0.0.1:%d/am/api/v2/alerts" % recv_v.port}])
+        finally:
+            v.cleanup()
+            if p is not None:
+                p.cleanup()
+            recv_v.close()
+            recv_p.close()
+            shutil.rmtree(rules, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main()
