@@ -290,6 +290,16 @@ static int eval_recording(rules_group_t *g, rules_rule_t *r, int64_t ts, sample_
     return VG_OK;
 }
 
+typedef struct hash_idx {
+    uint64_t hash;
+    size_t i;
+} hash_idx_t;
+
+static int hash_idx_cmp(const void *a, const void *b) {
+    uint64_t x = ((const hash_idx_t *)a)->hash, y = ((const hash_idx_t *)b)->hash;
+    return x < y ? -1 : x > y;
+}
+
 static rules_alert_t *find_alert(const rules_rule_t *r, uint64_t h, const labels_t *ls,
                                  size_t *out_i) {
     for (size_t i = 0; i < r->n_active; i++)
@@ -387,19 +397,42 @@ static int eval_alerting(rules_group_t *g, rules_rule_t *r, int64_t ts, sample_v
     }
 
     pthread_mutex_lock(&g->lock);
+    /* Index the active alerts by hash so that merging is n log n. */
+    size_t n_old = r->n_active;
+    hash_idx_t *idx = vg_malloc((n_old ? n_old : 1) * sizeof *idx);
+    for (size_t i = 0; i < n_old; i++) {
+        idx[i].hash = r->active[i]->hash;
+        idx[i].i = i;
+        r->active[i]->in_result = false;
+    }
+    qsort(idx, n_old, sizeof *idx, hash_idx_cmp);
     for (size_t i = 0; i < n; i++) {
         rules_alert_t *a = fresh[i];
-        size_t at;
-        rules_alert_t *old = find_alert(r, a->hash, a->labels, &at);
+        size_t at = n_old;
+        size_t lo = 0, hi = n_old;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (idx[mid].hash < a->hash)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (; lo < n_old && idx[lo].hash == a->hash; lo++)
+            if (labels_equal(r->active[idx[lo].i]->labels, a->labels)) {
+                at = idx[lo].i;
+                break;
+            }
+        rules_alert_t *old = at < n_old ? r->active[at] : NULL;
         if (old && old->state != RULES_STATE_INACTIVE) {
             old->value = a->value;
             labels_free(old->annotations);
             old->annotations = a->annotations;
             a->annotations = NULL;
             alert_free(a);
-            fresh[i] = old;
+            old->in_result = true;
             continue;
         }
+        a->in_result = true;
         if (old) {
             alert_free(old);
             r->active[at] = a;
@@ -407,13 +440,12 @@ static int eval_alerting(rules_group_t *g, rules_rule_t *r, int64_t ts, sample_v
             active_push(r, a);
         }
     }
+    free(idx);
     int64_t hold = r->def.for_ms * NS_PER_MS, kff = r->def.keep_firing_for_ms * NS_PER_MS;
     size_t n_active_pending = 0;
     for (size_t i = 0; i < r->n_active;) {
         rules_alert_t *a = r->active[i];
-        bool in_result = false;
-        for (size_t k = 0; k < n && !in_result; k++)
-            in_result = fresh[k] == a;
+        bool in_result = a->in_result;
         bool removed = false;
         if (!in_result) {
             bool keep_firing = false;

@@ -97,6 +97,7 @@ typedef struct rules_alert {
     rules_alert_state_t state;
     double value;
     int64_t active_at, fired_at, resolved_at, last_sent_at, valid_until, keep_firing_since;
+    bool in_result; /* during one evaluation: the query returned it */
 } rules_alert_t;
 
 /* A set of series written by a rule at its last evaluation, for stale
