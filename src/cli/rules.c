@@ -54,7 +54,8 @@ int cli_check_rules(int argc, char **argv) {
     bool dups = false;
     for (const char *s = lint; *s;) {
         size_t k = strcspn(s, ",");
-        if ((k == 3 && strncmp(s, "all", 3) == 0) || (k == 15 && strncmp(s, "duplicate-rules", 15) == 0))
+        if ((k == 3 && strncmp(s, "all", 3) == 0) ||
+            (k == 15 && strncmp(s, "duplicate-rules", 15) == 0))
             dups = true;
         else if (!(k == 4 && strncmp(s, "none", 4) == 0))
             printf("WARNING: unknown lint option: \"%.*s\"\n", (int)k, s);

@@ -21,8 +21,7 @@ static const char *const for_state_metric = "ALERTS_FOR_STATE";
 
 /* ------------------------------------------------------------- building */
 
-static labels_t *labels_of(const config_label_t *a, size_t na, const config_label_t *b,
-                           size_t nb) {
+static labels_t *labels_of(const config_label_t *a, size_t na, const config_label_t *b, size_t nb) {
     labels_builder_t *lb = labels_builder_new();
     labels_builder_reset(lb, NULL);
     for (size_t i = 0; i < na; i++)
@@ -355,7 +354,8 @@ static int eval_alerting(rules_group_t *g, rules_rule_t *r, int64_t ts, sample_v
         labels_builder_del(lb, LABELS_METRIC_NAME, LABELS_METRIC_NAME_LEN);
         for (size_t k = 0; k < labels_len(r->labels); k++) {
             labels_label_t l = labels_at(r->labels, k);
-            char *v = rules_template_expand(r, l.value, l.value_len, sl, value, &g->env, ns_to_ms(ts));
+            char *v =
+                rules_template_expand(r, l.value, l.value_len, sl, value, &g->env, ns_to_ms(ts));
             labels_builder_set(lb, l.name, l.name_len, v, strlen(v));
             free(v);
         }
@@ -365,7 +365,8 @@ static int eval_alerting(rules_group_t *g, rules_rule_t *r, int64_t ts, sample_v
         labels_builder_reset(lb, NULL);
         for (size_t k = 0; k < labels_len(r->annotations); k++) {
             labels_label_t l = labels_at(r->annotations, k);
-            char *v = rules_template_expand(r, l.value, l.value_len, sl, value, &g->env, ns_to_ms(ts));
+            char *v =
+                rules_template_expand(r, l.value, l.value_len, sl, value, &g->env, ns_to_ms(ts));
             labels_builder_set(lb, l.name, l.name_len, v, strlen(v));
             free(v);
         }

@@ -36,7 +36,8 @@ void rules_errors_free(rules_errors_t *e) {
     memset(e, 0, sizeof *e);
 }
 
-static void errors_add(rules_errors_t *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void errors_add(rules_errors_t *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void errors_add(rules_errors_t *e, const char *fmt, ...) {
     if (!e) return;
     if (e->n == e->cap) {
@@ -162,8 +163,10 @@ static int64_t dec_int(loader_t *l, const ry_node_t *n) {
         bool neg = s[0] == '-';
         const char *p = s + (s[0] == '-' || s[0] == '+');
         int base = 10;
-        if (p[0] == '0' && p[1] == 'o') base = 8, p += 2;
-        else if (p[0] == '0' && p[1] == 'b') base = 2, p += 2;
+        if (p[0] == '0' && p[1] == 'o')
+            base = 8, p += 2;
+        else if (p[0] == '0' && p[1] == 'b')
+            base = 2, p += 2;
         v = strtoll(p, NULL, base);
         if (neg) v = -v;
         vg_buf_free(&b);
@@ -225,7 +228,7 @@ static const ry_node_t *map_get_node(const ry_node_t *m, const char *key) {
 }
 
 static void dec_rule(loader_t *l, const ry_node_t *n, rules_rule_def_t *r, rule_pos_t *pos) {
-    static const char *const known[] = {"record", "alert",  "expr",        "for",
+    static const char *const known[] = {"record",          "alert",  "expr",        "for",
                                         "keep_firing_for", "labels", "annotations", NULL};
     pos->record = map_get_node(n, "record");
     pos->alert = map_get_node(n, "alert");
@@ -245,8 +248,8 @@ static void dec_rule(loader_t *l, const ry_node_t *n, rules_rule_def_t *r, rule_
 }
 
 static void dec_group(loader_t *l, const ry_node_t *n, rules_group_def_t *g, rule_pos_t **pos) {
-    static const char *const known[] = {"name",  "interval", "query_offset", "limit",
-                                        "rules", "labels",   NULL};
+    static const char *const known[] = {"name",   "interval", "query_offset", "limit", "rules",
+                                        "labels", NULL};
     g->name = "";
     *pos = NULL;
     if (!check_map(l, n, "rulefmt.RuleGroup", known, false)) return;
@@ -327,7 +330,8 @@ static void validate_rule(loader_t *l, const rules_group_def_t *g, size_t i,
         rule_error(errs, g, i, rname, p->record, p->alert,
                    "only one of 'record' and 'alert' must be set");
     if (!rec[0] && !alert[0])
-        rule_error(errs, g, i, rname, p->record, p->alert, "one of 'record' or 'alert' must be set");
+        rule_error(errs, g, i, rname, p->record, p->alert,
+                   "one of 'record' or 'alert' must be set");
     if (!r->expr[0]) {
         rule_error(errs, g, i, rname, p->expr, NULL, "field 'expr' must be set in rule");
     } else {

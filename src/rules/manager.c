@@ -171,15 +171,14 @@ rules_manager_t *rules_manager_new(const rules_manager_opts_t *opts, vg_err_t *e
     pthread_rwlock_init(&m->lock, NULL);
     pthread_mutex_init(&m->update_lock, NULL);
     m->notifier = rules_notifier_new(m->opts.notification_queue_capacity,
-                                     opts->user_agent ? opts->user_agent : "vigil",
-                                     m->external_url, opts->selfmon);
+                                     opts->user_agent ? opts->user_agent : "vigil", m->external_url,
+                                     opts->selfmon);
     if (opts->selfmon) {
         const char *gl[] = {"rule_group"};
         m->m_evals = selfmon_counter(opts->selfmon, "prometheus_rule_evaluations_total",
                                      "The total number of rule evaluations.", 1, gl);
-        m->m_failures =
-            selfmon_counter(opts->selfmon, "prometheus_rule_evaluation_failures_total",
-                            "The total number of rule evaluation failures.", 1, gl);
+        m->m_failures = selfmon_counter(opts->selfmon, "prometheus_rule_evaluation_failures_total",
+                                        "The total number of rule evaluation failures.", 1, gl);
         m->m_last_duration =
             selfmon_gauge(opts->selfmon, "prometheus_rule_group_last_duration_seconds",
                           "The duration of the last rule group evaluation.", 1, gl);
@@ -262,8 +261,8 @@ int rules_manager_update(rules_manager_t *m, const config_t *cfg, vg_err_t *err)
             rules_group_t **gs = NULL;
             size_t n = 0;
             vg_err_t gerr = {0};
-            if (rules_groups_from_file(f, cfg->global.evaluation_interval_ms, &env,
-                                       should_restore, &gs, &n, &gerr) != VG_OK) {
+            if (rules_groups_from_file(f, cfg->global.evaluation_interval_ms, &env, should_restore,
+                                       &gs, &n, &gerr) != VG_OK) {
                 err_append(&msgs, gerr.msg);
             } else {
                 for (size_t i = 0; i < n; i++) {

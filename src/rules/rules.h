@@ -117,15 +117,15 @@ const char *rules_health_name(rules_health_t h);
 typedef struct rules_manager rules_manager_t;
 
 typedef struct rules_manager_opts {
-    tsdb_t *db;                 /* borrowed */
-    promql_engine_t *engine;    /* borrowed */
-    selfmon_t *selfmon;         /* may be NULL */
-    const char *external_url;   /* --web.external-url, no trailing slash; copied */
-    int64_t resend_delay_ms;    /* 0: 1m (--rules.alert.resend-delay) */
-    int64_t outage_tolerance_ms; /* 0: 1h (--rules.alert.for-outage-tolerance) */
-    int64_t for_grace_period_ms; /* 0: 10m (--rules.alert.for-grace-period) */
+    tsdb_t *db;                         /* borrowed */
+    promql_engine_t *engine;            /* borrowed */
+    selfmon_t *selfmon;                 /* may be NULL */
+    const char *external_url;           /* --web.external-url, no trailing slash; copied */
+    int64_t resend_delay_ms;            /* 0: 1m (--rules.alert.resend-delay) */
+    int64_t outage_tolerance_ms;        /* 0: 1h (--rules.alert.for-outage-tolerance) */
+    int64_t for_grace_period_ms;        /* 0: 10m (--rules.alert.for-grace-period) */
     size_t notification_queue_capacity; /* 0: 10000 */
-    const char *user_agent;     /* for requests to Alertmanagers; copied */
+    const char *user_agent;             /* for requests to Alertmanagers; copied */
 } rules_manager_opts_t;
 
 /* Creates a manager with no groups and starts its notifier thread. */

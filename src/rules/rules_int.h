@@ -20,10 +20,10 @@ typedef enum ry_tag { RY_STR = 0, RY_NULL, RY_BOOL, RY_INT, RY_FLOAT } ry_tag_t;
 typedef struct ry_node ry_node_t;
 struct ry_node {
     ry_kind_t kind;
-    ry_tag_t tag;   /* scalars only */
-    unsigned line;  /* 1-based, as yaml.v3 reports */
-    unsigned col;   /* 1-based */
-    const char *s;  /* scalar text (NUL-terminated, may hold NUL bytes) */
+    ry_tag_t tag;  /* scalars only */
+    unsigned line; /* 1-based, as yaml.v3 reports */
+    unsigned col;  /* 1-based */
+    const char *s; /* scalar text (NUL-terminated, may hold NUL bytes) */
     size_t len;
     ry_node_t **kids; /* MAP: key, value, key, value...; SEQ: items */
     size_t n_kids;
@@ -108,9 +108,9 @@ typedef struct rules_series_set {
 } rules_series_set_t;
 
 typedef struct rules_rule {
-    rules_rule_def_t def;   /* strings owned by the group's file arena */
-    char *query;            /* the expression as printed (what is evaluated) */
-    labels_t *labels;       /* rule labels (group labels merged in) */
+    rules_rule_def_t def; /* strings owned by the group's file arena */
+    char *query;          /* the expression as printed (what is evaluated) */
+    labels_t *labels;     /* rule labels (group labels merged in) */
     labels_t *annotations;
     /* Guarded by the group's state lock. */
     rules_alert_t **active;
@@ -119,7 +119,7 @@ typedef struct rules_rule {
     rules_health_t health;
     char *last_error;
     int64_t eval_duration_ns;
-    int64_t eval_timestamp; /* wall clock when its last evaluation began */
+    int64_t eval_timestamp;  /* wall clock when its last evaluation began */
     rules_series_set_t prev; /* series written at the last evaluation */
 } rules_rule_t;
 
@@ -151,9 +151,9 @@ typedef struct rules_group {
     rules_env_t env;
     pthread_mutex_t lock; /* guards rule state for readers */
     int64_t eval_duration_ns;
-    int64_t last_eval;      /* wall clock when the last evaluation began */
-    int64_t last_eval_ts;   /* the scheduled timestamp of the last evaluation */
-    labels_t **stale;       /* series of removed rules, to mark stale */
+    int64_t last_eval;    /* wall clock when the last evaluation began */
+    int64_t last_eval_ts; /* the scheduled timestamp of the last evaluation */
+    labels_t **stale;     /* series of removed rules, to mark stale */
     size_t n_stale, cap_stale;
     bool should_restore;
     /* Thread control (manager.c). */
@@ -161,10 +161,10 @@ typedef struct rules_group {
     bool started;
     pthread_mutex_t run_lock;
     pthread_cond_t run_cond;
-    atomic_bool stop;      /* set to end the loop; evaluation stops between rules */
-    bool mark_stale;       /* removed: write stale markers after stopping */
+    atomic_bool stop; /* set to end the loop; evaluation stops between rules */
+    bool mark_stale;  /* removed: write stale markers after stopping */
     atomic_bool *manager_done;
-    atomic_bool finished;  /* the thread has ended */
+    atomic_bool finished; /* the thread has ended */
 } rules_group_t;
 
 /* Builds runtime groups from a parsed file (borrowed; the groups point into

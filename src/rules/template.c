@@ -74,7 +74,8 @@ typedef struct query_ctx {
 static int run_query(void *ud, template_call_t *c, const char *q, size_t q_len,
                      template_value_t *out, vg_err_t *err) {
     query_ctx_t *qc = ud;
-    if (!qc->env->engine || !qc->env->db) return vg_err_set(err, VG_ERR, "queries are not available");
+    if (!qc->env->engine || !qc->env->db)
+        return vg_err_set(err, VG_ERR, "queries are not available");
     promql_value_t *v = NULL;
     int rc = promql_query_instant(qc->env->engine, qc->env->db, q, q_len, qc->ts_ms, 0, &v, err);
     if (rc != VG_OK) return rc;
@@ -114,8 +115,8 @@ static int run_query(void *ud, template_call_t *c, const char *q, size_t q_len,
             e[k].value = val;
         }
         double value = v->type == PROMQL_TYPE_SCALAR ? v->scalar
-                       : v->series[i].n_points ? v->series[i].points[0].v
-                                               : 0;
+                       : v->series[i].n_points       ? v->series[i].points[0].v
+                                                     : 0;
         if (template_sample(c, m, value, &items[i]) != 0) {
             promql_value_free(v);
             return vg_err_set(err, VG_ERR_LIMIT, "query result too large");
@@ -164,10 +165,8 @@ char *rules_template_expand(const rules_rule_t *r, const char *text, size_t text
     labels_map(env->external_labels, &d.external_labels);
     template_value_t dot = template_object(&data_type, &d);
     query_ctx_t qc = {.env = env, .ts_ms = ts_ms};
-    template_env_t tenv = {.external_url = d.external_url,
-                           .now_ms = ts_ms,
-                           .query = run_query,
-                           .query_ctx = &qc};
+    template_env_t tenv = {
+        .external_url = d.external_url, .now_ms = ts_ms, .query = run_query, .query_ctx = &qc};
     if (template_execute(t, name.data, &dot, &tenv, &out, &err) != VG_OK) {
         vg_buf_t m = VG_BUF_INIT;
         vg_buf_printf(&m, "<error expanding template: error executing template %s: %s>", name.data,

@@ -267,9 +267,15 @@ static bool parse_time(const char *s, int64_t *out_ms) {
 }
 
 static void dec_group(dec_t *d, const ry_node_t *n, ut_group_t *g) {
-    static const char *const known[] = {"interval",        "input_series", "alert_rule_test",
-                                        "promql_expr_test", "external_labels", "external_url",
-                                        "name",            "start_timestamp", NULL};
+    static const char *const known[] = {"interval",
+                                        "input_series",
+                                        "alert_rule_test",
+                                        "promql_expr_test",
+                                        "external_labels",
+                                        "external_url",
+                                        "name",
+                                        "start_timestamp",
+                                        NULL};
     if (!strict_map(d, n, "main.testGroup", known)) return;
     g->interval_ms = d_dur(d, get(n, "interval"));
     const ry_node_t *is = get(n, "input_series");
@@ -312,7 +318,8 @@ static void dec_group(dec_t *d, const ry_node_t *n, ut_group_t *g) {
                 for (size_t k = 0; k < ea->n_kids; k++) {
                     static const char *const ek[] = {"exp_labels", "exp_annotations", NULL};
                     strict_map(d, ea->kids[k], "main.alert", ek);
-                    t->exp[k].labels = d_map(d, get(ea->kids[k], "exp_labels"), &t->exp[k].n_labels);
+                    t->exp[k].labels =
+                        d_map(d, get(ea->kids[k], "exp_labels"), &t->exp[k].n_labels);
                     t->exp[k].annotations =
                         d_map(d, get(ea->kids[k], "exp_annotations"), &t->exp[k].n_annotations);
                 }
@@ -364,7 +371,7 @@ static void dec_group(dec_t *d, const ry_node_t *n, ut_group_t *g) {
 
 static void dec_file(dec_t *d, const ry_node_t *root, ut_file_t *f) {
     static const char *const known[] = {"rule_files", "evaluation_interval", "group_eval_order",
-                                        "tests", "fuzzy_compare", NULL};
+                                        "tests",      "fuzzy_compare",       NULL};
     if (!strict_map(d, root, "main.unitTestFile", known)) return;
     f->rule_files = d_strlist(d, get(root, "rule_files"), &f->n_rule_files);
     f->evaluation_interval_ms = d_dur(d, get(root, "evaluation_interval"));
@@ -786,8 +793,9 @@ static void check_expr(const ut_ctx_t *c, promql_engine_t *eng, tsdb_t *db, int6
     for (size_t i = 0; i < t->n_exp && !bad; i++) {
         vg_err_t perr = {0};
         if (t->exp[i].histogram[0]) {
-            report_addf(rep, "    expr: %s, time: %s, err: labels \"%s\": native histograms are "
-                             "not supported yet",
+            report_addf(rep,
+                        "    expr: %s, time: %s, err: labels \"%s\": native histograms are "
+                        "not supported yet",
                         qexpr.data, tstr, t->exp[i].labels);
             bad = true;
         } else if (parse_metric(t->exp[i].labels, &exp[n_exp].ls, &perr) != VG_OK) {
@@ -826,8 +834,7 @@ static void check_expr(const ut_ctx_t *c, promql_engine_t *eng, tsdb_t *db, int6
     vg_buf_free(&qexpr);
 }
 
-static void run_group(const ut_ctx_t *c, const ut_group_t *tg, int64_t interval_ms,
-                      report_t *rep) {
+static void run_group(const ut_ctx_t *c, const ut_group_t *tg, int64_t interval_ms, report_t *rep) {
     int64_t eval_interval = c->file->evaluation_interval_ms;
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/vigil-rules-test-XXXXXX", c->tmp_dir);
@@ -910,7 +917,7 @@ static void run_group(const ut_ctx_t *c, const ut_group_t *tg, int64_t interval_
     /* group_eval_order: a partial order, stable otherwise. */
     for (size_t i = 1; i < n_groups; i++)
         for (size_t k = i; k > 0 && group_order(c->file, groups[k - 1]->name) >
-                                       group_order(c->file, groups[k]->name);
+                                        group_order(c->file, groups[k]->name);
              k--) {
             rules_group_t *tmp = groups[k];
             groups[k] = groups[k - 1];
@@ -965,7 +972,8 @@ static void run_group(const ut_ctx_t *c, const ut_group_t *tg, int64_t interval_
             free(times);
             goto out;
         }
-        while (curr < n_times && ts - mint <= times[curr] && times[curr] < ts + eval_interval - mint) {
+        while (curr < n_times && ts - mint <= times[curr] &&
+               times[curr] < ts + eval_interval - mint) {
             check_alerts(c, tg, groups, n_groups, times[curr], rep);
             curr++;
         }

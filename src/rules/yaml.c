@@ -100,8 +100,8 @@ static ry_tag_t resolve(const char *s, size_t n) {
         if (strlen(nulls[i]) == n && memcmp(s, nulls[i], n) == 0) return RY_NULL;
     for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
         if (strlen(bools[i]) == n && memcmp(s, bools[i], n) == 0) return RY_BOOL;
-    if ((n == 4 && (memcmp(s, ".nan", 4) == 0 || memcmp(s, ".NaN", 4) == 0 ||
-                    memcmp(s, ".NAN", 4) == 0)))
+    if ((n == 4 &&
+         (memcmp(s, ".nan", 4) == 0 || memcmp(s, ".NaN", 4) == 0 || memcmp(s, ".NAN", 4) == 0)))
         return RY_FLOAT;
     bool f;
     if (is_num(s, n, &f)) return f ? RY_FLOAT : RY_INT;
@@ -183,8 +183,7 @@ static int build(builder_t *b, yaml_event_t *ev, unsigned depth, ry_node_t **out
         bool map = ev->type == YAML_MAPPING_START_EVENT;
         ry_node_t *n = new_node(b, map ? RY_MAP : RY_SEQ, &ev->start_mark);
         if (!n) return VG_ERR_LIMIT;
-        remember_anchor(b, map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor,
-                        n);
+        remember_anchor(b, map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor, n);
         kids_t k = {0};
         int rc = 0;
         for (;;) {

@@ -176,8 +176,9 @@ static void handle_rules(web_request_t *req, web_response_t *res) {
         else if (!(strcasecmp(ex, "false") == 0 || strcmp(ex, "0") == 0 ||
                    strcasecmp(ex, "f") == 0)) {
             vg_buf_t m = VG_BUF_INIT;
-            vg_buf_printf(&m, "error converting exclude_alerts: strconv.ParseBool: parsing \"%s\": "
-                              "invalid syntax",
+            vg_buf_printf(&m,
+                          "error converting exclude_alerts: strconv.ParseBool: parsing \"%s\": "
+                          "invalid syntax",
                           ex);
             reply_bad_param(res, "exclude_alerts", m.data);
             vg_buf_free(&m);
@@ -199,8 +200,9 @@ static void handle_rules(web_request_t *req, web_response_t *res) {
         max_groups = strtol(limit_s, &end, 10);
         if (*end) {
             vg_buf_t m = VG_BUF_INIT;
-            vg_buf_printf(&m, "group_limit needs to be a valid number: strconv.ParseInt: parsing "
-                              "\"%s\": invalid syntax",
+            vg_buf_printf(&m,
+                          "group_limit needs to be a valid number: strconv.ParseInt: parsing "
+                          "\"%s\": invalid syntax",
                           limit_s);
             reply_bad_param(res, "group_limit", m.data);
             vg_buf_free(&m);

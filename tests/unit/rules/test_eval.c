@@ -63,25 +63,27 @@ static void expect_pass(const char *name) {
 
 static void test_keep_firing_for_and_staleness(void **state) {
     (void)state;
-    write_file("kf.yml", "groups:\n- name: g\n  rules:\n  - alert: KF\n    expr: x > 0\n"
-                         "    for: 1m\n    keep_firing_for: 2m\n  - record: rec\n    expr: x * 2\n");
-    write_file("kf.test.yml",
-               "rule_files: [kf.yml]\nevaluation_interval: 1m\ntests:\n- interval: 1m\n"
-               "  input_series:\n  - series: x\n    values: '1 1 1 0 0 0 0 0 stale'\n"
-               "  alert_rule_test:\n  - {eval_time: 0m, alertname: KF, exp_alerts: []}\n"
-               "  - {eval_time: 1m, alertname: KF, exp_alerts: [{exp_labels: {}}]}\n"
-               "  - {eval_time: 4m, alertname: KF, exp_alerts: [{exp_labels: {}}]}\n"
-               "  - {eval_time: 5m, alertname: KF, exp_alerts: []}\n"
-               "  promql_expr_test:\n"
-               "  - expr: ALERTS\n    eval_time: 4m\n"
-               "    exp_samples: [{labels: 'ALERTS{alertname=\"KF\",alertstate=\"firing\"}', value: 1}]\n"
-               "  - expr: ALERTS_FOR_STATE\n    eval_time: 4m\n"
-               "    exp_samples: [{labels: 'ALERTS_FOR_STATE{alertname=\"KF\"}', value: 0}]\n"
-               "  - {expr: ALERTS, eval_time: 5m, exp_samples: []}\n"
-               "  - {expr: rec, eval_time: 2m, exp_samples: [{labels: rec, value: 2}]}\n"
-               "  - {expr: rec, eval_time: 8m, exp_samples: []}\n"
-               "  - expr: count_over_time(rec[10m])\n    eval_time: 9m\n"
-               "    exp_samples: [{labels: '{}', value: 8}]\n");
+    write_file("kf.yml",
+               "groups:\n- name: g\n  rules:\n  - alert: KF\n    expr: x > 0\n"
+               "    for: 1m\n    keep_firing_for: 2m\n  - record: rec\n    expr: x * 2\n");
+    write_file(
+        "kf.test.yml",
+        "rule_files: [kf.yml]\nevaluation_interval: 1m\ntests:\n- interval: 1m\n"
+        "  input_series:\n  - series: x\n    values: '1 1 1 0 0 0 0 0 stale'\n"
+        "  alert_rule_test:\n  - {eval_time: 0m, alertname: KF, exp_alerts: []}\n"
+        "  - {eval_time: 1m, alertname: KF, exp_alerts: [{exp_labels: {}}]}\n"
+        "  - {eval_time: 4m, alertname: KF, exp_alerts: [{exp_labels: {}}]}\n"
+        "  - {eval_time: 5m, alertname: KF, exp_alerts: []}\n"
+        "  promql_expr_test:\n"
+        "  - expr: ALERTS\n    eval_time: 4m\n"
+        "    exp_samples: [{labels: 'ALERTS{alertname=\"KF\",alertstate=\"firing\"}', value: 1}]\n"
+        "  - expr: ALERTS_FOR_STATE\n    eval_time: 4m\n"
+        "    exp_samples: [{labels: 'ALERTS_FOR_STATE{alertname=\"KF\"}', value: 0}]\n"
+        "  - {expr: ALERTS, eval_time: 5m, exp_samples: []}\n"
+        "  - {expr: rec, eval_time: 2m, exp_samples: [{labels: rec, value: 2}]}\n"
+        "  - {expr: rec, eval_time: 8m, exp_samples: []}\n"
+        "  - expr: count_over_time(rec[10m])\n    eval_time: 9m\n"
+        "    exp_samples: [{labels: '{}', value: 8}]\n");
     expect_pass("kf.test.yml");
 }
 
@@ -89,10 +91,11 @@ static void test_limit(void **state) {
     (void)state;
     write_file("limit.yml", "groups:\n- name: g\n  limit: 1\n  rules:\n  - alert: L\n"
                             "    expr: y > 0\n");
-    write_file("limit.test.yml",
-               "rule_files: [limit.yml]\ntests:\n- interval: 1m\n  input_series:\n"
-               "  - {series: 'y{a=\"1\"}', values: '1x3'}\n  - {series: 'y{a=\"2\"}', values: '1x3'}\n"
-               "  alert_rule_test:\n  - {eval_time: 1m, alertname: L, exp_alerts: []}\n");
+    write_file(
+        "limit.test.yml",
+        "rule_files: [limit.yml]\ntests:\n- interval: 1m\n  input_series:\n"
+        "  - {series: 'y{a=\"1\"}', values: '1x3'}\n  - {series: 'y{a=\"2\"}', values: '1x3'}\n"
+        "  alert_rule_test:\n  - {eval_time: 1m, alertname: L, exp_alerts: []}\n");
     char *o = NULL, *e = NULL;
     assert_int_equal(run("limit.test.yml", &o, &e), 1);
     assert_string_equal(e, "  FAILED:\n    rule: L, time: 0s, err: exceeded limit of 1 with 2 "
@@ -201,8 +204,8 @@ static void test_restore(void **state) {
     /* An alert pending since 1000 s, last seen at 1600 s (10 minutes of
      * its 30); the server comes back at 2000 s. */
     tsdb_appender_t *app = tsdb_appender_new(db);
-    labels_t *fs = labels_from_strings("__name__", "ALERTS_FOR_STATE", "alertname", "R", "sev",
-                                       "x", NULL);
+    labels_t *fs =
+        labels_from_strings("__name__", "ALERTS_FOR_STATE", "alertname", "R", "sev", "x", NULL);
     labels_t *x = labels_from_strings("__name__", "x", NULL);
     vg_err_t err = {0};
     for (int64_t t = 1000; t <= 1600; t += 60)

@@ -113,8 +113,9 @@ static void test_decoding(void **state) {
                              "  line 3: field foo not found in type rulefmt.RuleGroup\n"
                              "  line 7: field bar not found in type rulefmt.Rule",
                              NULL};
-    expect_errors("groups:\n- name: a\n  foo: 1\n  rules:\n  - alert: X\n    expr: up\n    bar: 2\n",
-                  unknown);
+    expect_errors(
+        "groups:\n- name: a\n  foo: 1\n  rules:\n  - alert: X\n    expr: up\n    bar: 2\n",
+        unknown);
     const char *dur[] = {"not a valid duration string: \"xx\"",
                          "not a valid duration string: \"xx\"", NULL};
     expect_errors("groups:\n- name: a\n  rules:\n  - alert: X\n    expr: up\n    for: xx\n", dur);
@@ -224,8 +225,8 @@ static void test_formats(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good),        cmocka_unit_test(test_validation),
-        cmocka_unit_test(test_decoding),    cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_good),         cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_decoding),     cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_check_output), cmocka_unit_test(test_formats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
