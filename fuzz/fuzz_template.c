@@ -22,7 +22,19 @@ static template_map_t fz_labels = {2, fz_labels_e, TEMPLATE_STRING};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Alertmanager's default templates, from the reference installation when
+ * it is there, so fuzzed templates can call their definitions. */
+static char *am_default;
+static size_t am_default_len;
+static bool am_default_tried;
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (!am_default_tried) {
+        am_default_tried = true;
+        if (vg_file_read_all("/usr/share/prometheus/alertmanager/default.tmpl", 1 << 20,
+                             &am_default, &am_default_len, NULL) != 0)
+            am_default = NULL;
+    }
     if (size < 1 || size > 64 * 1024) return 0;
     uint8_t mode = data[0];
     static const template_funcs_t *am[] = {&template_funcs_alertmanager};
@@ -39,10 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     };
     template_t *t = template_new(&o);
     vg_err_t err;
-    if (!(mode & 2)) {
-        template_add(t, template_am_default_tmpl, template_am_default_tmpl_len, "default.tmpl",
-                     &err);
-    }
+    if (!(mode & 2) && am_default)
+        template_add(t, am_default, am_default_len, "default.tmpl", &err);
     int rc = template_add(t, (const char *)data + 1, size - 1, "fuzz", &err);
     if (rc == 0) {
         template_am_alert_t alerts[2] = {

@@ -328,13 +328,4 @@ int template_execute(const template_t *t, const char *name, const template_value
 
 void template_free(template_t *t);
 
-/* ------------------------------------------------------------ peer data */
-
-/* Alertmanager's default.tmpl and email.tmpl (Apache-2.0, see
- * src/template/am/NOTICE), byte for byte as the peer embeds them. */
-extern const char template_am_default_tmpl[];
-extern const size_t template_am_default_tmpl_len;
-extern const char template_am_email_tmpl[];
-extern const size_t template_am_email_tmpl_len;
-
 #endif
