@@ -1,49 +1,11 @@
-/* Shared inside the alert module only: the YAML node tree, the table-driven
- * decoder with yaml.v2's error behaviour, and the helpers the configuration
- * files share (matcher parsing into an arena, URL checks). */
+/* Shared inside the alert module only: the table-driven decoder over
+ * ytree's nodes with yaml.v2's error behaviour, and the helpers the
+ * configuration files share (matcher parsing into an arena, URL checks). */
 #ifndef VG_ALERT_INT_H
 #define VG_ALERT_INT_H
 
 #include "alert/alert.h"
-
-/* ------------------------------------------------------------ YAML tree */
-
-typedef enum alert_ykind {
-    ALERT_Y_SCALAR = 0,
-    ALERT_Y_MAP,
-    ALERT_Y_SEQ,
-} alert_ykind_t;
-
-/* What a scalar resolves to under YAML 1.1, as Go's yaml.v2 resolves it. */
-typedef enum alert_ytag {
-    ALERT_T_STR = 0,
-    ALERT_T_NULL,
-    ALERT_T_BOOL,
-    ALERT_T_INT,
-    ALERT_T_FLOAT,
-    ALERT_T_MAP,
-    ALERT_T_SEQ,
-} alert_ytag_t;
-
-/* One node. A map holds 2*n kids (key, value, ...), a sequence n. Aliases
- * point at the anchored node, so the tree is a DAG (visits are bounded). */
-typedef struct alert_ynode {
-    alert_ykind_t kind;
-    alert_ytag_t tag;
-    unsigned line, col; /* 1-based */
-    const char *str;    /* scalars: NUL-terminated */
-    size_t len;
-    struct alert_ynode **kids;
-    size_t n;
-} alert_ynode_t;
-
-/* Parses the first YAML document of text into a tree in arena. An empty
- * document gives *out = NULL. Syntax errors read "yaml: line N: <why>" as
- * yaml.v2 words them. */
-int alert_yaml_parse(const char *text, size_t len, vg_arena_t *arena, alert_ynode_t **out,
-                     vg_err_t *err);
-const char *alert_ytag_name(alert_ytag_t t);
-bool alert_ynode_null(const alert_ynode_t *n);
+#include "ytree/ytree.h"
 
 /* -------------------------------------------------------------- decoder */
 
@@ -93,7 +55,7 @@ typedef enum alert_fkind {
     ALERT_F_CUSTOM,  /* `custom` decodes it */
 } alert_fkind_t;
 
-typedef int (*alert_custom_fn)(alert_dec_t *d, const alert_ynode_t *n, void *dst);
+typedef int (*alert_custom_fn)(alert_dec_t *d, const ytree_node_t *n, void *dst);
 
 struct alert_type;
 typedef struct alert_field {
@@ -113,23 +75,23 @@ typedef struct alert_type {
     void (*init)(void *obj);     /* defaults (Alertmanager's Default*Config) */
     /* Runs once the struct decoded without type errors (UnmarshalYAML's
      * checks); returns ALERT_DEC_OK or ALERT_DEC_FATAL. */
-    int (*validate)(alert_dec_t *d, const alert_ynode_t *map, void *obj);
+    int (*validate)(alert_dec_t *d, const ytree_node_t *map, void *obj);
 } alert_type_t;
 
 /* Records a fatal error (Alertmanager's message). Returns ALERT_DEC_FATAL. */
 int alert_dec_fatal(alert_dec_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Records a type error "line N: ..." and returns ALERT_DEC_TERR. */
-int alert_dec_terr(alert_dec_t *d, const alert_ynode_t *at, const char *fmt, ...)
+int alert_dec_terr(alert_dec_t *d, const ytree_node_t *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* "cannot unmarshal !!str `abc` into T". */
-int alert_dec_type_error(alert_dec_t *d, const alert_ynode_t *n, const char *go_type);
+int alert_dec_type_error(alert_dec_t *d, const ytree_node_t *n, const char *go_type);
 
 /* Decodes a struct node into obj (initialised by the caller with
  * alert_dec_init). */
-int alert_dec_struct(alert_dec_t *d, const alert_type_t *t, const alert_ynode_t *n, void *obj);
+int alert_dec_struct(alert_dec_t *d, const alert_type_t *t, const ytree_node_t *n, void *obj);
 void alert_dec_init(const alert_type_t *t, void *obj);
 /* A scalar as a Go string (any scalar; null = ""). */
-int alert_dec_string(alert_dec_t *d, const alert_ynode_t *n, const char **out);
+int alert_dec_string(alert_dec_t *d, const ytree_node_t *n, const char **out);
 /* Keeps a compiled regex alive as long as the config. */
 void alert_dec_keep_regex(alert_dec_t *d, labels_regex_t *re);
 void *alert_dec_zalloc(alert_dec_t *d, size_t n);
@@ -160,9 +122,9 @@ int alert_matchers_parse_into(const char *s, size_t len, vg_arena_t *arena,
 void alert_matchers_sort(alert_matcher_t *ms, size_t n);
 
 /* Decodes one entry of a time interval's time_intervals list. */
-int alert_timeinterval_decode_spec(alert_dec_t *d, const alert_ynode_t *n, alert_time_spec_t *out);
+int alert_timeinterval_decode_spec(alert_dec_t *d, const ytree_node_t *n, alert_time_spec_t *out);
 
 /* Decodes the whole document into c (schema.c). */
-int alert_config_decode(alert_dec_t *d, const alert_ynode_t *root, alert_config_t *c);
+int alert_config_decode(alert_dec_t *d, const ytree_node_t *root, alert_config_t *c);
 
 #endif

@@ -19,8 +19,15 @@ struct alert_config_priv {
 static alert_config_t *load(const char *yaml, size_t len, const char *name, const char *dir,
                             vg_err_t *err) {
     vg_arena_t *arena = vg_arena_new(0);
-    alert_ynode_t *root = NULL;
-    if (alert_yaml_parse(yaml, len, arena, &root, err) != VG_OK) {
+    ytree_node_t *root = NULL;
+    /* alertmanager.yml is read with yaml.v2; errors as it words them. */
+    const ytree_opts_t opts = {
+        .dialect = YTREE_GO_YAML_V2,
+        .max_bytes = ALERT_CONFIG_MAX_FILE_BYTES,
+        .max_nodes = ALERT_CONFIG_MAX_NODES,
+        .max_depth = ALERT_CONFIG_MAX_DEPTH,
+    };
+    if (ytree_parse(yaml, len, &opts, arena, &root, err) != VG_OK) {
         vg_arena_free(arena);
         return NULL;
     }

@@ -32,7 +32,7 @@ int alert_dec_fatal(alert_dec_t *d, const char *fmt, ...) {
     return ALERT_DEC_FATAL;
 }
 
-int alert_dec_terr(alert_dec_t *d, const alert_ynode_t *at, const char *fmt, ...) {
+int alert_dec_terr(alert_dec_t *d, const ytree_node_t *at, const char *fmt, ...) {
     /* Bound the message list: thousands of errors help nobody. */
     if (d->n_terrs < 200) {
         vg_buf_printf(&d->terrs, "\n  line %u: ", at ? at->line : 0);
@@ -45,15 +45,14 @@ int alert_dec_terr(alert_dec_t *d, const alert_ynode_t *at, const char *fmt, ...
     return ALERT_DEC_TERR;
 }
 
-int alert_dec_type_error(alert_dec_t *d, const alert_ynode_t *n, const char *go_type) {
-    if (n->kind != ALERT_Y_SCALAR)
-        return alert_dec_terr(d, n, "cannot unmarshal %s into %s", alert_ytag_name(n->tag),
-                              go_type);
+int alert_dec_type_error(alert_dec_t *d, const ytree_node_t *n, const char *go_type) {
+    if (n->kind != YTREE_NODE_SCALAR)
+        return alert_dec_terr(d, n, "cannot unmarshal %s into %s", ytree_tag_name(n->tag), go_type);
     /* yaml.v2 shortens long values to 7 bytes and "...". */
     if (n->len > 10)
-        return alert_dec_terr(d, n, "cannot unmarshal %s `%.7s...` into %s",
-                              alert_ytag_name(n->tag), n->str, go_type);
-    return alert_dec_terr(d, n, "cannot unmarshal %s `%s` into %s", alert_ytag_name(n->tag), n->str,
+        return alert_dec_terr(d, n, "cannot unmarshal %s `%.7s...` into %s", ytree_tag_name(n->tag),
+                              n->str, go_type);
+    return alert_dec_terr(d, n, "cannot unmarshal %s `%s` into %s", ytree_tag_name(n->tag), n->str,
                           go_type);
 }
 
@@ -101,9 +100,9 @@ static int over_budget(alert_dec_t *d) {
     return ALERT_DEC_FATAL;
 }
 
-int alert_dec_string(alert_dec_t *d, const alert_ynode_t *n, const char **out) {
-    if (n->kind != ALERT_Y_SCALAR) return alert_dec_type_error(d, n, "string");
-    *out = n->tag == ALERT_T_NULL ? "" : n->str;
+int alert_dec_string(alert_dec_t *d, const ytree_node_t *n, const char **out) {
+    if (n->kind != YTREE_NODE_SCALAR) return alert_dec_type_error(d, n, "string");
+    *out = n->tag == YTREE_TAG_NULL ? "" : n->str;
     return ALERT_DEC_OK;
 }
 
@@ -324,8 +323,7 @@ void alert_dec_init(const alert_type_t *t, void *obj) {
 }
 
 static int key_cmp(const void *a, const void *b) {
-    const alert_ynode_t *x = *(const alert_ynode_t *const *)a,
-                        *y = *(const alert_ynode_t *const *)b;
+    const ytree_node_t *x = *(const ytree_node_t *const *)a, *y = *(const ytree_node_t *const *)b;
     int c = strcmp(x->str, y->str);
     if (c) return c;
     return x->line != y->line ? (x->line < y->line ? -1 : 1)
@@ -333,23 +331,23 @@ static int key_cmp(const void *a, const void *b) {
 }
 
 /* map[string]string: file order; repeated keys are type errors. */
-static int decode_pairs(alert_dec_t *d, const alert_ynode_t *n, list_slot_t *slot) {
-    if (alert_ynode_null(n)) return slot->items = NULL, slot->n = 0, ALERT_DEC_OK;
-    if (n->kind != ALERT_Y_MAP) return alert_dec_type_error(d, n, "map[string]string");
+static int decode_pairs(alert_dec_t *d, const ytree_node_t *n, list_slot_t *slot) {
+    if (ytree_is_null(n)) return slot->items = NULL, slot->n = 0, ALERT_DEC_OK;
+    if (n->kind != YTREE_NODE_MAP) return alert_dec_type_error(d, n, "map[string]string");
     config_pair_t *items = alert_dec_zalloc(d, n->n * sizeof *items);
     int rc = ALERT_DEC_OK;
     for (size_t i = 0; i < n->n; i++) {
-        const alert_ynode_t *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
+        const ytree_node_t *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
         if (!visit(d)) return over_budget(d);
         int r1 = alert_dec_string(d, k, &items[i].name);
         int r2 = alert_dec_string(d, v, &items[i].value);
         if (r1 || r2) rc = ALERT_DEC_TERR;
     }
     if (n->n > 1) {
-        const alert_ynode_t **keys = vg_malloc(n->n * sizeof *keys);
+        const ytree_node_t **keys = vg_malloc(n->n * sizeof *keys);
         size_t nk = 0;
         for (size_t i = 0; i < n->n; i++)
-            if (n->kids[2 * i]->kind == ALERT_Y_SCALAR) keys[nk++] = n->kids[2 * i];
+            if (n->kids[2 * i]->kind == YTREE_NODE_SCALAR) keys[nk++] = n->kids[2 * i];
         qsort(keys, nk, sizeof *keys, key_cmp);
         for (size_t i = 1; i < nk; i++)
             if (!strcmp(keys[i - 1]->str, keys[i]->str))
@@ -361,9 +359,9 @@ static int decode_pairs(alert_dec_t *d, const alert_ynode_t *n, list_slot_t *slo
     return rc;
 }
 
-static int decode_strlist(alert_dec_t *d, const alert_ynode_t *n, list_slot_t *slot) {
-    if (alert_ynode_null(n)) return slot->items = NULL, slot->n = 0, ALERT_DEC_OK;
-    if (n->kind != ALERT_Y_SEQ) return alert_dec_type_error(d, n, "[]string");
+static int decode_strlist(alert_dec_t *d, const ytree_node_t *n, list_slot_t *slot) {
+    if (ytree_is_null(n)) return slot->items = NULL, slot->n = 0, ALERT_DEC_OK;
+    if (n->kind != YTREE_NODE_SEQ) return alert_dec_type_error(d, n, "[]string");
     if (n->n == 0) return slot->items = (void *)empty_list_marker, slot->n = 0, ALERT_DEC_OK;
     const char **items = alert_dec_zalloc(d, n->n * sizeof *items);
     int rc = ALERT_DEC_OK;
@@ -377,16 +375,16 @@ static int decode_strlist(alert_dec_t *d, const alert_ynode_t *n, list_slot_t *s
     return rc;
 }
 
-static int decode_list(alert_dec_t *d, const alert_field_t *f, const alert_ynode_t *n,
+static int decode_list(alert_dec_t *d, const alert_field_t *f, const ytree_node_t *n,
                        list_slot_t *slot) {
-    if (alert_ynode_null(n)) return slot->items = NULL, slot->n = 0, ALERT_DEC_OK;
-    if (n->kind != ALERT_Y_SEQ) return alert_dec_type_error(d, n, f->go ? f->go : "[]struct");
+    if (ytree_is_null(n)) return slot->items = NULL, slot->n = 0, ALERT_DEC_OK;
+    if (n->kind != YTREE_NODE_SEQ) return alert_dec_type_error(d, n, f->go ? f->go : "[]struct");
     char *items = alert_dec_zalloc(d, n->n * f->type->size);
     int rc = ALERT_DEC_OK;
     for (size_t i = 0; i < n->n; i++) {
-        const alert_ynode_t *it = n->kids[i];
+        const ytree_node_t *it = n->kids[i];
         void *obj = items + i * f->type->size;
-        if (alert_ynode_null(it)) {
+        if (ytree_is_null(it)) {
             /* A nil element: no defaults, as Go leaves a nil pointer. */
             if (f->null_item_msg) return alert_dec_fatal(d, "%s", f->null_item_msg);
             zero_init(f->type, obj);
@@ -402,9 +400,9 @@ static int decode_list(alert_dec_t *d, const alert_field_t *f, const alert_ynode
     return rc;
 }
 
-static int decode_url(alert_dec_t *d, const alert_field_t *f, const alert_ynode_t *n, void *dst) {
+static int decode_url(alert_dec_t *d, const alert_field_t *f, const ytree_node_t *n, void *dst) {
     const char *s = "";
-    if (alert_ynode_null(n)) {
+    if (ytree_is_null(n)) {
         *(const char **)dst = f->kind == ALERT_F_TURL ? "" : NULL;
         return ALERT_DEC_OK;
     }
@@ -436,8 +434,8 @@ static int decode_url(alert_dec_t *d, const alert_field_t *f, const alert_ynode_
     return ALERT_DEC_OK;
 }
 
-static int decode_field(alert_dec_t *d, const alert_field_t *f, const alert_ynode_t *n, void *dst) {
-    bool null = alert_ynode_null(n);
+static int decode_field(alert_dec_t *d, const alert_field_t *f, const ytree_node_t *n, void *dst) {
+    bool null = ytree_is_null(n);
     char why[VG_ERR_MSG_MAX / 2];
     switch (f->kind) {
     case ALERT_F_STR: return alert_dec_string(d, n, (const char **)dst);
@@ -461,7 +459,7 @@ static int decode_field(alert_dec_t *d, const alert_field_t *f, const alert_ynod
                 *(alert_tribool_t *)dst = ALERT_UNSET;
             return ALERT_DEC_OK;
         }
-        if (n->kind != ALERT_Y_SCALAR || n->tag != ALERT_T_BOOL || !parse_bool(n->str, &b))
+        if (n->kind != YTREE_NODE_SCALAR || n->tag != YTREE_TAG_BOOL || !parse_bool(n->str, &b))
             return alert_dec_type_error(d, n, "bool");
         if (f->kind == ALERT_F_BOOL)
             *(bool *)dst = b;
@@ -472,7 +470,7 @@ static int decode_field(alert_dec_t *d, const alert_field_t *f, const alert_ynod
     case ALERT_F_MDUR:
     case ALERT_F_PMDUR: {
         if (null) return *(int64_t *)dst = f->kind == ALERT_F_PMDUR ? -1 : 0, ALERT_DEC_OK;
-        if (n->kind != ALERT_Y_SCALAR) return alert_dec_type_error(d, n, "string");
+        if (n->kind != YTREE_NODE_SCALAR) return alert_dec_type_error(d, n, "string");
         if (n->len == 0) return alert_dec_fatal(d, "empty duration string");
         int64_t ms;
         if (vg_duration_parse(n->str, n->len, &ms) != VG_OK)
@@ -484,20 +482,20 @@ static int decode_field(alert_dec_t *d, const alert_field_t *f, const alert_ynod
         if (null) return *(int64_t *)dst = 0, ALERT_DEC_OK;
         bool neg;
         uint64_t mag;
-        if (n->kind == ALERT_Y_SCALAR && n->tag == ALERT_T_INT && parse_int(n->str, &neg, &mag) &&
-            mag <= INT64_MAX) {
+        if (n->kind == YTREE_NODE_SCALAR && n->tag == YTREE_TAG_INT &&
+            parse_int(n->str, &neg, &mag) && mag <= INT64_MAX) {
             *(int64_t *)dst = (neg ? -1 : 1) * (int64_t)(mag / 1000000);
             return ALERT_DEC_OK;
         }
         int64_t ms;
-        if (n->kind == ALERT_Y_SCALAR && n->tag == ALERT_T_STR &&
+        if (n->kind == YTREE_NODE_SCALAR && n->tag == YTREE_TAG_STR &&
             go_parse_duration(n->str, &ms, why, sizeof why))
             return *(int64_t *)dst = ms, ALERT_DEC_OK;
         return alert_dec_type_error(d, n, "time.Duration");
     }
     case ALERT_F_TEXTDUR: {
         if (null) return *(int64_t *)dst = 0, ALERT_DEC_OK;
-        if (n->kind != ALERT_Y_SCALAR)
+        if (n->kind != YTREE_NODE_SCALAR)
             return alert_dec_type_error(d, n, f->go ? f->go : "config.duration");
         int64_t ms;
         if (!go_parse_duration(n->str, &ms, why, sizeof why)) return alert_dec_fatal(d, "%s", why);
@@ -510,7 +508,8 @@ static int decode_field(alert_dec_t *d, const alert_field_t *f, const alert_ynod
         const char *go = f->go ? f->go : f->kind == ALERT_F_UINT ? "uint64" : "int64";
         bool neg;
         uint64_t mag;
-        if (n->kind != ALERT_Y_SCALAR || n->tag != ALERT_T_INT || !parse_int(n->str, &neg, &mag))
+        if (n->kind != YTREE_NODE_SCALAR || n->tag != YTREE_TAG_INT ||
+            !parse_int(n->str, &neg, &mag))
             return alert_dec_type_error(d, n, go);
         if (f->kind == ALERT_F_UINT) {
             if (neg && mag) return alert_dec_type_error(d, n, go);
@@ -561,14 +560,14 @@ typedef struct seen_set {
     size_t n;
 } seen_set_t;
 
-static bool is_merge_key(const alert_ynode_t *k) {
-    return k->kind == ALERT_Y_SCALAR && k->tag == ALERT_T_STR && !strcmp(k->str, "<<");
+static bool is_merge_key(const ytree_node_t *k) {
+    return k->kind == YTREE_NODE_SCALAR && k->tag == YTREE_TAG_STR && !strcmp(k->str, "<<");
 }
 
-static int decode_key(alert_dec_t *d, const alert_type_t *t, const alert_ynode_t *k,
-                      const alert_ynode_t *v, void *obj, seen_set_t *seen) {
+static int decode_key(alert_dec_t *d, const alert_type_t *t, const ytree_node_t *k,
+                      const ytree_node_t *v, void *obj, seen_set_t *seen) {
     if (!visit(d)) return over_budget(d);
-    if (k->kind != ALERT_Y_SCALAR) return alert_dec_type_error(d, k, "string");
+    if (k->kind != YTREE_NODE_SCALAR) return alert_dec_type_error(d, k, "string");
     size_t base = 0;
     const alert_field_t *f = find_field(t, k->str, &base);
     if (!f) return alert_dec_terr(d, k, "field %s not found in type %s", k->str, t->go_name);
@@ -583,14 +582,14 @@ static int decode_key(alert_dec_t *d, const alert_type_t *t, const alert_ynode_t
 
 /* `<<: *anchor` or `<<: [*a, *b]`: the merged map's keys are decoded into
  * the same struct at the merge key's place (later keys win), as yaml.v2. */
-static int decode_merge(alert_dec_t *d, const alert_type_t *t, const alert_ynode_t *v, void *obj,
+static int decode_merge(alert_dec_t *d, const alert_type_t *t, const ytree_node_t *v, void *obj,
                         unsigned depth) {
     if (!visit(d)) return over_budget(d);
     if (depth > 16) return alert_dec_fatal(d, "map merge nested too deeply");
-    if (v->kind == ALERT_Y_SEQ) {
+    if (v->kind == YTREE_NODE_SEQ) {
         int rc = ALERT_DEC_OK;
         for (size_t i = v->n; i-- > 0;) {
-            if (v->kids[i]->kind != ALERT_Y_MAP)
+            if (v->kids[i]->kind != YTREE_NODE_MAP)
                 return alert_dec_fatal(d,
                                        "map merge requires map or sequence of maps as the value");
             int r = decode_merge(d, t, v->kids[i], obj, depth + 1);
@@ -599,11 +598,11 @@ static int decode_merge(alert_dec_t *d, const alert_type_t *t, const alert_ynode
         }
         return rc;
     }
-    if (v->kind != ALERT_Y_MAP)
+    if (v->kind != YTREE_NODE_MAP)
         return alert_dec_fatal(d, "map merge requires map or sequence of maps as the value");
     int rc = ALERT_DEC_OK;
     for (size_t i = 0; i < v->n; i++) {
-        const alert_ynode_t *k = v->kids[2 * i], *val = v->kids[2 * i + 1];
+        const ytree_node_t *k = v->kids[2 * i], *val = v->kids[2 * i + 1];
         int r = is_merge_key(k) ? decode_merge(d, t, val, obj, depth + 1)
                                 : decode_key(d, t, k, val, obj, NULL);
         if (r == ALERT_DEC_FATAL) return r;
@@ -612,13 +611,13 @@ static int decode_merge(alert_dec_t *d, const alert_type_t *t, const alert_ynode
     return rc;
 }
 
-int alert_dec_struct(alert_dec_t *d, const alert_type_t *t, const alert_ynode_t *n, void *obj) {
+int alert_dec_struct(alert_dec_t *d, const alert_type_t *t, const ytree_node_t *n, void *obj) {
     if (!visit(d)) return over_budget(d);
-    if (n->kind != ALERT_Y_MAP) return alert_dec_type_error(d, n, t->go_name);
+    if (n->kind != YTREE_NODE_MAP) return alert_dec_type_error(d, n, t->go_name);
     seen_set_t seen = {.n = 0};
     int rc = ALERT_DEC_OK;
     for (size_t i = 0; i < n->n; i++) {
-        const alert_ynode_t *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
+        const ytree_node_t *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
         int r =
             is_merge_key(k) ? decode_merge(d, t, v, obj, 0) : decode_key(d, t, k, v, obj, &seen);
         if (r == ALERT_DEC_FATAL) return r;

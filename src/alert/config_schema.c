@@ -69,7 +69,7 @@ static const alert_field_t tls_fields[] = {
 
 static bool set(const char *s) { return s && *s; }
 
-static int tls_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int tls_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     config_tls_t *t = obj;
     CHECK(at_most_one(d, set(t->ca), set(t->ca_file), "ca and ca_file"));
@@ -135,9 +135,9 @@ typedef struct http_raw {
     bool has_connect_header;
 } http_raw_t;
 
-static int decode_connect_header(alert_dec_t *d, const alert_ynode_t *n, void *dst) {
-    if (alert_ynode_null(n)) return ALERT_DEC_OK;
-    if (n->kind != ALERT_Y_MAP) return alert_dec_type_error(d, n, "config.ProxyHeader");
+static int decode_connect_header(alert_dec_t *d, const ytree_node_t *n, void *dst) {
+    if (ytree_is_null(n)) return ALERT_DEC_OK;
+    if (n->kind != YTREE_NODE_MAP) return alert_dec_type_error(d, n, "config.ProxyHeader");
     *(bool *)dst = n->n > 0;
     return ALERT_DEC_OK;
 }
@@ -166,7 +166,7 @@ static void http_init(void *obj) {
 
 /* commoncfg.HTTPClientConfig.Validate, with bearer_token folded into
  * authorization as it does. */
-static int http_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int http_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     http_raw_t *h = obj;
     config_http_client_t *c = &h->c;
@@ -332,11 +332,11 @@ static const alert_field_t threading_fields[] = {
 static const alert_type_t threading_type = {"config.ThreadingConfig", sizeof(email_raw_t),
                                             threading_fields, NULL, NULL};
 
-static int decode_threading(alert_dec_t *d, const alert_ynode_t *n, void *dst) {
+static int decode_threading(alert_dec_t *d, const ytree_node_t *n, void *dst) {
     /* The threading keys live in email_raw_t itself: decode the node into
      * the enclosing struct (dst points at its start). */
     email_raw_t *r = dst;
-    if (alert_ynode_null(n)) return r->threading_enabled = false, r->thread_by_date = "", 0;
+    if (ytree_is_null(n)) return r->threading_enabled = false, r->thread_by_date = "", 0;
     return alert_dec_struct(d, &threading_type, n, r);
 }
 
@@ -390,7 +390,7 @@ static char *canonical_header(alert_dec_t *d, const char *h) {
     return out;
 }
 
-static int email_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int email_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     email_raw_t *r = obj;
     if (!set(r->e.to)) return alert_dec_fatal(d, "missing to address in email config");
@@ -431,7 +431,7 @@ static const alert_field_t slack_field_fields[] = {
     F("value", ALERT_F_STR, alert_slack_field_t, value),
     F("short", ALERT_F_TRI, alert_slack_field_t, short_), END};
 
-static int slack_field_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int slack_field_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_slack_field_t *f = obj;
     if (!set(f->title)) return alert_dec_fatal(d, "missing title in Slack field configuration");
@@ -455,7 +455,7 @@ static const alert_field_t slack_confirm_fields[] = {
     F("ok_text", ALERT_F_STR, slack_confirm_t, ok_text),
     F("dismiss_text", ALERT_F_STR, slack_confirm_t, dismiss_text), END};
 
-static int slack_confirm_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int slack_confirm_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     if (!set(((slack_confirm_t *)obj)->text))
         return alert_dec_fatal(d, "missing text in Slack confirmation configuration");
@@ -474,7 +474,7 @@ static const alert_field_t slack_action_fields[] = {
     FT("confirm", ALERT_F_PSTRUCT, slack_action_raw_t, confirm, &slack_confirm_type),
     END};
 
-static int slack_action_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int slack_action_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     slack_action_raw_t *r = obj;
     alert_slack_action_t *a = &r->a;
@@ -550,7 +550,7 @@ static void slack_init(void *obj) {
     s->footer = TMPL("slack.default.footer");
 }
 
-static int slack_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int slack_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     slack_raw_t *r = obj;
     alert_slack_config_t *s = &r->s;
@@ -590,18 +590,18 @@ static const alert_type_t pd_link_type = {"pagerduty.PagerdutyLink", sizeof(aler
 
 /* details: map[string]any; scalars are kept as strings, structured values
  * as their YAML position only (notify renders scalars). */
-static int decode_any_map(alert_dec_t *d, const alert_ynode_t *n, void *dst) {
+static int decode_any_map(alert_dec_t *d, const ytree_node_t *n, void *dst) {
     config_pair_t **items = dst;
     size_t *count = (size_t *)((char *)dst + sizeof(config_pair_t *));
-    if (alert_ynode_null(n)) return ALERT_DEC_OK;
-    if (n->kind != ALERT_Y_MAP) return alert_dec_type_error(d, n, "map[string]interface {}");
+    if (ytree_is_null(n)) return ALERT_DEC_OK;
+    if (n->kind != YTREE_NODE_MAP) return alert_dec_type_error(d, n, "map[string]interface {}");
     config_pair_t *out = alert_dec_zalloc(d, n->n * sizeof *out);
     size_t k = 0;
     for (size_t i = 0; i < n->n; i++) {
-        const alert_ynode_t *key = n->kids[2 * i], *v = n->kids[2 * i + 1];
-        if (key->kind != ALERT_Y_SCALAR) continue;
+        const ytree_node_t *key = n->kids[2 * i], *v = n->kids[2 * i + 1];
+        if (key->kind != YTREE_NODE_SCALAR) continue;
         out[k].name = key->str;
-        out[k].value = v->kind == ALERT_Y_SCALAR && v->tag != ALERT_T_NULL ? v->str : "";
+        out[k].value = v->kind == YTREE_NODE_SCALAR && v->tag != YTREE_TAG_NULL ? v->str : "";
         k++;
     }
     *items = out;
@@ -639,7 +639,7 @@ static void pagerduty_init(void *obj) {
     p->client_url = TMPL("pagerduty.default.clientURL");
 }
 
-static int pagerduty_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int pagerduty_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_pagerduty_config_t *p = obj;
     if (!set(p->routing_key) && !set(p->service_key) && !set(p->routing_key_file) &&
@@ -683,7 +683,7 @@ static const alert_field_t webhook_fields[] = {
 
 static void send_resolved_init(void *obj) { ((alert_notifier_base_t *)obj)->send_resolved = true; }
 
-static int webhook_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int webhook_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_webhook_config_t *w = obj;
     if (!set(w->url) && !set(w->url_file))
@@ -737,7 +737,7 @@ static void responder_text(alert_dec_t *d, const alert_opsgenie_responder_t *r, 
     snprintf(out, cap, "{%s %s %s %s}", r->id, r->name, r->username, r->type);
 }
 
-static int opsgenie_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int opsgenie_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_opsgenie_config_t *o = obj;
     CHECK(at_most_one(d, set(o->api_key), set(o->api_key_file), "api_key & api_key_file"));
@@ -797,7 +797,7 @@ static void wechat_init(void *obj) {
     w->agent_id = TMPL("wechat.default.agent_id");
 }
 
-static int wechat_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int wechat_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_wechat_config_t *w = obj;
     if (!set(w->message_type)) w->message_type = "text";
@@ -845,7 +845,7 @@ static void pushover_init(void *obj) {
     p->expire_ms = 3600000;
 }
 
-static int pushover_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int pushover_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_pushover_config_t *p = obj;
     if (!set(p->user_key) && !set(p->user_key_file))
@@ -883,7 +883,7 @@ static void victorops_init(void *obj) {
     v->monitoring_tool = TMPL("victorops.default.monitoring_tool");
 }
 
-static int victorops_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int victorops_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_victorops_config_t *v = obj;
     if (!set(v->routing_key)) return alert_dec_fatal(d, "missing Routing key in VictorOps config");
@@ -915,7 +915,7 @@ static const alert_field_t sigv4_fields[] = {
     F("use_fips_sts_endpoint", ALERT_F_BOOL, alert_sigv4_t, use_fips_sts_endpoint),
     END};
 
-static int sigv4_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int sigv4_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_sigv4_t *s = obj;
     if (set(s->access_key) != set(s->secret_key))
@@ -947,7 +947,7 @@ static void sns_init(void *obj) {
     s->message = TMPL("sns.default.message");
 }
 
-static int sns_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int sns_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_sns_config_t *s = obj;
     /* Go's (a == "") != (b == "") != (c == ""), exactly. */
@@ -982,7 +982,7 @@ static void telegram_init(void *obj) {
     t->parse_mode = "HTML";
 }
 
-static int telegram_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int telegram_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_telegram_config_t *t = obj;
     CHECK(at_most_one(d, set(t->bot_token), set(t->bot_token_file), "bot_token & bot_token_file"));
@@ -1011,7 +1011,7 @@ static void webex_init(void *obj) {
     w->message = TMPL("webex.default.message");
 }
 
-static int webex_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int webex_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_webex_config_t *w = obj;
     if (!set(w->room_id)) return alert_dec_fatal(d, "missing room_id on webex_config");
@@ -1048,7 +1048,7 @@ static int webhook_url_pair(alert_dec_t *d, const char *url, const char *file) {
     return at_most_one(d, url != NULL, set(file), "webhook_url & webhook_url_file");
 }
 
-static int discord_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int discord_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_discord_config_t *c = obj;
     return webhook_url_pair(d, c->webhook_url, c->webhook_url_file);
@@ -1088,7 +1088,7 @@ static void msteamsv2_init(void *obj) {
     c->text = TMPL("msteamsv2.default.text");
 }
 
-static int msteams_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int msteams_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_msteams_config_t *c = obj;
     return webhook_url_pair(d, c->webhook_url, c->webhook_url_file);
@@ -1107,16 +1107,16 @@ static const alert_type_t jira_field_type = {"jira.plain", sizeof(alert_jira_fie
                                              jira_field_fields, NULL, NULL};
 
 /* JiraFieldConfig: a bare string is the template; otherwise the struct. */
-static int decode_jira_field(alert_dec_t *d, const alert_ynode_t *n, void *dst) {
+static int decode_jira_field(alert_dec_t *d, const ytree_node_t *n, void *dst) {
     alert_jira_field_t *f = dst;
-    if (alert_ynode_null(n)) return ALERT_DEC_OK;
-    if (n->kind == ALERT_Y_SCALAR) return f->template_ = n->str, ALERT_DEC_OK;
+    if (ytree_is_null(n)) return ALERT_DEC_OK;
+    if (n->kind == YTREE_NODE_SCALAR) return f->template_ = n->str, ALERT_DEC_OK;
     return alert_dec_struct(d, &jira_field_type, n, f);
 }
 
-static int decode_jira_fields_any(alert_dec_t *d, const alert_ynode_t *n, void *dst) {
-    if (alert_ynode_null(n)) return ALERT_DEC_OK;
-    if (n->kind != ALERT_Y_MAP) return alert_dec_type_error(d, n, "map[string]interface {}");
+static int decode_jira_fields_any(alert_dec_t *d, const ytree_node_t *n, void *dst) {
+    if (ytree_is_null(n)) return ALERT_DEC_OK;
+    if (n->kind != YTREE_NODE_MAP) return alert_dec_type_error(d, n, "map[string]interface {}");
     *(unsigned *)dst = n->line;
     return ALERT_DEC_OK;
 }
@@ -1149,7 +1149,7 @@ static void jira_init(void *obj) {
     j->priority = TMPL("jira.default.priority");
 }
 
-static int jira_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int jira_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_jira_config_t *j = obj;
     if (!set(j->project)) return alert_dec_fatal(d, "missing project in jira_config");
@@ -1222,7 +1222,7 @@ static void rocketchat_init(void *obj) {
     r->title_link = TMPL("rocketchat.default.titlelink");
 }
 
-static int rocketchat_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int rocketchat_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_rocketchat_config_t *r = obj;
     CHECK(at_most_one(d, r->token != NULL, set(r->token_file), "token & token_file"));
@@ -1244,7 +1244,7 @@ static const alert_field_t incidentio_fields[] = {
     F("timeout", ALERT_F_GODUR, alert_incidentio_config_t, timeout_ms),
     END};
 
-static int incidentio_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int incidentio_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_incidentio_config_t *c = obj;
     if (!c->url && !set(c->url_file))
@@ -1267,7 +1267,7 @@ static const alert_type_t incidentio_type = {"incidentio.plain", sizeof(alert_in
                                              incidentio_validate};
 
 /* mattermost */
-static int chat_field_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int chat_field_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     alert_chat_field_t *f = obj;
     if (!set(f->title))
@@ -1364,7 +1364,7 @@ static void mattermost_init(void *obj) {
     m->fallback = TMPL("mattermost.default.fallback");
 }
 
-static int mattermost_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int mattermost_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     mattermost_raw_t *r = obj;
     if (r->props) r->m.props_card = r->props->card;
@@ -1464,7 +1464,7 @@ static const alert_field_t receiver_fields[] = {
        "missing mattermost config"),
     END};
 
-static int receiver_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int receiver_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     receiver_raw_t *r = obj;
     r->line = n->line;
     if (!set(r->name)) return alert_dec_fatal(d, "missing name in receiver");
@@ -1524,15 +1524,15 @@ typedef struct route_raw {
 
 /* MatchRegexps: map[string]Regexp. Each value compiles as it is decoded;
  * the names and null values are checked once the whole map is read. */
-static int decode_match_re(alert_dec_t *d, const alert_ynode_t *n, void *dst) {
+static int decode_match_re(alert_dec_t *d, const ytree_node_t *n, void *dst) {
     re_pair_t **items = dst;
     size_t *count = (size_t *)((char *)dst + sizeof(re_pair_t *));
-    if (alert_ynode_null(n)) return *items = NULL, *count = 0, ALERT_DEC_OK;
-    if (n->kind != ALERT_Y_MAP) return alert_dec_type_error(d, n, "config.plain");
+    if (ytree_is_null(n)) return *items = NULL, *count = 0, ALERT_DEC_OK;
+    if (n->kind != YTREE_NODE_MAP) return alert_dec_type_error(d, n, "config.plain");
     re_pair_t *out = alert_dec_zalloc(d, n->n * sizeof *out);
     int rc = ALERT_DEC_OK;
     for (size_t i = 0; i < n->n; i++) {
-        const alert_ynode_t *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
+        const ytree_node_t *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
         if (alert_dec_string(d, k, &out[i].name)) {
             rc = ALERT_DEC_TERR;
             continue;
@@ -1540,7 +1540,7 @@ static int decode_match_re(alert_dec_t *d, const alert_ynode_t *n, void *dst) {
         for (size_t j = 0; j < i; j++)
             if (out[j].name && !strcmp(out[j].name, out[i].name))
                 rc = alert_dec_terr(d, k, "key \"%s\" already set in map", k->str);
-        if (alert_ynode_null(v)) continue;
+        if (ytree_is_null(v)) continue;
         if (alert_dec_string(d, v, &out[i].value)) {
             rc = ALERT_DEC_TERR;
             continue;
@@ -1565,20 +1565,21 @@ static int decode_match_re(alert_dec_t *d, const alert_ynode_t *n, void *dst) {
 static void keep_regex_cb(void *ctx, labels_regex_t *re) { alert_dec_keep_regex(ctx, re); }
 
 /* Matchers: a list of matcher lines, each parsed, all sorted. */
-static int decode_matchers(alert_dec_t *d, const alert_ynode_t *n, void *dst) {
+static int decode_matchers(alert_dec_t *d, const ytree_node_t *n, void *dst) {
     alert_matcher_t **items = dst;
     size_t *count = (size_t *)((char *)dst + sizeof(alert_matcher_t *));
-    if (alert_ynode_null(n)) return *items = NULL, *count = 0, ALERT_DEC_OK;
-    if (n->kind != ALERT_Y_SEQ) return alert_dec_type_error(d, n, "[]string");
+    if (ytree_is_null(n)) return *items = NULL, *count = 0, ALERT_DEC_OK;
+    if (n->kind != YTREE_NODE_SEQ) return alert_dec_type_error(d, n, "[]string");
     int rc = ALERT_DEC_OK;
     for (size_t i = 0; i < n->n; i++)
-        if (n->kids[i]->kind != ALERT_Y_SCALAR) rc = alert_dec_type_error(d, n->kids[i], "string");
+        if (n->kids[i]->kind != YTREE_NODE_SCALAR)
+            rc = alert_dec_type_error(d, n->kids[i], "string");
     if (rc) return rc;
     alert_matcher_t *all = NULL;
     size_t n_all = 0;
     for (size_t i = 0; i < n->n; i++) {
-        const alert_ynode_t *line = n->kids[i];
-        const char *s = line->tag == ALERT_T_NULL ? "" : line->str;
+        const ytree_node_t *line = n->kids[i];
+        const char *s = line->tag == YTREE_TAG_NULL ? "" : line->str;
         alert_matcher_t *ms = NULL;
         size_t n_ms = 0;
         vg_err_t e = {0};
@@ -1614,7 +1615,7 @@ static const alert_field_t route_fields[] = {
     F("labels", ALERT_F_PAIRS, route_raw_t, labels),
     END};
 
-static int route_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int route_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     route_raw_t *r = obj;
     r->line = n->line;
     for (size_t i = 0; i < r->n_match; i++)
@@ -1687,7 +1688,7 @@ static const alert_field_t inhibit_fields[] = {
     F("equal", ALERT_F_STRLIST, inhibit_raw_t, equal),
     END};
 
-static int inhibit_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int inhibit_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     inhibit_raw_t *r = obj;
     for (size_t i = 0; i < r->n_source_match; i++)
@@ -1713,16 +1714,16 @@ typedef struct interval_raw {
     size_t n_specs;
 } interval_raw_t;
 
-static int decode_specs(alert_dec_t *d, const alert_ynode_t *n, void *dst) {
+static int decode_specs(alert_dec_t *d, const ytree_node_t *n, void *dst) {
     interval_raw_t *r = dst;
-    if (alert_ynode_null(n)) return r->specs = NULL, r->n_specs = 0, ALERT_DEC_OK;
-    if (n->kind != ALERT_Y_SEQ) return alert_dec_type_error(d, n, "[]timeinterval.TimeInterval");
+    if (ytree_is_null(n)) return r->specs = NULL, r->n_specs = 0, ALERT_DEC_OK;
+    if (n->kind != YTREE_NODE_SEQ) return alert_dec_type_error(d, n, "[]timeinterval.TimeInterval");
     r->specs = alert_dec_zalloc(d, n->n * sizeof *r->specs);
     r->n_specs = n->n;
     int rc = ALERT_DEC_OK;
     for (size_t i = 0; i < n->n; i++) {
         r->specs[i].location = "";
-        if (alert_ynode_null(n->kids[i])) continue;
+        if (ytree_is_null(n->kids[i])) continue;
         int x = alert_timeinterval_decode_spec(d, n->kids[i], &r->specs[i]);
         if (x == ALERT_DEC_FATAL) return x;
         if (x) rc = x;
@@ -1735,13 +1736,13 @@ static const alert_field_t interval_fields[] = {
     {"time_intervals", ALERT_F_CUSTOM, 0, NULL, decode_specs, NULL, NULL},
     END};
 
-static int mute_interval_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int mute_interval_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     if (!set(((interval_raw_t *)obj)->name))
         return alert_dec_fatal(d, "missing name in mute time interval");
     return ALERT_DEC_OK;
 }
-static int interval_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int interval_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     if (!set(((interval_raw_t *)obj)->name))
         return alert_dec_fatal(d, "missing name in time interval");
@@ -1770,11 +1771,11 @@ typedef struct config_raw {
     size_t n_time_intervals;
 } config_raw_t;
 
-static int decode_templates(alert_dec_t *d, const alert_ynode_t *n, void *dst) {
+static int decode_templates(alert_dec_t *d, const ytree_node_t *n, void *dst) {
     const char ***items = dst;
     size_t *count = (size_t *)((char *)dst + sizeof(const char **));
-    if (alert_ynode_null(n)) return ALERT_DEC_OK;
-    if (n->kind != ALERT_Y_SEQ) return alert_dec_type_error(d, n, "[]string");
+    if (ytree_is_null(n)) return ALERT_DEC_OK;
+    if (n->kind != YTREE_NODE_SEQ) return alert_dec_type_error(d, n, "[]string");
     const char **out = alert_dec_zalloc(d, n->n * sizeof *out);
     int rc = ALERT_DEC_OK;
     for (size_t i = 0; i < n->n; i++) {
@@ -2045,7 +2046,7 @@ static int pass_receiver(cfg_pass_t *p, receiver_raw_t *rcv) {
     return ALERT_DEC_OK;
 }
 
-static int config_validate(alert_dec_t *d, const alert_ynode_t *n, void *obj) {
+static int config_validate(alert_dec_t *d, const ytree_node_t *n, void *obj) {
     (void)n;
     config_raw_t *c = obj;
     if (!c->global) {
@@ -2268,7 +2269,7 @@ static size_t count_routes(const alert_route_t *r) {
     return n;
 }
 
-int alert_config_decode(alert_dec_t *d, const alert_ynode_t *root, alert_config_t *c) {
+int alert_config_decode(alert_dec_t *d, const ytree_node_t *root, alert_config_t *c) {
     config_raw_t raw;
     alert_dec_init(&config_type, &raw);
     if (root) {
@@ -2288,7 +2289,7 @@ int alert_config_decode(alert_dec_t *d, const alert_ynode_t *root, alert_config_
         return vg_err_set(d->err, VG_ERR_INPUT, "cannot have continue in root route");
 
     c->has_global = false;
-    for (size_t i = 0; root && root->kind == ALERT_Y_MAP && i < root->n; i++)
+    for (size_t i = 0; root && root->kind == YTREE_NODE_MAP && i < root->n; i++)
         c->has_global |= !strcmp(root->kids[2 * i]->str, "global");
     c->global = raw.global->g;
     c->templates = raw.templates;

@@ -233,17 +233,17 @@ static int parse_range(alert_dec_t *d, range_kind_t k, const char *orig, alert_r
     return ALERT_DEC_OK;
 }
 
-static int decode_ranges(alert_dec_t *d, const alert_ynode_t *n, range_kind_t k, const char *go,
+static int decode_ranges(alert_dec_t *d, const ytree_node_t *n, range_kind_t k, const char *go,
                          alert_range_t **out, size_t *out_n, bool *has) {
-    if (alert_ynode_null(n)) return ALERT_DEC_OK;
-    if (n->kind != ALERT_Y_SEQ) return alert_dec_type_error(d, n, go);
+    if (ytree_is_null(n)) return ALERT_DEC_OK;
+    if (n->kind != YTREE_NODE_SEQ) return alert_dec_type_error(d, n, go);
     *out = alert_dec_zalloc(d, n->n * sizeof **out);
     *out_n = n->n;
     *has = true;
     int rc = ALERT_DEC_OK;
     for (size_t i = 0; i < n->n; i++) {
-        const alert_ynode_t *it = n->kids[i];
-        if (alert_ynode_null(it)) continue; /* Go leaves a zero range */
+        const ytree_node_t *it = n->kids[i];
+        if (ytree_is_null(it)) continue; /* Go leaves a zero range */
         const char *s;
         if (alert_dec_string(d, it, &s)) {
             rc = ALERT_DEC_TERR;
@@ -278,15 +278,15 @@ static const alert_field_t time_range_fields[] = {
 static const alert_type_t time_range_type = {
     "timeinterval.yamlTimeRange", sizeof(yaml_time_range_t), time_range_fields, NULL, NULL};
 
-static int decode_times(alert_dec_t *d, const alert_ynode_t *n, alert_time_spec_t *spec) {
-    if (alert_ynode_null(n)) return ALERT_DEC_OK;
-    if (n->kind != ALERT_Y_SEQ) return alert_dec_type_error(d, n, "[]timeinterval.TimeRange");
+static int decode_times(alert_dec_t *d, const ytree_node_t *n, alert_time_spec_t *spec) {
+    if (ytree_is_null(n)) return ALERT_DEC_OK;
+    if (n->kind != YTREE_NODE_SEQ) return alert_dec_type_error(d, n, "[]timeinterval.TimeRange");
     spec->times = alert_dec_zalloc(d, n->n * sizeof *spec->times);
     spec->n_times = n->n;
     spec->has_times = true;
     int rc = ALERT_DEC_OK;
     for (size_t i = 0; i < n->n; i++) {
-        if (alert_ynode_null(n->kids[i])) continue;
+        if (ytree_is_null(n->kids[i])) continue;
         yaml_time_range_t y;
         alert_dec_init(&time_range_type, &y);
         int r = alert_dec_struct(d, &time_range_type, n->kids[i], &y);
@@ -309,17 +309,17 @@ static int decode_times(alert_dec_t *d, const alert_ynode_t *n, alert_time_spec_
     return rc;
 }
 
-int alert_timeinterval_decode_spec(alert_dec_t *d, const alert_ynode_t *n, alert_time_spec_t *out) {
+int alert_timeinterval_decode_spec(alert_dec_t *d, const ytree_node_t *n, alert_time_spec_t *out) {
     memset(out, 0, sizeof *out);
     out->location = "";
-    if (n->kind != ALERT_Y_MAP) return alert_dec_type_error(d, n, "timeinterval.TimeInterval");
+    if (n->kind != YTREE_NODE_MAP) return alert_dec_type_error(d, n, "timeinterval.TimeInterval");
     int rc = ALERT_DEC_OK;
     bool seen[6] = {false};
     static const char *const keys[] = {"times",  "weekdays", "days_of_month",
                                        "months", "years",    "location"};
     for (size_t i = 0; i < n->n; i++) {
-        const alert_ynode_t *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
-        if (k->kind != ALERT_Y_SCALAR) {
+        const ytree_node_t *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
+        if (k->kind != YTREE_NODE_SCALAR) {
             rc = alert_dec_type_error(d, k, "string");
             continue;
         }
@@ -357,7 +357,7 @@ int alert_timeinterval_decode_spec(alert_dec_t *d, const alert_ynode_t *n, alert
                               &out->has_years);
             break;
         case 5:
-            if (alert_ynode_null(v)) break;
+            if (ytree_is_null(v)) break;
             if (alert_dec_string(d, v, &out->location)) {
                 r = ALERT_DEC_TERR;
                 break;

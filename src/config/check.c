@@ -26,24 +26,24 @@ static long count_rules(const char *path, vg_err_t *why) {
     size_t len = 0;
     if (vg_file_read_all(path, VG_CONFIG_MAX_FILE_BYTES, &data, &len, why) != VG_OK) return -1;
     vg_arena_t *a = vg_arena_new(0);
-    cfg_node_t *root = NULL;
+    ytree_node_t *root = NULL;
     long n = -1;
     if (cfg_yaml_parse(data, len, path, a, &root, why) == VG_OK) {
         n = 0;
-        const cfg_node_t *groups = NULL;
-        if (root && root->kind == CFG_NODE_MAP) {
+        const ytree_node_t *groups = NULL;
+        if (root && root->kind == YTREE_NODE_MAP) {
             for (size_t i = 0; i < root->n; i++) {
-                const cfg_node_t *k = root->kids[2 * i];
-                if (k->kind == CFG_NODE_SCALAR && !strcmp(k->str, "groups"))
+                const ytree_node_t *k = root->kids[2 * i];
+                if (k->kind == YTREE_NODE_SCALAR && !strcmp(k->str, "groups"))
                     groups = root->kids[2 * i + 1];
             }
         }
-        for (size_t i = 0; groups && groups->kind == CFG_NODE_SEQ && i < groups->n; i++) {
-            const cfg_node_t *g = groups->kids[i];
-            for (size_t j = 0; g->kind == CFG_NODE_MAP && j < g->n; j++) {
-                const cfg_node_t *k = g->kids[2 * j], *v = g->kids[2 * j + 1];
-                if (k->kind == CFG_NODE_SCALAR && !strcmp(k->str, "rules") &&
-                    v->kind == CFG_NODE_SEQ)
+        for (size_t i = 0; groups && groups->kind == YTREE_NODE_SEQ && i < groups->n; i++) {
+            const ytree_node_t *g = groups->kids[i];
+            for (size_t j = 0; g->kind == YTREE_NODE_MAP && j < g->n; j++) {
+                const ytree_node_t *k = g->kids[2 * j], *v = g->kids[2 * j + 1];
+                if (k->kind == YTREE_NODE_SCALAR && !strcmp(k->str, "rules") &&
+                    v->kind == YTREE_NODE_SEQ)
                     n += (long)v->n;
             }
         }

@@ -21,10 +21,22 @@ static void free_warnings(char **w, size_t n) {
     free(w);
 }
 
+int cfg_yaml_parse(const char *text, size_t len, const char *name, vg_arena_t *arena,
+                   ytree_node_t **out_root, vg_err_t *err) {
+    const ytree_opts_t opts = {
+        .dialect = YTREE_GO_YAML_V2,
+        .name = name,
+        .max_bytes = VG_CONFIG_MAX_FILE_BYTES,
+        .max_nodes = VG_CONFIG_MAX_NODES,
+        .max_depth = VG_CONFIG_MAX_DEPTH,
+    };
+    return ytree_parse(text, len, &opts, arena, out_root, err);
+}
+
 static config_t *load(const char *yaml, size_t len, const char *name, const char *dir,
                       vg_err_t *err) {
     vg_arena_t *tree = vg_arena_new(0);
-    cfg_node_t *root = NULL;
+    ytree_node_t *root = NULL;
     if (cfg_yaml_parse(yaml, len, name, tree, &root, err) != VG_OK) {
         vg_arena_free(tree);
         return NULL;

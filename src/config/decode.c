@@ -17,7 +17,7 @@ typedef struct list_slot {
     size_t n;
 } list_slot_t;
 
-int cfg_fail(cfg_ctx_t *ctx, const cfg_node_t *at, const char *fmt, ...) {
+int cfg_fail(cfg_ctx_t *ctx, const ytree_node_t *at, const char *fmt, ...) {
     char msg[VG_ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
@@ -29,14 +29,14 @@ int cfg_fail(cfg_ctx_t *ctx, const cfg_node_t *at, const char *fmt, ...) {
     return vg_err_set(ctx->err, VG_ERR_INPUT, "%s: %s", ctx->name, msg);
 }
 
-int cfg_type_error(cfg_ctx_t *ctx, const cfg_node_t *n, const char *go_type) {
-    if (n->kind != CFG_NODE_SCALAR)
-        return cfg_fail(ctx, n, "cannot unmarshal %s into %s", cfg_tag_name(n->tag), go_type);
+int cfg_type_error(cfg_ctx_t *ctx, const ytree_node_t *n, const char *go_type) {
+    if (n->kind != YTREE_NODE_SCALAR)
+        return cfg_fail(ctx, n, "cannot unmarshal %s into %s", ytree_tag_name(n->tag), go_type);
     /* yaml.v2 shortens long values to their first 7 bytes and "...". */
     if (n->len > 10)
-        return cfg_fail(ctx, n, "cannot unmarshal %s `%.7s...` into %s", cfg_tag_name(n->tag),
+        return cfg_fail(ctx, n, "cannot unmarshal %s `%.7s...` into %s", ytree_tag_name(n->tag),
                         n->str, go_type);
-    return cfg_fail(ctx, n, "cannot unmarshal %s `%s` into %s", cfg_tag_name(n->tag), n->str,
+    return cfg_fail(ctx, n, "cannot unmarshal %s `%s` into %s", ytree_tag_name(n->tag), n->str,
                     go_type);
 }
 
@@ -61,19 +61,6 @@ void *cfg_zalloc(cfg_ctx_t *ctx, size_t n) {
     void *p = vg_arena_alloc(ctx->arena, n ? n : 1);
     memset(p, 0, n ? n : 1);
     return p;
-}
-
-const cfg_node_t *cfg_map_get(const cfg_node_t *map, const char *key) {
-    if (!map || map->kind != CFG_NODE_MAP) return NULL;
-    for (size_t i = 0; i < map->n; i++) {
-        const cfg_node_t *k = map->kids[2 * i];
-        if (k->kind == CFG_NODE_SCALAR && !strcmp(k->str, key)) return map->kids[2 * i + 1];
-    }
-    return NULL;
-}
-
-bool cfg_is_null(const cfg_node_t *n) {
-    return !n || (n->kind == CFG_NODE_SCALAR && n->tag == CFG_TAG_NULL);
 }
 
 bool cfg_utf8_valid(const char *s, size_t n) {
@@ -126,9 +113,9 @@ bool cfg_label_name_valid(const char *s, bool utf8) {
     return true;
 }
 
-int cfg_scalar_string(cfg_ctx_t *ctx, const cfg_node_t *n, const char **out) {
-    if (n->kind != CFG_NODE_SCALAR) return cfg_type_error(ctx, n, "string");
-    *out = n->tag == CFG_TAG_NULL ? "" : n->str;
+int cfg_scalar_string(cfg_ctx_t *ctx, const ytree_node_t *n, const char **out) {
+    if (n->kind != YTREE_NODE_SCALAR) return cfg_type_error(ctx, n, "string");
+    *out = n->tag == YTREE_TAG_NULL ? "" : n->str;
     return VG_OK;
 }
 
@@ -138,7 +125,7 @@ static bool visit(cfg_ctx_t *ctx) {
     return true;
 }
 
-static int over_budget(cfg_ctx_t *ctx, const cfg_node_t *n) {
+static int over_budget(cfg_ctx_t *ctx, const ytree_node_t *n) {
     cfg_fail(ctx, n, "configuration expands to more than %u nodes (through aliases?)",
              VG_CONFIG_MAX_VISITS);
     ctx->err ? (void)(ctx->err->code = VG_ERR_LIMIT) : (void)0;
@@ -300,7 +287,7 @@ void cfg_init_struct(const cfg_type_t *t, void *obj) {
 }
 
 static int key_cmp(const void *a, const void *b) {
-    const cfg_node_t *x = *(const cfg_node_t *const *)a, *y = *(const cfg_node_t *const *)b;
+    const ytree_node_t *x = *(const ytree_node_t *const *)a, *y = *(const ytree_node_t *const *)b;
     int c = strcmp(x->str, y->str);
     if (c) return c;
     if (x->line != y->line) return x->line < y->line ? -1 : 1;
@@ -309,31 +296,32 @@ static int key_cmp(const void *a, const void *b) {
 
 /* Decodes a map whose keys are names and values scalars, calling `put` for
  * each pair; rejects duplicate keys as yaml.v2 does for Go maps. */
-static int decode_kv(cfg_ctx_t *ctx, const cfg_node_t *n, const char *go_type, size_t elem,
+static int decode_kv(cfg_ctx_t *ctx, const ytree_node_t *n, const char *go_type, size_t elem,
                      list_slot_t *slot,
-                     int (*put)(cfg_ctx_t *, const cfg_node_t *k, const cfg_node_t *v, void *dst)) {
-    if (cfg_is_null(n)) {
+                     int (*put)(cfg_ctx_t *, const ytree_node_t *k, const ytree_node_t *v,
+                                void *dst)) {
+    if (ytree_is_null(n)) {
         slot->items = NULL;
         slot->n = 0;
         return VG_OK;
     }
-    if (n->kind != CFG_NODE_MAP) return cfg_type_error(ctx, n, go_type);
+    if (n->kind != YTREE_NODE_MAP) return cfg_type_error(ctx, n, go_type);
     char *items = cfg_zalloc(ctx, n->n * elem);
     for (size_t i = 0; i < n->n; i++) {
-        const cfg_node_t *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
+        const ytree_node_t *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
         if (!visit(ctx) || !visit(ctx)) return over_budget(ctx, k);
-        if (k->kind != CFG_NODE_SCALAR) return cfg_type_error(ctx, k, "string");
+        if (k->kind != YTREE_NODE_SCALAR) return cfg_type_error(ctx, k, "string");
         int rc = put(ctx, k, v, items + i * elem);
         if (rc) return rc;
     }
     /* Duplicate keys: sort the keys (ties by position) and compare
      * neighbours, so that a huge map costs n log n, not n squared. */
     if (n->n > 1) {
-        const cfg_node_t **keys = vg_malloc(n->n * sizeof *keys);
+        const ytree_node_t **keys = vg_malloc(n->n * sizeof *keys);
         for (size_t i = 0; i < n->n; i++)
             keys[i] = n->kids[2 * i];
         qsort(keys, n->n, sizeof *keys, key_cmp);
-        const cfg_node_t *dup = NULL;
+        const ytree_node_t *dup = NULL;
         for (size_t i = 1; i < n->n; i++) {
             if (!strcmp(keys[i - 1]->str, keys[i]->str) &&
                 (!dup || keys[i]->line < dup->line ||
@@ -348,27 +336,27 @@ static int decode_kv(cfg_ctx_t *ctx, const cfg_node_t *n, const char *go_type, s
     return VG_OK;
 }
 
-static int put_pair(cfg_ctx_t *ctx, const cfg_node_t *k, const cfg_node_t *v, void *dst) {
+static int put_pair(cfg_ctx_t *ctx, const ytree_node_t *k, const ytree_node_t *v, void *dst) {
     config_pair_t *p = dst;
-    p->name = k->tag == CFG_TAG_NULL ? "" : k->str;
+    p->name = k->tag == YTREE_TAG_NULL ? "" : k->str;
     return cfg_scalar_string(ctx, v, &p->value);
 }
 
-static int put_switch(cfg_ctx_t *ctx, const cfg_node_t *k, const cfg_node_t *v, void *dst) {
+static int put_switch(cfg_ctx_t *ctx, const ytree_node_t *k, const ytree_node_t *v, void *dst) {
     config_switch_t *p = dst;
     p->name = k->str;
-    if (v->kind != CFG_NODE_SCALAR || v->tag == CFG_TAG_STR ||
-        !(v->tag == CFG_TAG_NULL || parse_bool(v->str, &p->on)))
+    if (v->kind != YTREE_NODE_SCALAR || v->tag == YTREE_TAG_STR ||
+        !(v->tag == YTREE_TAG_NULL || parse_bool(v->str, &p->on)))
         return cfg_type_error(ctx, v, "bool");
-    if (v->tag == CFG_TAG_NULL) p->on = false;
+    if (v->tag == YTREE_TAG_NULL) p->on = false;
     return VG_OK;
 }
 
-static int put_param(cfg_ctx_t *ctx, const cfg_node_t *k, const cfg_node_t *v, void *dst) {
+static int put_param(cfg_ctx_t *ctx, const ytree_node_t *k, const ytree_node_t *v, void *dst) {
     config_param_t *p = dst;
     p->name = k->str;
-    if (cfg_is_null(v)) return VG_OK;
-    if (v->kind != CFG_NODE_SEQ) return cfg_type_error(ctx, v, "[]string");
+    if (ytree_is_null(v)) return VG_OK;
+    if (v->kind != YTREE_NODE_SEQ) return cfg_type_error(ctx, v, "[]string");
     p->values = cfg_zalloc(ctx, v->n * sizeof *p->values);
     for (size_t i = 0; i < v->n; i++) {
         int rc = cfg_scalar_string(ctx, v->kids[i], &p->values[i]);
@@ -378,9 +366,9 @@ static int put_param(cfg_ctx_t *ctx, const cfg_node_t *k, const cfg_node_t *v, v
     return VG_OK;
 }
 
-static int put_label(cfg_ctx_t *ctx, const cfg_node_t *k, const cfg_node_t *v, void *dst) {
+static int put_label(cfg_ctx_t *ctx, const ytree_node_t *k, const ytree_node_t *v, void *dst) {
     config_label_t *l = dst;
-    l->name = k->tag == CFG_TAG_NULL ? "" : k->str;
+    l->name = k->tag == YTREE_TAG_NULL ? "" : k->str;
     if (!cfg_label_name_valid(l->name, ctx->utf8_names))
         return cfg_fail(ctx, k, "\"%s\" is not a valid label name", l->name);
     int rc = cfg_scalar_string(ctx, v, &l->value);
@@ -394,24 +382,24 @@ static int label_cmp(const void *a, const void *b) {
     return strcmp(((const config_label_t *)a)->name, ((const config_label_t *)b)->name);
 }
 
-static int decode_list(cfg_ctx_t *ctx, const cfg_field_t *f, const cfg_node_t *n,
+static int decode_list(cfg_ctx_t *ctx, const cfg_field_t *f, const ytree_node_t *n,
                        list_slot_t *slot) {
-    if (cfg_is_null(n)) {
+    if (ytree_is_null(n)) {
         slot->items = NULL;
         slot->n = 0;
         return VG_OK;
     }
-    if (n->kind != CFG_NODE_SEQ) {
+    if (n->kind != YTREE_NODE_SEQ) {
         char go[96];
         snprintf(go, sizeof go, "[]*%s", f->type->go_name);
         return cfg_type_error(ctx, n, go);
     }
     char *items = cfg_zalloc(ctx, n->n * f->type->size);
     for (size_t i = 0; i < n->n; i++) {
-        const cfg_node_t *it = n->kids[i];
+        const ytree_node_t *it = n->kids[i];
         void *obj = items + i * f->type->size;
         cfg_init_struct(f->type, obj);
-        if (cfg_is_null(it))
+        if (ytree_is_null(it))
             return cfg_fail(ctx, it, "%s",
                             f->null_item_msg ? f->null_item_msg : "empty or null section");
         int rc = cfg_decode_struct(ctx, f->type, it, obj);
@@ -422,13 +410,13 @@ static int decode_list(cfg_ctx_t *ctx, const cfg_field_t *f, const cfg_node_t *n
     return VG_OK;
 }
 
-static int decode_strlist(cfg_ctx_t *ctx, const cfg_node_t *n, list_slot_t *slot, bool paths) {
-    if (cfg_is_null(n)) {
+static int decode_strlist(cfg_ctx_t *ctx, const ytree_node_t *n, list_slot_t *slot, bool paths) {
+    if (ytree_is_null(n)) {
         slot->items = NULL;
         slot->n = 0;
         return VG_OK;
     }
-    if (n->kind != CFG_NODE_SEQ) return cfg_type_error(ctx, n, "[]string");
+    if (n->kind != YTREE_NODE_SEQ) return cfg_type_error(ctx, n, "[]string");
     const char **items = cfg_zalloc(ctx, n->n * sizeof *items);
     for (size_t i = 0; i < n->n; i++) {
         if (!visit(ctx)) return over_budget(ctx, n->kids[i]);
@@ -441,8 +429,8 @@ static int decode_strlist(cfg_ctx_t *ctx, const cfg_node_t *n, list_slot_t *slot
     return VG_OK;
 }
 
-static int decode_field(cfg_ctx_t *ctx, const cfg_field_t *f, const cfg_node_t *n, void *dst) {
-    bool null = cfg_is_null(n);
+static int decode_field(cfg_ctx_t *ctx, const cfg_field_t *f, const ytree_node_t *n, void *dst) {
+    bool null = ytree_is_null(n);
     switch (f->kind) {
     case CFG_F_STR:
     case CFG_F_PATH: {
@@ -455,14 +443,14 @@ static int decode_field(cfg_ctx_t *ctx, const cfg_field_t *f, const cfg_node_t *
     case CFG_F_BOOL: {
         bool b = false;
         if (null) return *(bool *)dst = false, VG_OK;
-        if (n->kind != CFG_NODE_SCALAR || n->tag != CFG_TAG_BOOL || !parse_bool(n->str, &b))
+        if (n->kind != YTREE_NODE_SCALAR || n->tag != YTREE_TAG_BOOL || !parse_bool(n->str, &b))
             return cfg_type_error(ctx, n, "bool");
         *(bool *)dst = b;
         return VG_OK;
     }
     case CFG_F_DUR: {
         if (null) return *(int64_t *)dst = 0, VG_OK;
-        if (n->kind != CFG_NODE_SCALAR) return cfg_type_error(ctx, n, "string");
+        if (n->kind != YTREE_NODE_SCALAR) return cfg_type_error(ctx, n, "string");
         int64_t ms;
         if (vg_duration_parse(n->str, n->len, &ms) != VG_OK)
             return cfg_fail(ctx, n, "not a valid duration string: \"%s\"", n->str);
@@ -475,7 +463,8 @@ static int decode_field(cfg_ctx_t *ctx, const cfg_field_t *f, const cfg_node_t *
         bool neg;
         uint64_t mag;
         const char *go = f->kind == CFG_F_UINT ? "uint" : "int";
-        if (n->kind != CFG_NODE_SCALAR || n->tag != CFG_TAG_INT || !parse_int(n->str, &neg, &mag))
+        if (n->kind != YTREE_NODE_SCALAR || n->tag != YTREE_TAG_INT ||
+            !parse_int(n->str, &neg, &mag))
             return cfg_type_error(ctx, n, go);
         if (f->kind == CFG_F_UINT) {
             if (neg && mag) return cfg_type_error(ctx, n, go);
@@ -488,12 +477,12 @@ static int decode_field(cfg_ctx_t *ctx, const cfg_field_t *f, const cfg_node_t *
     }
     case CFG_F_FLOAT: {
         if (null) return *(double *)dst = 0, VG_OK;
-        if (n->kind != CFG_NODE_SCALAR || (n->tag != CFG_TAG_INT && n->tag != CFG_TAG_FLOAT))
+        if (n->kind != YTREE_NODE_SCALAR || (n->tag != YTREE_TAG_INT && n->tag != YTREE_TAG_FLOAT))
             return cfg_type_error(ctx, n, "float64");
         bool neg;
         uint64_t mag;
         double v;
-        if (n->tag == CFG_TAG_INT && parse_int(n->str, &neg, &mag)) {
+        if (n->tag == YTREE_TAG_INT && parse_int(n->str, &neg, &mag)) {
             v = neg ? -(double)mag : (double)mag;
         } else {
             const char *s = n->str;
@@ -516,10 +505,10 @@ static int decode_field(cfg_ctx_t *ctx, const cfg_field_t *f, const cfg_node_t *
     }
     case CFG_F_SIZE: {
         if (null) return *(uint64_t *)dst = 0, VG_OK;
-        if (n->kind != CFG_NODE_SCALAR) return cfg_type_error(ctx, n, "units.Base2Bytes");
+        if (n->kind != YTREE_NODE_SCALAR) return cfg_type_error(ctx, n, "units.Base2Bytes");
         bool neg;
         uint64_t mag;
-        if (n->tag == CFG_TAG_INT && parse_int(n->str, &neg, &mag)) {
+        if (n->tag == YTREE_TAG_INT && parse_int(n->str, &neg, &mag)) {
             if (neg && mag) return cfg_type_error(ctx, n, "units.Base2Bytes");
             *(uint64_t *)dst = mag;
             return VG_OK;
@@ -560,7 +549,7 @@ static int decode_field(cfg_ctx_t *ctx, const cfg_field_t *f, const cfg_node_t *
     case CFG_F_ANY: return VG_OK;
     case CFG_F_SD:
         if (null) return VG_OK;
-        if (n->kind != CFG_NODE_SEQ) return cfg_type_error(ctx, n, "[]discovery.Config");
+        if (n->kind != YTREE_NODE_SEQ) return cfg_type_error(ctx, n, "[]discovery.Config");
         *(size_t *)dst += n->n;
         return VG_OK;
     case CFG_F_CUSTOM: return f->custom(ctx, n, dst);
@@ -580,16 +569,16 @@ static bool seen_has(const seen_set_t *s, const cfg_field_t *f) {
     return false;
 }
 
-static bool is_merge_key(const cfg_node_t *k) {
-    return k->kind == CFG_NODE_SCALAR && k->tag == CFG_TAG_STR && !strcmp(k->str, "<<");
+static bool is_merge_key(const ytree_node_t *k) {
+    return k->kind == YTREE_NODE_SCALAR && k->tag == YTREE_TAG_STR && !strcmp(k->str, "<<");
 }
 
 /* Decodes one key of a struct. A key that came through a merge ("<<") and
  * is already set is skipped: explicit keys and earlier merges win. */
-static int decode_key(cfg_ctx_t *ctx, const cfg_type_t *t, const cfg_node_t *k, const cfg_node_t *v,
-                      void *obj, seen_set_t *seen, bool merged) {
+static int decode_key(cfg_ctx_t *ctx, const cfg_type_t *t, const ytree_node_t *k,
+                      const ytree_node_t *v, void *obj, seen_set_t *seen, bool merged) {
     if (!visit(ctx)) return over_budget(ctx, k);
-    if (k->kind != CFG_NODE_SCALAR) return cfg_type_error(ctx, k, "string");
+    if (k->kind != YTREE_NODE_SCALAR) return cfg_type_error(ctx, k, "string");
     size_t base = 0;
     const cfg_field_t *f = find_field(t, k->str, &base);
     if (!f) return cfg_fail(ctx, k, "field %s not found in type %s", k->str, t->go_name);
@@ -602,13 +591,13 @@ static int decode_key(cfg_ctx_t *ctx, const cfg_type_t *t, const cfg_node_t *k, 
 }
 
 /* YAML merge keys, as yaml.v2 reads them: `<<: *map` or `<<: [*a, *b]`. */
-static int decode_merge(cfg_ctx_t *ctx, const cfg_type_t *t, const cfg_node_t *v, void *obj,
+static int decode_merge(cfg_ctx_t *ctx, const cfg_type_t *t, const ytree_node_t *v, void *obj,
                         seen_set_t *seen, unsigned depth) {
     if (!visit(ctx)) return over_budget(ctx, v);
     if (depth > VG_CONFIG_MAX_DEPTH) return cfg_fail(ctx, v, "map merge nested too deeply");
-    if (v->kind == CFG_NODE_SEQ) {
+    if (v->kind == YTREE_NODE_SEQ) {
         for (size_t i = 0; i < v->n; i++) {
-            if (v->kids[i]->kind != CFG_NODE_MAP)
+            if (v->kids[i]->kind != YTREE_NODE_MAP)
                 return cfg_fail(ctx, v->kids[i],
                                 "map merge requires map or sequence of maps "
                                 "as the value");
@@ -617,10 +606,10 @@ static int decode_merge(cfg_ctx_t *ctx, const cfg_type_t *t, const cfg_node_t *v
         }
         return VG_OK;
     }
-    if (v->kind != CFG_NODE_MAP)
+    if (v->kind != YTREE_NODE_MAP)
         return cfg_fail(ctx, v, "map merge requires map or sequence of maps as the value");
     for (size_t i = 0; i < v->n; i++) {
-        const cfg_node_t *k = v->kids[2 * i], *val = v->kids[2 * i + 1];
+        const ytree_node_t *k = v->kids[2 * i], *val = v->kids[2 * i + 1];
         int rc = is_merge_key(k) ? decode_merge(ctx, t, val, obj, seen, depth + 1)
                                  : decode_key(ctx, t, k, val, obj, seen, true);
         if (rc) return rc;
@@ -628,15 +617,15 @@ static int decode_merge(cfg_ctx_t *ctx, const cfg_type_t *t, const cfg_node_t *v
     return VG_OK;
 }
 
-int cfg_decode_struct(cfg_ctx_t *ctx, const cfg_type_t *t, const cfg_node_t *map, void *obj) {
+int cfg_decode_struct(cfg_ctx_t *ctx, const cfg_type_t *t, const ytree_node_t *map, void *obj) {
     if (!visit(ctx)) return over_budget(ctx, map);
-    if (map->kind != CFG_NODE_MAP) return cfg_type_error(ctx, map, t->go_name);
+    if (map->kind != YTREE_NODE_MAP) return cfg_type_error(ctx, map, t->go_name);
     /* Fields already set in this map: known keys only (an unknown key fails
      * at once), so this stays small whatever the input. */
     seen_set_t seen = {.n = 0};
     bool has_merge = false;
     for (size_t i = 0; i < map->n; i++) {
-        const cfg_node_t *k = map->kids[2 * i], *v = map->kids[2 * i + 1];
+        const ytree_node_t *k = map->kids[2 * i], *v = map->kids[2 * i + 1];
         if (is_merge_key(k)) {
             has_merge = true;
             continue;

@@ -42,7 +42,7 @@ typedef enum cfg_fkind {
 } cfg_fkind_t;
 
 struct cfg_type;
-typedef int (*cfg_custom_fn)(cfg_ctx_t *ctx, const cfg_node_t *node, void *dst);
+typedef int (*cfg_custom_fn)(cfg_ctx_t *ctx, const ytree_node_t *node, void *dst);
 
 typedef struct cfg_field {
     const char *name;
@@ -59,26 +59,23 @@ typedef struct cfg_type {
     const cfg_field_t *fields; /* ends with a {NULL} entry */
     void (*init)(void *obj);   /* defaults; NULL = all zero */
     /* Checks one decoded struct; `map` is its node (for positions). */
-    int (*validate)(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj);
+    int (*validate)(cfg_ctx_t *ctx, const ytree_node_t *map, void *obj);
 } cfg_type_t;
 
 /* Error at a node: "NAME:L:C: message". Returns VG_ERR_INPUT. */
-int cfg_fail(cfg_ctx_t *ctx, const cfg_node_t *at, const char *fmt, ...)
+int cfg_fail(cfg_ctx_t *ctx, const ytree_node_t *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Type error the way yaml.v2 words it. */
-int cfg_type_error(cfg_ctx_t *ctx, const cfg_node_t *n, const char *go_type);
+int cfg_type_error(cfg_ctx_t *ctx, const ytree_node_t *n, const char *go_type);
 void cfg_warn(cfg_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Decodes `map` into obj (already initialised) and validates it. */
-int cfg_decode_struct(cfg_ctx_t *ctx, const cfg_type_t *t, const cfg_node_t *map, void *obj);
+int cfg_decode_struct(cfg_ctx_t *ctx, const cfg_type_t *t, const ytree_node_t *map, void *obj);
 /* Initialises obj with t's defaults. */
 void cfg_init_struct(const cfg_type_t *t, void *obj);
 
-/* Value of key in a map node, or NULL. */
-const cfg_node_t *cfg_map_get(const cfg_node_t *map, const char *key);
-bool cfg_is_null(const cfg_node_t *n);
 /* Reads a scalar as a string for fields of Go type string (any scalar). */
-int cfg_scalar_string(cfg_ctx_t *ctx, const cfg_node_t *n, const char **out);
+int cfg_scalar_string(cfg_ctx_t *ctx, const ytree_node_t *n, const char **out);
 
 char *cfg_strdup(cfg_ctx_t *ctx, const char *s);
 void *cfg_zalloc(cfg_ctx_t *ctx, size_t n);

@@ -79,25 +79,25 @@ static bool str_in(const char *s, const char *const *set, size_t n) {
     return false;
 }
 
-static const cfg_node_t *key_node(const cfg_node_t *map, const char *key) {
-    if (!map || map->kind != CFG_NODE_MAP) return NULL;
+static const ytree_node_t *key_node(const ytree_node_t *map, const char *key) {
+    if (!map || map->kind != YTREE_NODE_MAP) return NULL;
     for (size_t i = 0; i < map->n; i++) {
-        const cfg_node_t *k = map->kids[2 * i];
-        if (k->kind == CFG_NODE_SCALAR && !strcmp(k->str, key)) return k;
+        const ytree_node_t *k = map->kids[2 * i];
+        if (k->kind == YTREE_NODE_SCALAR && !strcmp(k->str, key)) return k;
     }
     return NULL;
 }
 
 /* Position for a struct-level error: the offending key if given and
  * present, else the struct itself. */
-static const cfg_node_t *at_key(const cfg_node_t *map, const char *key) {
-    const cfg_node_t *k = key ? key_node(map, key) : NULL;
+static const ytree_node_t *at_key(const ytree_node_t *map, const char *key) {
+    const ytree_node_t *k = key ? key_node(map, key) : NULL;
     return k ? k : map;
 }
 
 /* ------------------------------------------------------------ TLS, auth */
 
-static int tls_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
+static int tls_validate(cfg_ctx_t *ctx, const ytree_node_t *map, void *obj) {
     config_tls_t *t = obj;
     static const char *const versions[] = {"TLS10", "TLS11", "TLS12", "TLS13"};
     if (t->min_version[0] && !str_in(t->min_version, versions, 4))
@@ -151,7 +151,7 @@ static void basic_auth_init(void *obj) {
     config_basic_auth_t *b = obj;
     b->username = b->username_file = b->password = b->password_file = "";
 }
-static int basic_auth_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
+static int basic_auth_validate(cfg_ctx_t *ctx, const ytree_node_t *map, void *obj) {
     config_basic_auth_t *b = obj;
     if (b->username[0] && b->username_file[0])
         return cfg_fail(ctx, map,
@@ -223,7 +223,7 @@ static void http_init(void *obj) {
 
 /* prometheus/common HTTPClientConfig.Validate: called by the types that
  * inline the HTTP client, once their whole map is decoded. */
-static int http_validate(cfg_ctx_t *ctx, const cfg_node_t *map, config_http_client_t *h) {
+static int http_validate(cfg_ctx_t *ctx, const ytree_node_t *map, config_http_client_t *h) {
     bool bearer = h->bearer_token[0] || h->bearer_token_file[0];
     if (h->bearer_token[0] && h->bearer_token_file[0])
         return cfg_fail(ctx, map,
@@ -234,7 +234,7 @@ static int http_validate(cfg_ctx_t *ctx, const cfg_node_t *map, config_http_clie
                         "bearer_token_file must be configured");
     if (h->authorization) {
         config_authorization_t *a = (config_authorization_t *)h->authorization;
-        const cfg_node_t *am = at_key(map, "authorization");
+        const ytree_node_t *am = at_key(map, "authorization");
         if (bearer)
             return cfg_fail(ctx, am,
                             "authorization is not compatible with bearer_token & "
@@ -270,7 +270,7 @@ static int http_validate(cfg_ctx_t *ctx, const cfg_node_t *map, config_http_clie
     }
     if (h->oauth2) {
         const config_oauth2_t *o = h->oauth2;
-        const cfg_node_t *om = at_key(map, "oauth2");
+        const ytree_node_t *om = at_key(map, "oauth2");
         if (h->basic_auth)
             return cfg_fail(ctx, om,
                             "at most one of basic_auth, oauth2 & authorization must be "
@@ -328,7 +328,7 @@ const char *config_relabel_action_name(config_relabel_action_t a) {
 }
 
 /* relabel.Action: case-insensitive, "" is its own error. */
-static int decode_action(cfg_ctx_t *ctx, const cfg_node_t *n, void *dst) {
+static int decode_action(cfg_ctx_t *ctx, const ytree_node_t *n, void *dst) {
     const char *s = "";
     int rc = cfg_scalar_string(ctx, n, &s);
     if (rc) return rc;
@@ -344,7 +344,7 @@ static int decode_action(cfg_ctx_t *ctx, const cfg_node_t *n, void *dst) {
 
 /* Regexes are stored as written; Prometheus anchors them as ^(?:re)$, so
  * the compile check does the same. */
-static int decode_regex(cfg_ctx_t *ctx, const cfg_node_t *n, void *dst) {
+static int decode_regex(cfg_ctx_t *ctx, const ytree_node_t *n, void *dst) {
     const char *s = "";
     int rc = cfg_scalar_string(ctx, n, &s);
     if (rc) return rc;
@@ -418,7 +418,7 @@ static bool relabel_target_valid(const char *s) {
     return (s[0] < '0' || s[0] > '9') && relabel_target_ok(s);
 }
 
-static int relabel_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
+static int relabel_validate(cfg_ctx_t *ctx, const ytree_node_t *map, void *obj) {
     config_relabel_t *c = obj;
     c->line = map->line;
     config_relabel_action_t a = c->action;
@@ -434,7 +434,7 @@ static int relabel_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
                         "relabel configuration for %s action requires 'target_label' "
                         "value",
                         an);
-    const cfg_node_t *tl = at_key(map, "target_label");
+    const ytree_node_t *tl = at_key(map, "target_label");
     if (a == CONFIG_RELABEL_REPLACE) {
         bool templ = strchr(c->target_label, '$') != NULL;
         if ((!templ && !cfg_label_name_valid(c->target_label, utf8)) ||
@@ -464,13 +464,13 @@ static int relabel_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
                         "other fields",
                         an);
     if ((a == CONFIG_RELABEL_LABELDROP || a == CONFIG_RELABEL_LABELKEEP) &&
-        (cfg_map_get(map, "source_labels") || c->target_label[0] || c->modulus ||
+        (ytree_map_get(map, "source_labels") || c->target_label[0] || c->modulus ||
          strcmp(c->separator, ";") || strcmp(c->replacement, "$1")))
         return cfg_fail(ctx, map, "%s action requires only 'regex', and no other fields", an);
     for (size_t i = 0; i < c->n_source_labels; i++) {
         if (!cfg_label_name_valid(c->source_labels[i], utf8)) {
-            const cfg_node_t *sl = cfg_map_get(map, "source_labels");
-            return cfg_fail(ctx, sl && sl->kind == CFG_NODE_SEQ ? sl->kids[i] : map,
+            const ytree_node_t *sl = ytree_map_get(map, "source_labels");
+            return cfg_fail(ctx, sl && sl->kind == YTREE_NODE_SEQ ? sl->kids[i] : map,
                             "\"%s\" is not a valid label name", c->source_labels[i]);
         }
     }
@@ -491,7 +491,7 @@ static const cfg_type_t relabel_type = {"relabel.Config", sizeof(config_relabel_
 
 /* ------------------------------------------------------------ discovery */
 
-static int static_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
+static int static_validate(cfg_ctx_t *ctx, const ytree_node_t *map, void *obj) {
     (void)ctx;
     (void)map;
     (void)obj;
@@ -515,17 +515,17 @@ static bool file_sd_name_ok(const char *s) {
 }
 
 static void file_sd_init(void *obj) { ((config_file_sd_t *)obj)->refresh_interval_ms = 300000; }
-static int file_sd_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
+static int file_sd_validate(cfg_ctx_t *ctx, const ytree_node_t *map, void *obj) {
     config_file_sd_t *f = obj;
     if (f->n_files == 0)
         return cfg_fail(ctx, map,
                         "file service discovery config must contain at least one path name");
-    const cfg_node_t *files = cfg_map_get(map, "files");
+    const ytree_node_t *files = ytree_map_get(map, "files");
     for (size_t i = 0; i < f->n_files; i++) {
-        const cfg_node_t *at = files && files->kind == CFG_NODE_SEQ ? files->kids[i] : map;
-        if (!file_sd_name_ok(at->kind == CFG_NODE_SCALAR ? at->str : f->files[i]))
+        const ytree_node_t *at = files && files->kind == YTREE_NODE_SEQ ? files->kids[i] : map;
+        if (!file_sd_name_ok(at->kind == YTREE_NODE_SCALAR ? at->str : f->files[i]))
             return cfg_fail(ctx, at, "path name \"%s\" is not valid for file discovery",
-                            at->kind == CFG_NODE_SCALAR ? at->str : f->files[i]);
+                            at->kind == YTREE_NODE_SCALAR ? at->str : f->files[i]);
     }
     return VG_OK;
 }
@@ -541,10 +541,10 @@ static void http_sd_init(void *obj) {
     h->url = "";
     h->refresh_interval_ms = 60000;
 }
-static int http_sd_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
+static int http_sd_validate(cfg_ctx_t *ctx, const ytree_node_t *map, void *obj) {
     config_http_sd_t *h = obj;
-    const cfg_node_t *at = at_key(map, "url");
-    if (at != map) at = cfg_map_get(map, "url");
+    const ytree_node_t *at = at_key(map, "url");
+    if (at != map) at = ytree_map_get(map, "url");
     if (!h->url[0]) return cfg_fail(ctx, at, "URL is missing");
     const char *colon = strstr(h->url, "://");
     if (!colon || !((colon - h->url == 4 && !strncasecmp(h->url, "http", 4)) ||
@@ -565,16 +565,16 @@ static const cfg_type_t http_sd_type = {"http.SDConfig", sizeof(config_http_sd_t
 
 /* Rejects static targets that look like URLs (Prometheus's check, made
  * only when the job has no relabel_configs that could fix them). */
-static int check_static_targets(cfg_ctx_t *ctx, const cfg_node_t *map, const config_static_t *sc,
+static int check_static_targets(cfg_ctx_t *ctx, const ytree_node_t *map, const config_static_t *sc,
                                 size_t n_sc) {
-    const cfg_node_t *seq = cfg_map_get(map, "static_configs");
+    const ytree_node_t *seq = ytree_map_get(map, "static_configs");
     for (size_t i = 0; i < n_sc; i++) {
         for (size_t j = 0; j < sc[i].n_targets; j++) {
             if (!strchr(sc[i].targets[j], '/')) continue;
-            const cfg_node_t *at = map;
-            if (seq && seq->kind == CFG_NODE_SEQ && i < seq->n) {
-                const cfg_node_t *t = cfg_map_get(seq->kids[i], "targets");
-                at = t && t->kind == CFG_NODE_SEQ && j < t->n ? t->kids[j] : seq->kids[i];
+            const ytree_node_t *at = map;
+            if (seq && seq->kind == YTREE_NODE_SEQ && i < seq->n) {
+                const ytree_node_t *t = ytree_map_get(seq->kids[i], "targets");
+                at = t && t->kind == YTREE_NODE_SEQ && j < t->n ? t->kids[j] : seq->kids[i];
             }
             return cfg_fail(ctx, at, "\"%s\" is not a valid hostname", sc[i].targets[j]);
         }
@@ -583,12 +583,12 @@ static int check_static_targets(cfg_ctx_t *ctx, const cfg_node_t *map, const con
 }
 
 /* Warns once per unreachable mechanism used in this map. */
-static void warn_unreachable(cfg_ctx_t *ctx, const cfg_node_t *map, const char *who) {
+static void warn_unreachable(cfg_ctx_t *ctx, const ytree_node_t *map, const char *who) {
     for (size_t i = 0; i < map->n; i++) {
-        const cfg_node_t *k = map->kids[2 * i], *v = map->kids[2 * i + 1];
-        if (k->kind != CFG_NODE_SCALAR || !str_in(k->str, unreachable_sd, N_UNREACHABLE_SD))
+        const ytree_node_t *k = map->kids[2 * i], *v = map->kids[2 * i + 1];
+        if (k->kind != YTREE_NODE_SCALAR || !str_in(k->str, unreachable_sd, N_UNREACHABLE_SD))
             continue;
-        if (v->kind == CFG_NODE_SEQ && v->n > 0)
+        if (v->kind == YTREE_NODE_SEQ && v->n > 0)
             cfg_warn(ctx, "%s: %s cannot be reached here; the job gets no targets from it", who,
                      k->str);
     }
@@ -647,7 +647,7 @@ static const char *const scrape_protocol_names[] = {"PrometheusProto", "Promethe
                                                     "PrometheusText1.0.0", "OpenMetricsText0.0.1",
                                                     "OpenMetricsText1.0.0"};
 
-static int check_protocols(cfg_ctx_t *ctx, const cfg_node_t *at, const char **p, size_t n,
+static int check_protocols(cfg_ctx_t *ctx, const ytree_node_t *at, const char **p, size_t n,
                            const char *suffix) {
     if (at && n == 0) return cfg_fail(ctx, at, "scrape_protocols cannot be empty%s", suffix);
     for (size_t i = 0; i < n; i++) {
@@ -664,28 +664,28 @@ static int check_protocols(cfg_ctx_t *ctx, const cfg_node_t *at, const char **p,
     return VG_OK;
 }
 
-static int scrape_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
+static int scrape_validate(cfg_ctx_t *ctx, const ytree_node_t *map, void *obj) {
     config_scrape_t *s = obj;
     s->line = map->line;
     if (!s->job_name[0]) return cfg_fail(ctx, map, "job_name is empty");
     if (strcmp(s->scheme, "http") && strcmp(s->scheme, "https"))
-        return cfg_fail(ctx, cfg_map_get(map, "scheme"),
+        return cfg_fail(ctx, ytree_map_get(map, "scheme"),
                         "scheme \"%s\" is not supported, use http or https", s->scheme);
     int rc = http_validate(ctx, map, &s->http);
     if (rc) return rc;
     if (s->n_relabel_configs == 0 &&
         (rc = check_static_targets(ctx, map, s->static_configs, s->n_static_configs)))
         return rc;
-    if (cfg_map_get(map, "scrape_protocols")) {
+    if (ytree_map_get(map, "scrape_protocols")) {
         char suffix[VG_ERR_MSG_MAX / 2];
         snprintf(suffix, sizeof suffix, " for scrape config with job name \"%s\"", s->job_name);
-        rc = check_protocols(ctx, cfg_map_get(map, "scrape_protocols"), s->scrape_protocols,
+        rc = check_protocols(ctx, ytree_map_get(map, "scrape_protocols"), s->scrape_protocols,
                              s->n_scrape_protocols, suffix);
         if (rc) return rc;
     }
     if (s->fallback_scrape_protocol[0] &&
         !str_in(s->fallback_scrape_protocol, scrape_protocol_names, 5))
-        return cfg_fail(ctx, cfg_map_get(map, "fallback_scrape_protocol"),
+        return cfg_fail(ctx, ytree_map_get(map, "fallback_scrape_protocol"),
                         "invalid fallback_scrape_protocol for scrape config with job name "
                         "\"%s\": unknown scrape protocol %s",
                         s->job_name, s->fallback_scrape_protocol);
@@ -749,7 +749,7 @@ static void global_init(void *obj) {
     g->metric_name_validation_scheme = "";
 }
 
-static int global_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
+static int global_validate(cfg_ctx_t *ctx, const ytree_node_t *map, void *obj) {
     config_global_t *g = obj;
     /* Defaults are applied here, as Prometheus's GlobalConfig.UnmarshalYAML
      * does, so "scrape_interval: 0s" means the default. */
@@ -760,13 +760,13 @@ static int global_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
     if (g->scrape_timeout_ms == 0)
         g->scrape_timeout_ms = g->scrape_interval_ms < 10000 ? g->scrape_interval_ms : 10000;
     if (g->evaluation_interval_ms == 0) g->evaluation_interval_ms = 60000;
-    if (cfg_map_get(map, "scrape_protocols"))
-        return check_protocols(ctx, cfg_map_get(map, "scrape_protocols"), g->scrape_protocols,
+    if (ytree_map_get(map, "scrape_protocols"))
+        return check_protocols(ctx, ytree_map_get(map, "scrape_protocols"), g->scrape_protocols,
                                g->n_scrape_protocols, " for global config");
     return VG_OK;
 }
 
-static int decode_validation_scheme(cfg_ctx_t *ctx, const cfg_node_t *n, void *dst) {
+static int decode_validation_scheme(cfg_ctx_t *ctx, const ytree_node_t *n, void *dst) {
     const char *s = "";
     int rc = cfg_scalar_string(ctx, n, &s);
     if (rc) return rc;
@@ -818,19 +818,19 @@ static void am_init(void *obj) {
     a->api_version = "v2";
 }
 
-static int am_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
+static int am_validate(cfg_ctx_t *ctx, const ytree_node_t *map, void *obj) {
     config_alertmanager_t *a = obj;
     /* Prometheus 2.42 takes v1 and v2; vigil (like 3.x) speaks v2 only. */
     if (strcmp(a->api_version, "v2"))
-        return cfg_fail(ctx, cfg_map_get(map, "api_version"),
+        return cfg_fail(ctx, ytree_map_get(map, "api_version"),
                         "expected Alertmanager api version to be one of [v2] but got %s",
                         a->api_version);
     if (strcmp(a->scheme, "http") && strcmp(a->scheme, "https"))
-        return cfg_fail(ctx, cfg_map_get(map, "scheme"),
+        return cfg_fail(ctx, ytree_map_get(map, "scheme"),
                         "scheme \"%s\" is not supported, use http or https", a->scheme);
     int rc = http_validate(ctx, map, &a->http);
     if (rc) return rc;
-    if (cfg_map_get(map, "sigv4") &&
+    if (ytree_map_get(map, "sigv4") &&
         (a->http.basic_auth || a->http.authorization || a->http.oauth2))
         return cfg_fail(ctx, map,
                         "at most one of basic_auth, authorization, oauth2, & sigv4 "
@@ -888,8 +888,9 @@ static const char *const reserved_headers[] = {"host",
                                                "x-amz-security-token",
                                                "x-amz-content-sha256"};
 
-static int check_headers(cfg_ctx_t *ctx, const cfg_node_t *map, const config_pair_t *h, size_t n) {
-    const cfg_node_t *at = at_key(map, "headers");
+static int check_headers(cfg_ctx_t *ctx, const ytree_node_t *map, const config_pair_t *h,
+                         size_t n) {
+    const ytree_node_t *at = at_key(map, "headers");
     for (size_t i = 0; i < n; i++) {
         if (!strcasecmp(h[i].name, "authorization"))
             return cfg_fail(ctx, at,
@@ -952,21 +953,21 @@ static void rw_init(void *obj) {
     r->http.enable_http2 = false; /* DefaultRemoteWriteHTTPClientConfig */
 }
 
-static int rw_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
+static int rw_validate(cfg_ctx_t *ctx, const ytree_node_t *map, void *obj) {
     config_remote_write_t *r = obj;
     if (!r->url[0]) return cfg_fail(ctx, map, "url for remote_write is empty");
     int rc = check_headers(ctx, map, r->headers, r->n_headers);
     if (rc) return rc;
     if (strcmp(r->protobuf_message, "prometheus.WriteRequest") &&
         strcmp(r->protobuf_message, "io.prometheus.write.v2.Request"))
-        return cfg_fail(ctx, cfg_map_get(map, "protobuf_message"),
+        return cfg_fail(ctx, ytree_map_get(map, "protobuf_message"),
                         "invalid protobuf_message value: unknown remote write protobuf message "
                         "%s",
                         r->protobuf_message);
     if ((rc = http_validate(ctx, map, &r->http))) return rc;
     int n_auth = !!r->http.basic_auth + !!r->http.authorization + !!r->http.oauth2 +
-                 !!cfg_map_get(map, "sigv4") + !!cfg_map_get(map, "azuread") +
-                 !!cfg_map_get(map, "google_iam");
+                 !!ytree_map_get(map, "sigv4") + !!ytree_map_get(map, "azuread") +
+                 !!ytree_map_get(map, "google_iam");
     if (n_auth > 1)
         return cfg_fail(ctx, map,
                         "at most one of basic_auth, authorization, oauth2, sigv4, "
@@ -1005,7 +1006,7 @@ static void rr_init(void *obj) {
     r->chunked_read_limit = 50000000;
     r->filter_external_labels = true;
 }
-static int rr_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
+static int rr_validate(cfg_ctx_t *ctx, const ytree_node_t *map, void *obj) {
     config_remote_read_t *r = obj;
     if (!r->url[0]) return cfg_fail(ctx, map, "url for remote_read is empty");
     int rc = check_headers(ctx, map, r->headers, r->n_headers);
@@ -1062,11 +1063,11 @@ static void tracing_init(void *obj) {
     t->client_type = "grpc";
     t->endpoint = t->compression = "";
 }
-static int tracing_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
+static int tracing_validate(cfg_ctx_t *ctx, const ytree_node_t *map, void *obj) {
     config_tracing_t *t = obj;
     t->present = true;
     if (strcmp(t->client_type, "http") && strcmp(t->client_type, "grpc"))
-        return cfg_fail(ctx, cfg_map_get(map, "client_type"),
+        return cfg_fail(ctx, ytree_map_get(map, "client_type"),
                         "expected tracing client type to be to be http or grpc, but got %s",
                         t->client_type);
     for (size_t i = 0; i < t->n_headers; i++) {
@@ -1076,7 +1077,7 @@ static int tracing_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
     }
     if (!t->endpoint[0]) return cfg_fail(ctx, map, "tracing endpoint must be set");
     if (t->compression[0] && strcmp(t->compression, "gzip"))
-        return cfg_fail(ctx, cfg_map_get(map, "compression"),
+        return cfg_fail(ctx, ytree_map_get(map, "compression"),
                         "invalid compression type %s provided, valid options: gzip",
                         t->compression);
     return VG_OK;
@@ -1103,7 +1104,7 @@ static const cfg_field_t host_fields[] = {
     END};
 static const cfg_type_t host_type = {"vigil.HostConfig", sizeof(config_vigil_host_t), host_fields,
                                      host_init, NULL};
-static int vigil_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
+static int vigil_validate(cfg_ctx_t *ctx, const ytree_node_t *map, void *obj) {
     (void)ctx;
     (void)map;
     ((config_vigil_t *)obj)->present = true;
@@ -1140,15 +1141,15 @@ static void global_defaults(config_global_t *g) {
 
 /* Second pass, after the whole file is read (global may come last): job
  * defaults from global, timeouts, unique names, rule file globs. */
-static int config_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
+static int config_validate(cfg_ctx_t *ctx, const ytree_node_t *map, void *obj) {
     config_t *c = obj;
     /* No global: section at all: its validation never ran. */
     global_defaults(&c->global);
     const config_global_t *g = &c->global;
-    const cfg_node_t *jobs = cfg_map_get(map, "scrape_configs");
+    const ytree_node_t *jobs = ytree_map_get(map, "scrape_configs");
     for (size_t i = 0; i < c->n_scrape_configs; i++) {
         config_scrape_t *s = &c->scrape_configs[i];
-        const cfg_node_t *jm = jobs && jobs->kind == CFG_NODE_SEQ ? jobs->kids[i] : map;
+        const ytree_node_t *jm = jobs && jobs->kind == YTREE_NODE_SEQ ? jobs->kids[i] : map;
         if (s->scrape_interval_ms == 0) s->scrape_interval_ms = g->scrape_interval_ms;
         if (s->scrape_timeout_ms > s->scrape_interval_ms)
             return cfg_fail(ctx, at_key(jm, "scrape_timeout"),
@@ -1167,7 +1168,7 @@ static int config_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
         if (!s->label_value_length_limit) s->label_value_length_limit = g->label_value_length_limit;
         if (!s->keep_dropped_targets) s->keep_dropped_targets = g->keep_dropped_targets;
         if (!s->scrape_failure_log_file[0]) s->scrape_failure_log_file = g->scrape_failure_log_file;
-        if (!s->n_scrape_protocols && !cfg_map_get(jm, "scrape_protocols")) {
+        if (!s->n_scrape_protocols && !ytree_map_get(jm, "scrape_protocols")) {
             s->scrape_protocols = g->scrape_protocols;
             s->n_scrape_protocols = g->n_scrape_protocols;
         }
@@ -1190,27 +1191,27 @@ static int config_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
         free(byname);
         if (dup) {
             size_t i = (size_t)(dup - c->scrape_configs);
-            const cfg_node_t *jm = jobs && jobs->kind == CFG_NODE_SEQ ? jobs->kids[i] : map;
+            const ytree_node_t *jm = jobs && jobs->kind == YTREE_NODE_SEQ ? jobs->kids[i] : map;
             return cfg_fail(ctx, at_key(jm, "job_name"),
                             "found multiple scrape configs with job name \"%s\"", dup->job_name);
         }
     }
-    const cfg_node_t *rf = cfg_map_get(map, "rule_files");
+    const ytree_node_t *rf = ytree_map_get(map, "rule_files");
     for (size_t i = 0; i < c->n_rule_files; i++) {
-        const cfg_node_t *at = rf && rf->kind == CFG_NODE_SEQ ? rf->kids[i] : map;
+        const ytree_node_t *at = rf && rf->kind == YTREE_NODE_SEQ ? rf->kids[i] : map;
         if (!rule_path_ok(at->str))
             return cfg_fail(ctx, at, "invalid rule file path \"%s\"", at->str);
     }
-    const cfg_node_t *sf = cfg_map_get(map, "scrape_config_files");
+    const ytree_node_t *sf = ytree_map_get(map, "scrape_config_files");
     for (size_t i = 0; i < c->n_scrape_config_files; i++) {
-        const cfg_node_t *at = sf && sf->kind == CFG_NODE_SEQ ? sf->kids[i] : map;
+        const ytree_node_t *at = sf && sf->kind == YTREE_NODE_SEQ ? sf->kids[i] : map;
         if (!rule_path_ok(at->str))
             return cfg_fail(ctx, at, "invalid scrape config file path \"%s\"", at->str);
     }
     if (c->n_scrape_config_files)
         cfg_warn(ctx, "scrape_config_files are not read by vigil yet; their jobs are not "
                       "scraped");
-    const cfg_node_t *rws = cfg_map_get(map, "remote_write");
+    const ytree_node_t *rws = ytree_map_get(map, "remote_write");
     for (size_t i = 0; i < c->n_remote_write; i++) {
         for (size_t j = 0; j < i; j++) {
             if (c->remote_write[i].name[0] &&
@@ -1220,7 +1221,7 @@ static int config_validate(cfg_ctx_t *ctx, const cfg_node_t *map, void *obj) {
                                 c->remote_write[i].name);
         }
     }
-    const cfg_node_t *rrs = cfg_map_get(map, "remote_read");
+    const ytree_node_t *rrs = ytree_map_get(map, "remote_read");
     for (size_t i = 0; i < c->n_remote_read; i++) {
         for (size_t j = 0; j < i; j++) {
             if (c->remote_read[i].name[0] &&
@@ -1304,19 +1305,19 @@ static const char *expand_env(cfg_ctx_t *ctx, const char *label, const char *v) 
 
 /* metric_name_validation_scheme changes which label names are valid all
  * over the file, and global may come after the jobs: look it up first. */
-static bool wants_utf8(const cfg_node_t *root) {
-    const cfg_node_t *g = cfg_map_get(root, "global");
-    const cfg_node_t *s = cfg_map_get(g, "metric_name_validation_scheme");
-    return s && s->kind == CFG_NODE_SCALAR && !strcmp(s->str, "utf8");
+static bool wants_utf8(const ytree_node_t *root) {
+    const ytree_node_t *g = ytree_map_get(root, "global");
+    const ytree_node_t *s = ytree_map_get(g, "metric_name_validation_scheme");
+    return s && s->kind == YTREE_NODE_SCALAR && !strcmp(s->str, "utf8");
 }
 
-int cfg_decode(config_t *c, const cfg_node_t *root, vg_arena_t *arena, const char *name,
+int cfg_decode(config_t *c, const ytree_node_t *root, vg_arena_t *arena, const char *name,
                const char *dir, char ***out_warnings, size_t *out_n_warnings, vg_err_t *err) {
     cfg_ctx_t ctx = {
         .arena = arena, .name = name, .dir = dir, .err = err, .visits_left = VG_CONFIG_MAX_VISITS};
     cfg_init_struct(&config_type, c);
     int rc;
-    if (cfg_is_null(root)) {
+    if (ytree_is_null(root)) {
         rc = config_validate(&ctx, NULL, c);
     } else {
         ctx.utf8_names = wants_utf8(root);

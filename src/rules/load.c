@@ -2,7 +2,8 @@
  * tree into groups and rules (unknown keys, duplicate keys and wrong types
  * reported as yaml.v3 reports them), then Prometheus 3.x's rulefmt
  * validation with its messages and positions ("5:11: group \"a\", rule 1,
- * \"X\": could not parse expression: ..."). */
+ * \"X\": could not parse expression: ..."), and the yaml-style collection of
+ * those errors. */
 #include "rules/rules_int.h"
 
 #include <errno.h>
@@ -12,7 +13,7 @@
 /* Positions of the nodes a rule's messages point at. A missing key has the
  * zero position, as a zero yaml.Node has. */
 typedef struct rule_pos {
-    const ry_node_t *record, *alert, *expr;
+    const ytree_node_t *record, *alert, *expr;
 } rule_pos_t;
 
 typedef struct loader {
@@ -23,10 +24,10 @@ typedef struct loader {
     char *fatal;         /* an error that ends decoding (a bad duration) */
     bool utf8;
     rule_pos_t **pos; /* per group, per rule */
-    const ry_node_t **group_nodes;
+    const ytree_node_t **group_nodes;
 } loader_t;
 
-static const ry_node_t zero_node = {0};
+static const ytree_node_t zero_node = {0};
 
 void rules_errors_free(rules_errors_t *e) {
     if (!e) return;
@@ -53,14 +54,14 @@ static void errors_add(rules_errors_t *e, const char *fmt, ...) {
 }
 
 /* yaml.v3's terror(): short values quoted, long ones cut to 7 bytes. */
-static void type_error(loader_t *l, const ry_node_t *n, const char *go_type, bool both) {
+static void type_error(loader_t *l, const ytree_node_t *n, const char *go_type, bool both) {
     vg_buf_t b = VG_BUF_INIT;
-    vg_buf_printf(&b, "line %u: cannot unmarshal %s", n->line, ry_tag_name(n));
-    if (n->kind == RY_SCALAR) {
+    vg_buf_printf(&b, "line %u: cannot unmarshal %s", n->line, ytree_tag_name(n->tag));
+    if (n->kind == YTREE_NODE_SCALAR) {
         if (n->len > 10)
-            vg_buf_printf(&b, " `%.7s...`", n->s);
+            vg_buf_printf(&b, " `%.7s...`", n->str);
         else
-            vg_buf_printf(&b, " `%s`", n->s);
+            vg_buf_printf(&b, " `%s`", n->str);
     }
     vg_buf_printf(&b, " into %s", go_type);
     ry_errs_add(&l->terr, "%s", b.data);
@@ -83,61 +84,62 @@ static void *azalloc(loader_t *l, size_t n) {
 
 /* Strict map walk: checks keys are known and unique. Returns false (type
  * error recorded) when the node is not a map; null is an empty map. */
-static bool check_map(loader_t *l, const ry_node_t *n, const char *go_type,
+static bool check_map(loader_t *l, const ytree_node_t *n, const char *go_type,
                       const char *const *known, bool both) {
-    if (ry_is_null(n)) return false;
-    if (n->kind != RY_MAP) {
+    if (ytree_is_null(n)) return false;
+    if (n->kind != YTREE_NODE_MAP) {
         type_error(l, n, go_type, both);
         return false;
     }
-    for (size_t i = 0; i + 1 < n->n_kids; i += 2) {
-        const ry_node_t *k = n->kids[i];
+    for (size_t i = 0; i < 2 * n->n; i += 2) {
+        const ytree_node_t *k = n->kids[i];
         for (size_t j = 0; j < i; j += 2) {
-            const ry_node_t *p = n->kids[j];
-            if (k->kind == RY_SCALAR && p->kind == RY_SCALAR && k->len == p->len &&
-                memcmp(k->s, p->s, k->len) == 0) {
+            const ytree_node_t *p = n->kids[j];
+            if (k->kind == YTREE_NODE_SCALAR && p->kind == YTREE_NODE_SCALAR && k->len == p->len &&
+                memcmp(k->str, p->str, k->len) == 0) {
                 ry_errs_add(&l->terr, "line %u: mapping key \"%s\" already defined at line %u",
-                            k->line, k->s, p->line);
+                            k->line, k->str, p->line);
                 ry_errs_add(&l->terr_both, "line %u: mapping key \"%s\" already defined at line %u",
-                            k->line, k->s, p->line);
+                            k->line, k->str, p->line);
                 break;
             }
         }
-        if (!known || k->kind != RY_SCALAR) continue;
+        if (!known || k->kind != YTREE_NODE_SCALAR) continue;
         bool ok = false;
         for (size_t j = 0; known[j]; j++)
-            if (strlen(known[j]) == k->len && memcmp(known[j], k->s, k->len) == 0) ok = true;
+            if (strlen(known[j]) == k->len && memcmp(known[j], k->str, k->len) == 0) ok = true;
         if (!ok)
-            ry_errs_add(&l->terr, "line %u: field %s not found in type %s", k->line, k->s, go_type);
+            ry_errs_add(&l->terr, "line %u: field %s not found in type %s", k->line, k->str,
+                        go_type);
     }
     return true;
 }
 
 /* A Go string field: any scalar but null. */
-static const char *dec_string(loader_t *l, const ry_node_t *n, bool both) {
-    if (ry_is_null(n)) return "";
-    if (n->kind != RY_SCALAR) {
+static const char *dec_string(loader_t *l, const ytree_node_t *n, bool both) {
+    if (ytree_is_null(n)) return "";
+    if (n->kind != YTREE_NODE_SCALAR) {
         type_error(l, n, "string", both);
         return "";
     }
-    return adup(l, n->s, n->len);
+    return adup(l, n->str, n->len);
 }
 
-static int64_t dec_duration(loader_t *l, const ry_node_t *n, bool *present) {
+static int64_t dec_duration(loader_t *l, const ytree_node_t *n, bool *present) {
     if (present) *present = false;
-    if (ry_is_null(n)) return 0;
-    if (n->kind != RY_SCALAR) {
+    if (ytree_is_null(n)) return 0;
+    if (n->kind != YTREE_NODE_SCALAR) {
         type_error(l, n, "string", true);
         return 0;
     }
     int64_t ms = 0;
     if (n->len == 0) {
         if (!l->fatal) l->fatal = vg_strdup("empty duration string");
-    } else if (vg_duration_parse(n->s, n->len, &ms) != VG_OK) {
+    } else if (vg_duration_parse(n->str, n->len, &ms) != VG_OK) {
         if (!l->fatal) {
             vg_buf_t b = VG_BUF_INIT;
             vg_buf_puts(&b, "not a valid duration string: ");
-            promql_quote(n->s, n->len, &b);
+            promql_quote(n->str, n->len, &b);
             l->fatal = vg_buf_detach(&b);
         }
         return 0;
@@ -146,19 +148,19 @@ static int64_t dec_duration(loader_t *l, const ry_node_t *n, bool *present) {
     return ms;
 }
 
-static int64_t dec_int(loader_t *l, const ry_node_t *n) {
-    if (ry_is_null(n)) return 0;
-    if (n->kind != RY_SCALAR || n->tag != RY_INT) {
+static int64_t dec_int(loader_t *l, const ytree_node_t *n) {
+    if (ytree_is_null(n)) return 0;
+    if (n->kind != YTREE_NODE_SCALAR || n->tag != YTREE_TAG_INT) {
         type_error(l, n, "int", true);
         return 0;
     }
     char *end;
-    long long v = strtoll(n->s, &end, 0);
+    long long v = strtoll(n->str, &end, 0);
     if (*end) {
         /* 0o17, 0b101, underscores */
         vg_buf_t b = VG_BUF_INIT;
         for (size_t i = 0; i < n->len; i++)
-            if (n->s[i] != '_') vg_buf_putc(&b, n->s[i]);
+            if (n->str[i] != '_') vg_buf_putc(&b, n->str[i]);
         const char *s = b.data ? b.data : "0";
         bool neg = s[0] == '-';
         const char *p = s + (s[0] == '-' || s[0] == '+');
@@ -179,23 +181,23 @@ static int label_cmp(const void *a, const void *b) {
 }
 
 /* map[string]string, sorted by name; a repeated key keeps the last value. */
-static config_label_t *dec_labels(loader_t *l, const ry_node_t *n, size_t *out_n) {
+static config_label_t *dec_labels(loader_t *l, const ytree_node_t *n, size_t *out_n) {
     *out_n = 0;
-    if (ry_is_null(n)) return NULL;
-    if (n->kind != RY_MAP) {
+    if (ytree_is_null(n)) return NULL;
+    if (n->kind != YTREE_NODE_MAP) {
         type_error(l, n, "map[string]string", true);
         return NULL;
     }
     check_map(l, n, "map[string]string", NULL, true);
-    config_label_t *v = azalloc(l, (n->n_kids / 2) * sizeof *v);
+    config_label_t *v = azalloc(l, (n->n) * sizeof *v);
     size_t k = 0;
-    for (size_t i = 0; i + 1 < n->n_kids; i += 2) {
-        const ry_node_t *key = n->kids[i], *val = n->kids[i + 1];
-        if (key->kind != RY_SCALAR) {
+    for (size_t i = 0; i < 2 * n->n; i += 2) {
+        const ytree_node_t *key = n->kids[i], *val = n->kids[i + 1];
+        if (key->kind != YTREE_NODE_SCALAR) {
             type_error(l, key, "string", true);
             continue;
         }
-        const char *name = adup(l, key->s, key->len);
+        const char *name = adup(l, key->str, key->len);
         const char *value = dec_string(l, val, true);
         size_t j;
         for (j = 0; j < k; j++)
@@ -209,12 +211,13 @@ static config_label_t *dec_labels(loader_t *l, const ry_node_t *n, size_t *out_n
     return v;
 }
 
-static const ry_node_t *map_get(const ry_node_t *m, const char *key) {
-    if (!m || m->kind != RY_MAP) return NULL;
-    const ry_node_t *found = NULL;
-    for (size_t i = 0; i + 1 < m->n_kids; i += 2) {
-        const ry_node_t *k = m->kids[i];
-        if (k->kind == RY_SCALAR && strlen(key) == k->len && memcmp(k->s, key, k->len) == 0)
+static const ytree_node_t *map_get(const ytree_node_t *m, const char *key) {
+    if (!m || m->kind != YTREE_NODE_MAP) return NULL;
+    const ytree_node_t *found = NULL;
+    for (size_t i = 0; i < 2 * m->n; i += 2) {
+        const ytree_node_t *k = m->kids[i];
+        if (k->kind == YTREE_NODE_SCALAR && strlen(key) == k->len &&
+            memcmp(k->str, key, k->len) == 0)
             found = m->kids[i + 1]; /* yaml.v3 decodes repeats in order: the last wins */
     }
     return found;
@@ -222,12 +225,12 @@ static const ry_node_t *map_get(const ry_node_t *m, const char *key) {
 
 /* A map key present with a null value still counts as present for the
  * node positions (yaml.Node keeps the null scalar). */
-static const ry_node_t *map_get_node(const ry_node_t *m, const char *key) {
-    const ry_node_t *n = map_get(m, key);
+static const ytree_node_t *map_get_node(const ytree_node_t *m, const char *key) {
+    const ytree_node_t *n = map_get(m, key);
     return n ? n : &zero_node;
 }
 
-static void dec_rule(loader_t *l, const ry_node_t *n, rules_rule_def_t *r, rule_pos_t *pos) {
+static void dec_rule(loader_t *l, const ytree_node_t *n, rules_rule_def_t *r, rule_pos_t *pos) {
     static const char *const known[] = {"record",          "alert",  "expr",        "for",
                                         "keep_firing_for", "labels", "annotations", NULL};
     pos->record = map_get_node(n, "record");
@@ -247,7 +250,7 @@ static void dec_rule(loader_t *l, const ry_node_t *n, rules_rule_def_t *r, rule_
     r->name = r->is_alert ? alert : rec;
 }
 
-static void dec_group(loader_t *l, const ry_node_t *n, rules_group_def_t *g, rule_pos_t **pos) {
+static void dec_group(loader_t *l, const ytree_node_t *n, rules_group_def_t *g, rule_pos_t **pos) {
     static const char *const known[] = {"name",   "interval", "query_offset", "limit", "rules",
                                         "labels", NULL};
     g->name = "";
@@ -258,33 +261,33 @@ static void dec_group(loader_t *l, const ry_node_t *n, rules_group_def_t *g, rul
     g->query_offset_ms = dec_duration(l, map_get(n, "query_offset"), &g->has_query_offset);
     g->limit = dec_int(l, map_get(n, "limit"));
     g->labels = dec_labels(l, map_get(n, "labels"), &g->n_labels);
-    const ry_node_t *rules = map_get(n, "rules");
-    if (ry_is_null(rules)) return;
-    if (rules->kind != RY_SEQ) {
+    const ytree_node_t *rules = map_get(n, "rules");
+    if (ytree_is_null(rules)) return;
+    if (rules->kind != YTREE_NODE_SEQ) {
         type_error(l, rules, "[]rulefmt.Rule", true);
         return;
     }
-    g->rules = azalloc(l, rules->n_kids * sizeof *g->rules);
-    *pos = azalloc(l, rules->n_kids * sizeof **pos);
-    g->n_rules = rules->n_kids;
-    for (size_t i = 0; i < rules->n_kids; i++)
+    g->rules = azalloc(l, rules->n * sizeof *g->rules);
+    *pos = azalloc(l, rules->n * sizeof **pos);
+    g->n_rules = rules->n;
+    for (size_t i = 0; i < rules->n; i++)
         dec_rule(l, rules->kids[i], &g->rules[i], &(*pos)[i]);
 }
 
-static void dec_root(loader_t *l, const ry_node_t *root, rules_file_t *f) {
+static void dec_root(loader_t *l, const ytree_node_t *root, rules_file_t *f) {
     static const char *const known[] = {"groups", NULL};
     if (!check_map(l, root, "rulefmt.RuleGroups", known, false)) return;
-    const ry_node_t *groups = map_get(root, "groups");
-    if (ry_is_null(groups)) return;
-    if (groups->kind != RY_SEQ) {
+    const ytree_node_t *groups = map_get(root, "groups");
+    if (ytree_is_null(groups)) return;
+    if (groups->kind != YTREE_NODE_SEQ) {
         type_error(l, groups, "[]rulefmt.RuleGroup", true);
         return;
     }
-    f->groups = azalloc(l, groups->n_kids * sizeof *f->groups);
-    l->pos = azalloc(l, groups->n_kids * sizeof *l->pos);
-    l->group_nodes = azalloc(l, groups->n_kids * sizeof *l->group_nodes);
-    f->n_groups = groups->n_kids;
-    for (size_t i = 0; i < groups->n_kids; i++) {
+    f->groups = azalloc(l, groups->n * sizeof *f->groups);
+    l->pos = azalloc(l, groups->n * sizeof *l->pos);
+    l->group_nodes = azalloc(l, groups->n * sizeof *l->group_nodes);
+    f->n_groups = groups->n;
+    for (size_t i = 0; i < groups->n; i++) {
         l->group_nodes[i] = groups->kids[i];
         dec_group(l, groups->kids[i], &f->groups[i], &l->pos[i]);
         if (l->fatal) return;
@@ -305,7 +308,7 @@ static bool metric_name_valid(loader_t *l, const char *s) {
 /* rulefmt.Error: positions of the node (and the alternative node), then
  * group, rule number and name. */
 static void rule_error(rules_errors_t *errs, const rules_group_def_t *g, size_t i,
-                       const char *rule_name, const ry_node_t *node, const ry_node_t *alt,
+                       const char *rule_name, const ytree_node_t *node, const ytree_node_t *alt,
                        const char *msg) {
     vg_buf_t b = VG_BUF_INIT;
     if (node) vg_buf_printf(&b, "%u:%u: ", node->line, node->col);
@@ -320,7 +323,7 @@ static void rule_error(rules_errors_t *errs, const rules_group_def_t *g, size_t 
 }
 
 static void validate_rule(loader_t *l, const rules_group_def_t *g, size_t i,
-                          const rules_rule_def_t *r, const rule_pos_t *p, const ry_node_t *rn,
+                          const rules_rule_def_t *r, const rule_pos_t *p, const ytree_node_t *rn,
                           rules_errors_t *errs) {
     const char *rec = dec_string(l, map_get(rn, "record"), false);
     const char *alert = dec_string(l, map_get(rn, "alert"), false);
@@ -402,7 +405,7 @@ static int validate(loader_t *l, const rules_file_t *f, rules_errors_t *errs) {
     size_t n_err = 0;
     for (size_t j = 0; j < f->n_groups; j++) {
         const rules_group_def_t *g = &f->groups[j];
-        const ry_node_t *gn = l->group_nodes[j];
+        const ytree_node_t *gn = l->group_nodes[j];
         if (!g->name[0]) {
             errors_add(errs, "%u:%u: Groupname must not be empty", gn->line, gn->col);
             n_err++;
@@ -425,7 +428,7 @@ static int validate(loader_t *l, const rules_file_t *f, rules_errors_t *errs) {
                 n_err++;
             }
         }
-        const ry_node_t *rules = map_get(gn, "rules");
+        const ytree_node_t *rules = map_get(gn, "rules");
         for (size_t i = 0; i < g->n_rules; i++) {
             size_t had = errs ? errs->n : 0;
             validate_rule(l, g, i, &g->rules[i], &l->pos[j][i], rules->kids[i], errs);
@@ -446,7 +449,7 @@ int rules_file_parse(const char *data, size_t len, const char *name, bool utf8_n
     f->arena = vg_arena_new(0);
     f->path = vg_arena_strndup(f->arena, name ? name : "", name ? strlen(name) : 0);
     loader_t l = {.arena = f->arena, .utf8 = utf8_names};
-    ry_node_t *root = NULL;
+    ytree_node_t *root = NULL;
     vg_err_t err = {0};
     if (ry_parse(data, len, f->arena, &root, &err) != VG_OK) {
         /* Prometheus decodes twice (strict, then into nodes): a syntax
@@ -455,7 +458,7 @@ int rules_file_parse(const char *data, size_t len, const char *name, bool utf8_n
         errors_add(errs, "%s", err.msg);
         goto fail;
     }
-    f->second_doc = ry_has_second_doc(data, len);
+    f->second_doc = ytree_has_second_doc(data, len);
     dec_root(&l, root, f);
     if (l.fatal) {
         errors_add(errs, "%s", l.fatal);
@@ -537,4 +540,39 @@ size_t rules_file_n_rules(const rules_file_t *f) {
     for (size_t i = 0; f && i < f->n_groups; i++)
         n += f->groups[i].n_rules;
     return n;
+}
+
+int ry_parse(const char *data, size_t len, vg_arena_t *arena, ytree_node_t **out_root,
+             vg_err_t *err) {
+    /* Prometheus reads rule files with yaml.v3; the default bounds. */
+    const ytree_opts_t opts = {.dialect = YTREE_GO_YAML_V3};
+    return ytree_parse(data, len, &opts, arena, out_root, err);
+}
+
+void ry_errs_add(ry_errs_t *e, const char *fmt, ...) {
+    if (e->n == e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 8;
+        e->msgs = vg_realloc(e->msgs, e->cap * sizeof *e->msgs);
+    }
+    vg_buf_t b = VG_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    vg_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    e->msgs[e->n++] = vg_buf_detach(&b);
+}
+
+char *ry_errs_join(const ry_errs_t *e) {
+    vg_buf_t b = VG_BUF_INIT;
+    vg_buf_puts(&b, "yaml: unmarshal errors:");
+    for (size_t i = 0; i < e->n; i++)
+        vg_buf_printf(&b, "\n  %s", e->msgs[i]);
+    return vg_buf_detach(&b);
+}
+
+void ry_errs_free(ry_errs_t *e) {
+    for (size_t i = 0; i < e->n; i++)
+        free(e->msgs[i]);
+    free(e->msgs);
+    memset(e, 0, sizeof *e);
 }

@@ -1,5 +1,5 @@
-/* Shared inside the rules module: the YAML node tree both file formats are
- * decoded from, the parsed rule-file model, the runtime state of groups and
+/* Shared inside the rules module: parsing the YAML tree both file formats
+ * are decoded from, the parsed rule-file model, the runtime state of groups and
  * rules, and the helpers the manager, the unit-test runner and the notifier
  * share. */
 #ifndef VG_RULES_INT_H
@@ -9,38 +9,15 @@
 #include <stdatomic.h>
 
 #include "rules/rules.h"
+#include "ytree/ytree.h"
 
 /* ------------------------------------------------------------- YAML tree */
 
-typedef enum ry_kind { RY_SCALAR = 0, RY_MAP, RY_SEQ } ry_kind_t;
-
-/* Resolved tag of a plain scalar (quoted scalars are always strings). */
-typedef enum ry_tag { RY_STR = 0, RY_NULL, RY_BOOL, RY_INT, RY_FLOAT } ry_tag_t;
-
-typedef struct ry_node ry_node_t;
-struct ry_node {
-    ry_kind_t kind;
-    ry_tag_t tag;  /* scalars only */
-    unsigned line; /* 1-based, as yaml.v3 reports */
-    unsigned col;  /* 1-based */
-    const char *s; /* scalar text (NUL-terminated, may hold NUL bytes) */
-    size_t len;
-    ry_node_t **kids; /* MAP: key, value, key, value...; SEQ: items */
-    size_t n_kids;
-};
-
-#define RY_MAX_DEPTH 64
-#define RY_MAX_NODES 1000000u
-
-/* Parses the first document of data into a tree allocated in arena (NULL
- * root for an empty document). Syntax errors are worded as go-yaml words
- * them: "yaml: line N: did not find expected node content". */
-int ry_parse(const char *data, size_t len, vg_arena_t *arena, ry_node_t **out_root, vg_err_t *err);
-/* Whether data holds a second document (Prometheus warns about it). */
-bool ry_has_second_doc(const char *data, size_t len);
-/* "!!str", "!!map", ... as yaml error messages write the node's tag. */
-const char *ry_tag_name(const ry_node_t *n);
-bool ry_is_null(const ry_node_t *n);
+/* Parses the first document of data into a ytree in arena (NULL root for
+ * an empty document), as yaml.v3 reads it: syntax errors are worded as
+ * go-yaml words them ("yaml: line N: did not find expected node content"). */
+int ry_parse(const char *data, size_t len, vg_arena_t *arena, ytree_node_t **out_root,
+             vg_err_t *err);
 
 /* Strict decoding errors, collected the way yaml's decoder collects them
  * ("line 3: field foo not found in type rulefmt.RuleGroup"). */

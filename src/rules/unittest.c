@@ -93,88 +93,90 @@ static void *dz(dec_t *d, size_t n) {
     return p;
 }
 
-static void terror(dec_t *d, const ry_node_t *n, const char *type) {
-    if (n->kind == RY_SCALAR) {
+static void terror(dec_t *d, const ytree_node_t *n, const char *type) {
+    if (n->kind == YTREE_NODE_SCALAR) {
         if (n->len > 10)
             ry_errs_add(&d->terr, "line %u: cannot unmarshal %s `%.7s...` into %s", n->line,
-                        ry_tag_name(n), n->s, type);
+                        ytree_tag_name(n->tag), n->str, type);
         else
             ry_errs_add(&d->terr, "line %u: cannot unmarshal %s `%s` into %s", n->line,
-                        ry_tag_name(n), n->s, type);
+                        ytree_tag_name(n->tag), n->str, type);
     } else {
-        ry_errs_add(&d->terr, "line %u: cannot unmarshal %s into %s", n->line, ry_tag_name(n),
-                    type);
+        ry_errs_add(&d->terr, "line %u: cannot unmarshal %s into %s", n->line,
+                    ytree_tag_name(n->tag), type);
     }
 }
 
 /* Checks a mapping's keys against known ones (yaml.v2 UnmarshalStrict). */
-static bool strict_map(dec_t *d, const ry_node_t *n, const char *type, const char *const *known) {
-    if (ry_is_null(n)) return false;
-    if (n->kind != RY_MAP) {
+static bool strict_map(dec_t *d, const ytree_node_t *n, const char *type,
+                       const char *const *known) {
+    if (ytree_is_null(n)) return false;
+    if (n->kind != YTREE_NODE_MAP) {
         terror(d, n, type);
         return false;
     }
-    for (size_t i = 0; i + 1 < n->n_kids; i += 2) {
-        const ry_node_t *k = n->kids[i];
+    for (size_t i = 0; i < 2 * n->n; i += 2) {
+        const ytree_node_t *k = n->kids[i];
         for (size_t j = 0; j < i; j += 2) {
-            const ry_node_t *p = n->kids[j];
-            if (k->kind == RY_SCALAR && p->kind == RY_SCALAR && k->len == p->len &&
-                memcmp(k->s, p->s, k->len) == 0) {
-                ry_errs_add(&d->terr, "line %u: key \"%s\" already set in map", k->line, k->s);
+            const ytree_node_t *p = n->kids[j];
+            if (k->kind == YTREE_NODE_SCALAR && p->kind == YTREE_NODE_SCALAR && k->len == p->len &&
+                memcmp(k->str, p->str, k->len) == 0) {
+                ry_errs_add(&d->terr, "line %u: key \"%s\" already set in map", k->line, k->str);
                 break;
             }
         }
-        if (!known || k->kind != RY_SCALAR) continue;
+        if (!known || k->kind != YTREE_NODE_SCALAR) continue;
         bool ok = false;
         for (size_t j = 0; known[j] && !ok; j++)
-            ok = strlen(known[j]) == k->len && memcmp(known[j], k->s, k->len) == 0;
+            ok = strlen(known[j]) == k->len && memcmp(known[j], k->str, k->len) == 0;
         if (!ok)
-            ry_errs_add(&d->terr, "line %u: field %s not found in type %s", k->line, k->s, type);
+            ry_errs_add(&d->terr, "line %u: field %s not found in type %s", k->line, k->str, type);
     }
     return true;
 }
 
-static const ry_node_t *get(const ry_node_t *m, const char *key) {
-    const ry_node_t *v = NULL;
-    for (size_t i = 0; m && m->kind == RY_MAP && i + 1 < m->n_kids; i += 2)
-        if (m->kids[i]->kind == RY_SCALAR && strcmp(m->kids[i]->s, key) == 0) v = m->kids[i + 1];
+static const ytree_node_t *get(const ytree_node_t *m, const char *key) {
+    const ytree_node_t *v = NULL;
+    for (size_t i = 0; m && m->kind == YTREE_NODE_MAP && i < 2 * m->n; i += 2)
+        if (m->kids[i]->kind == YTREE_NODE_SCALAR && strcmp(m->kids[i]->str, key) == 0)
+            v = m->kids[i + 1];
     return v;
 }
 
-static const char *d_str(dec_t *d, const ry_node_t *n) {
-    if (ry_is_null(n)) return "";
-    if (n->kind != RY_SCALAR) {
+static const char *d_str(dec_t *d, const ytree_node_t *n) {
+    if (ytree_is_null(n)) return "";
+    if (n->kind != YTREE_NODE_SCALAR) {
         terror(d, n, "string");
         return "";
     }
-    const char *s = vg_arena_strndup(d->arena, n->s, n->len);
+    const char *s = vg_arena_strndup(d->arena, n->str, n->len);
     if (!s) abort();
     return s;
 }
 
-static int64_t d_dur(dec_t *d, const ry_node_t *n) {
-    if (ry_is_null(n)) return 0;
-    if (n->kind != RY_SCALAR) {
+static int64_t d_dur(dec_t *d, const ytree_node_t *n) {
+    if (ytree_is_null(n)) return 0;
+    if (n->kind != YTREE_NODE_SCALAR) {
         terror(d, n, "string");
         return 0;
     }
     int64_t ms = 0;
-    if (vg_duration_parse(n->s, n->len, &ms) != VG_OK && !d->fatal) {
+    if (vg_duration_parse(n->str, n->len, &ms) != VG_OK && !d->fatal) {
         vg_buf_t b = VG_BUF_INIT;
         vg_buf_puts(&b, "not a valid duration string: ");
-        promql_quote(n->s, n->len, &b);
+        promql_quote(n->str, n->len, &b);
         d->fatal = vg_buf_detach(&b);
     }
     return ms;
 }
 
-static double d_float(dec_t *d, const ry_node_t *n) {
-    if (ry_is_null(n)) return 0;
-    if (n->kind != RY_SCALAR || (n->tag != RY_INT && n->tag != RY_FLOAT)) {
+static double d_float(dec_t *d, const ytree_node_t *n) {
+    if (ytree_is_null(n)) return 0;
+    if (n->kind != YTREE_NODE_SCALAR || (n->tag != YTREE_TAG_INT && n->tag != YTREE_TAG_FLOAT)) {
         terror(d, n, "float64");
         return 0;
     }
-    const char *s = n->s;
+    const char *s = n->str;
     bool neg = s[0] == '-';
     const char *p = s + (s[0] == '-' || s[0] == '+');
     if (strcasecmp(p, ".inf") == 0) return neg ? -INFINITY : INFINITY;
@@ -183,31 +185,31 @@ static double d_float(dec_t *d, const ry_node_t *n) {
     for (size_t i = 0; i < n->len; i++)
         if (s[i] != '_') vg_buf_putc(&b, s[i]);
     double v = strtod(b.data, NULL);
-    if (n->tag == RY_INT) v = (double)strtoll(b.data, NULL, 0);
+    if (n->tag == YTREE_TAG_INT) v = (double)strtoll(b.data, NULL, 0);
     vg_buf_free(&b);
     return v;
 }
 
-static bool d_bool(dec_t *d, const ry_node_t *n) {
-    if (ry_is_null(n)) return false;
-    if (n->kind != RY_SCALAR || n->tag != RY_BOOL) {
+static bool d_bool(dec_t *d, const ytree_node_t *n) {
+    if (ytree_is_null(n)) return false;
+    if (n->kind != YTREE_NODE_SCALAR || n->tag != YTREE_TAG_BOOL) {
         terror(d, n, "bool");
         return false;
     }
-    return n->s[0] == 't' || n->s[0] == 'T';
+    return n->str[0] == 't' || n->str[0] == 'T';
 }
 
 static int lcmp(const void *a, const void *b) {
     return strcmp(((const config_label_t *)a)->name, ((const config_label_t *)b)->name);
 }
 
-static config_label_t *d_map(dec_t *d, const ry_node_t *n, size_t *out_n) {
+static config_label_t *d_map(dec_t *d, const ytree_node_t *n, size_t *out_n) {
     *out_n = 0;
-    if (ry_is_null(n)) return NULL;
+    if (ytree_is_null(n)) return NULL;
     if (!strict_map(d, n, "map[string]string", NULL)) return NULL;
-    config_label_t *v = dz(d, (n->n_kids / 2) * sizeof *v);
+    config_label_t *v = dz(d, (n->n) * sizeof *v);
     size_t k = 0;
-    for (size_t i = 0; i + 1 < n->n_kids; i += 2) {
+    for (size_t i = 0; i < 2 * n->n; i += 2) {
         v[k].name = d_str(d, n->kids[i]);
         v[k].value = d_str(d, n->kids[i + 1]);
         k++;
@@ -217,17 +219,17 @@ static config_label_t *d_map(dec_t *d, const ry_node_t *n, size_t *out_n) {
     return v;
 }
 
-static const char **d_strlist(dec_t *d, const ry_node_t *n, size_t *out_n) {
+static const char **d_strlist(dec_t *d, const ytree_node_t *n, size_t *out_n) {
     *out_n = 0;
-    if (ry_is_null(n)) return NULL;
-    if (n->kind != RY_SEQ) {
+    if (ytree_is_null(n)) return NULL;
+    if (n->kind != YTREE_NODE_SEQ) {
         terror(d, n, "[]string");
         return NULL;
     }
-    const char **v = dz(d, n->n_kids * sizeof *v);
-    for (size_t i = 0; i < n->n_kids; i++)
+    const char **v = dz(d, n->n * sizeof *v);
+    for (size_t i = 0; i < n->n; i++)
         v[i] = d_str(d, n->kids[i]);
-    *out_n = n->n_kids;
+    *out_n = n->n;
     return v;
 }
 
@@ -266,7 +268,7 @@ static bool parse_time(const char *s, int64_t *out_ms) {
     return true;
 }
 
-static void dec_group(dec_t *d, const ry_node_t *n, ut_group_t *g) {
+static void dec_group(dec_t *d, const ytree_node_t *n, ut_group_t *g) {
     static const char *const known[] = {"interval",
                                         "input_series",
                                         "alert_rule_test",
@@ -278,14 +280,14 @@ static void dec_group(dec_t *d, const ry_node_t *n, ut_group_t *g) {
                                         NULL};
     if (!strict_map(d, n, "main.testGroup", known)) return;
     g->interval_ms = d_dur(d, get(n, "interval"));
-    const ry_node_t *is = get(n, "input_series");
-    if (!ry_is_null(is)) {
-        if (is->kind != RY_SEQ) {
+    const ytree_node_t *is = get(n, "input_series");
+    if (!ytree_is_null(is)) {
+        if (is->kind != YTREE_NODE_SEQ) {
             terror(d, is, "[]main.series");
         } else {
-            g->series = dz(d, is->n_kids * sizeof *g->series);
-            g->n_series = is->n_kids;
-            for (size_t i = 0; i < is->n_kids; i++) {
+            g->series = dz(d, is->n * sizeof *g->series);
+            g->n_series = is->n;
+            for (size_t i = 0; i < is->n; i++) {
                 static const char *const sk[] = {"series", "values", NULL};
                 strict_map(d, is->kids[i], "main.series", sk);
                 g->series[i].series = d_str(d, get(is->kids[i], "series"));
@@ -293,29 +295,29 @@ static void dec_group(dec_t *d, const ry_node_t *n, ut_group_t *g) {
             }
         }
     }
-    const ry_node_t *at = get(n, "alert_rule_test");
-    if (!ry_is_null(at)) {
-        if (at->kind != RY_SEQ) {
+    const ytree_node_t *at = get(n, "alert_rule_test");
+    if (!ytree_is_null(at)) {
+        if (at->kind != YTREE_NODE_SEQ) {
             terror(d, at, "[]main.alertTestCase");
         } else {
-            g->alerts = dz(d, at->n_kids * sizeof *g->alerts);
-            g->n_alerts = at->n_kids;
-            for (size_t i = 0; i < at->n_kids; i++) {
+            g->alerts = dz(d, at->n * sizeof *g->alerts);
+            g->n_alerts = at->n;
+            for (size_t i = 0; i < at->n; i++) {
                 static const char *const ak[] = {"eval_time", "alertname", "exp_alerts", NULL};
                 ut_alert_test_t *t = &g->alerts[i];
-                const ry_node_t *an = at->kids[i];
+                const ytree_node_t *an = at->kids[i];
                 strict_map(d, an, "main.alertTestCase", ak);
                 t->eval_time_ms = d_dur(d, get(an, "eval_time"));
                 t->alertname = d_str(d, get(an, "alertname"));
-                const ry_node_t *ea = get(an, "exp_alerts");
-                if (ry_is_null(ea)) continue;
-                if (ea->kind != RY_SEQ) {
+                const ytree_node_t *ea = get(an, "exp_alerts");
+                if (ytree_is_null(ea)) continue;
+                if (ea->kind != YTREE_NODE_SEQ) {
                     terror(d, ea, "[]main.alert");
                     continue;
                 }
-                t->exp = dz(d, ea->n_kids * sizeof *t->exp);
-                t->n_exp = ea->n_kids;
-                for (size_t k = 0; k < ea->n_kids; k++) {
+                t->exp = dz(d, ea->n * sizeof *t->exp);
+                t->n_exp = ea->n;
+                for (size_t k = 0; k < ea->n; k++) {
                     static const char *const ek[] = {"exp_labels", "exp_annotations", NULL};
                     strict_map(d, ea->kids[k], "main.alert", ek);
                     t->exp[k].labels =
@@ -326,29 +328,29 @@ static void dec_group(dec_t *d, const ry_node_t *n, ut_group_t *g) {
             }
         }
     }
-    const ry_node_t *pt = get(n, "promql_expr_test");
-    if (!ry_is_null(pt)) {
-        if (pt->kind != RY_SEQ) {
+    const ytree_node_t *pt = get(n, "promql_expr_test");
+    if (!ytree_is_null(pt)) {
+        if (pt->kind != YTREE_NODE_SEQ) {
             terror(d, pt, "[]main.promqlTestCase");
         } else {
-            g->exprs = dz(d, pt->n_kids * sizeof *g->exprs);
-            g->n_exprs = pt->n_kids;
-            for (size_t i = 0; i < pt->n_kids; i++) {
+            g->exprs = dz(d, pt->n * sizeof *g->exprs);
+            g->n_exprs = pt->n;
+            for (size_t i = 0; i < pt->n; i++) {
                 static const char *const pk[] = {"expr", "eval_time", "exp_samples", NULL};
                 ut_promql_test_t *t = &g->exprs[i];
-                const ry_node_t *pn = pt->kids[i];
+                const ytree_node_t *pn = pt->kids[i];
                 strict_map(d, pn, "main.promqlTestCase", pk);
                 t->expr = d_str(d, get(pn, "expr"));
                 t->eval_time_ms = d_dur(d, get(pn, "eval_time"));
-                const ry_node_t *es = get(pn, "exp_samples");
-                if (ry_is_null(es)) continue;
-                if (es->kind != RY_SEQ) {
+                const ytree_node_t *es = get(pn, "exp_samples");
+                if (ytree_is_null(es)) continue;
+                if (es->kind != YTREE_NODE_SEQ) {
                     terror(d, es, "[]main.sample");
                     continue;
                 }
-                t->exp = dz(d, es->n_kids * sizeof *t->exp);
-                t->n_exp = es->n_kids;
-                for (size_t k = 0; k < es->n_kids; k++) {
+                t->exp = dz(d, es->n * sizeof *t->exp);
+                t->n_exp = es->n;
+                for (size_t k = 0; k < es->n; k++) {
                     static const char *const sk[] = {"labels", "value", "histogram", NULL};
                     strict_map(d, es->kids[k], "main.sample", sk);
                     t->exp[k].labels = d_str(d, get(es->kids[k], "labels"));
@@ -369,7 +371,7 @@ static void dec_group(dec_t *d, const ry_node_t *n, ut_group_t *g) {
     }
 }
 
-static void dec_file(dec_t *d, const ry_node_t *root, ut_file_t *f) {
+static void dec_file(dec_t *d, const ytree_node_t *root, ut_file_t *f) {
     static const char *const known[] = {"rule_files", "evaluation_interval", "group_eval_order",
                                         "tests",      "fuzzy_compare",       NULL};
     if (!strict_map(d, root, "main.unitTestFile", known)) return;
@@ -377,15 +379,15 @@ static void dec_file(dec_t *d, const ry_node_t *root, ut_file_t *f) {
     f->evaluation_interval_ms = d_dur(d, get(root, "evaluation_interval"));
     f->group_eval_order = d_strlist(d, get(root, "group_eval_order"), &f->n_group_eval_order);
     f->fuzzy_compare = d_bool(d, get(root, "fuzzy_compare"));
-    const ry_node_t *t = get(root, "tests");
-    if (ry_is_null(t)) return;
-    if (t->kind != RY_SEQ) {
+    const ytree_node_t *t = get(root, "tests");
+    if (ytree_is_null(t)) return;
+    if (t->kind != YTREE_NODE_SEQ) {
         terror(d, t, "[]main.testGroup");
         return;
     }
-    f->tests = dz(d, t->n_kids * sizeof *f->tests);
-    f->n_tests = t->n_kids;
-    for (size_t i = 0; i < t->n_kids; i++)
+    f->tests = dz(d, t->n * sizeof *f->tests);
+    f->n_tests = t->n;
+    for (size_t i = 0; i < t->n; i++)
         dec_group(d, t->kids[i], &f->tests[i]);
 }
 
@@ -1021,7 +1023,7 @@ static void run_file(const char *path, pcre2_code *run, const char *tmp_dir, FIL
     }
     dec_t d = {.arena = vg_arena_new(0)};
     ut_file_t f = {0};
-    ry_node_t *root = NULL;
+    ytree_node_t *root = NULL;
     if (ry_parse(data, len, d.arena, &root, &err) != VG_OK) {
         report_addf(rep, "%s", err.msg);
         goto done;
