@@ -226,6 +226,12 @@ static void engine_features(const char *list, promql_parse_opts_t *p) {
     }
 }
 
+static void status_flags_free(server_root_t *r, const char **names, const char **values) {
+    for (size_t i = 0; i < r->status.n_flags; i++) free((char *)values[i]);
+    free(names);
+    free(values);
+}
+
 /* The flag values as /api/v1/status/flags lists them. */
 static void status_flags(server_root_t *r, const cli_flag_t *flags, const char ***names,
                          const char ***values) {
@@ -428,6 +434,7 @@ int cli_serve(int argc, char **argv) {
         config_unref(root.config);
         host_free(root.host);
         selfmon_free(root.selfmon);
+        status_flags_free(&root, flag_names, flag_values);
         return 1;
     }
     char port_text[16];
@@ -451,6 +458,7 @@ int cli_serve(int argc, char **argv) {
         config_unref(root.config);
         host_free(root.host);
         selfmon_free(root.selfmon);
+        status_flags_free(&root, flag_names, flag_values);
         return 1;
     }
     atomic_store(&root.app.tsdb, root.tsdb);
@@ -579,9 +587,7 @@ int cli_serve(int argc, char **argv) {
     host_free(root.host);
     selfmon_free(root.selfmon);
     pthread_rwlock_destroy(&root.lock);
-    for (size_t i = 0; i < root.status.n_flags; i++) free((char *)flag_values[i]);
-    free(flag_names);
-    free(flag_values);
+    status_flags_free(&root, flag_names, flag_values);
     vg_log_info("See you next time!", NULL);
     return 0;
 }
