@@ -31,6 +31,9 @@ Legacy mode (`promql_compare.py BUILD/bench_promql`): the evaluator alone,
 vigil's bench_promql times against Prometheus's evalTotalTime on data
 backfilled with promtool.
 
+`promql_compare.py --markdown RUN.json...` prints the rounds saved with --json
+as one Markdown table (docs/performance.md).
+
 It never fails on a figure. Usage: bench/promql_compare.py --build build
 [--rounds 2] [--runs 5] [--hours 24] ... (see --help)
 """
@@ -508,7 +511,39 @@ def load(args, srv, start_ms):
     return result
 
 
+def markdown(files):
+    """Prints a Markdown table of the rounds in the --json files given."""
+    rounds = []
+    for fn in files:
+        with open(fn) as f:
+            rounds += json.load(f)["rounds"]
+    print("| # | query | range | vigil ms | Prometheus ms | ratio v/p | vigil ΔRSS MiB | "
+          "Prometheus ΔRSS / alloc MiB | peakSamples |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for i, r0 in enumerate(rounds[0]):
+        rs = [rd[i] for rd in rounds]
+        ms = lambda k: " / ".join("%.0f" % r[k] if r[k] >= 10 else "%.1f" % r[k] for r in rs)
+        ratios = " / ".join("%.2f" % r["ratio"] for r in rs)
+        worst = max(r["ratio"] for r in rs)
+        if worst > 1:
+            ratios = "**" + ratios + "**"
+        print("| %d | `%s` | %s | %s | %s | %s | %s | %s / %s | %s |" % (
+            i + 1, r0["expr"].replace("|", "\\|"), r0["desc"], ms("vigil_ms"),
+            ms("prometheus_ms"), ratios,
+            " / ".join(mib(r.get("vigil_peak_rss_delta")) for r in rs),
+            mib(max(r.get("prometheus_peak_rss_delta") or 0 for r in rs)),
+            mib(max(r.get("prometheus_alloc") or 0 for r in rs)),
+            r0.get("prometheus_peak_samples", "")))
+    for k, rd in enumerate(rounds, 1):
+        ratios = sorted(r["ratio"] for r in rd)
+        print("\nround %d: median ratio %.3f, worst %.2f, slower on %d of %d, %d answers differ" % (
+            k, statistics.median(ratios), ratios[-1], sum(1 for x in ratios if x > 1), len(rd),
+            sum(1 for r in rd if r["mismatch"])))
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--markdown":
+        return markdown(sys.argv[2:])
     if len(sys.argv) == 2 and os.path.basename(sys.argv[1]).startswith("bench_promql") and \
             os.path.isfile(sys.argv[1]):
         return legacy(sys.argv[1])
