@@ -14,7 +14,8 @@ static volatile size_t sink;
 
 static void touch(expfmt_str_t s) {
     size_t h = 0;
-    for (size_t i = 0; i < s.len; i++) h += (unsigned char)s.ptr[i];
+    for (size_t i = 0; i < s.len; i++)
+        h += (unsigned char)s.ptr[i];
     sink += h;
 }
 
@@ -29,7 +30,8 @@ static int run(const char *data, size_t len, expfmt_format_t format, unsigned fl
         if (rc == EXPFMT_ENTRY_SAMPLE) {
             if (p.name.len == 0) __builtin_trap();
             touch(p.series);
-            for (size_t i = 0; i < p.n_labels; i++) touch(p.labels[i].name), touch(p.labels[i].value);
+            for (size_t i = 0; i < p.n_labels; i++)
+                touch(p.labels[i].name), touch(p.labels[i].value);
             if (p.has_exemplar)
                 for (size_t i = 0; i < p.exemplar.n_labels; i++)
                     touch(p.exemplar.labels[i].name), touch(p.exemplar.labels[i].value);

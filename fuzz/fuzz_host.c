@@ -13,9 +13,18 @@
 #include "host/host.h"
 
 static const char *const files[] = {
-    "proc/stat",        "proc/meminfo",      "proc/vmstat",        "proc/loadavg",
-    "proc/diskstats",   "proc/mounts",       "proc/net/dev",       "proc/net/sockstat",
-    "proc/net/sockstat6", "proc/sys/fs/file-nr", "proc/pressure/cpu", "proc/pressure/io",
+    "proc/stat",
+    "proc/meminfo",
+    "proc/vmstat",
+    "proc/loadavg",
+    "proc/diskstats",
+    "proc/mounts",
+    "proc/net/dev",
+    "proc/net/sockstat",
+    "proc/net/sockstat6",
+    "proc/sys/fs/file-nr",
+    "proc/pressure/cpu",
+    "proc/pressure/io",
     "proc/pressure/memory",
 };
 #define N_FILES (sizeof files / sizeof files[0])

@@ -23,8 +23,9 @@ static bool is_alertmanager_file(const char *path) {
 
 int cli_check(int argc, char **argv) {
     if (argc < 1 || strcmp(argv[0], "--help") == 0) {
-        fprintf(argc < 1 ? stderr : stdout, "usage: vigil check config [--alertmanager] <config-files>...\n"
-                                            "       vigil check rules <rule-files>...\n");
+        fprintf(argc < 1 ? stderr : stdout,
+                "usage: vigil check config [--alertmanager] <config-files>...\n"
+                "       vigil check rules <rule-files>...\n");
         return argc < 1 ? 2 : 0;
     }
     if (strcmp(argv[0], "rules") == 0) return cli_check_rules(argc - 1, argv + 1);
@@ -35,7 +36,8 @@ int cli_check(int argc, char **argv) {
     bool alertmanager = argc > 1 && strcmp(argv[1], "--alertmanager") == 0;
     int first = alertmanager ? 2 : 1;
     if (argc <= first) {
-        fprintf(stderr, "vigil: error: required argument 'config-files' not provided, try --help\n");
+        fprintf(stderr,
+                "vigil: error: required argument 'config-files' not provided, try --help\n");
         return 2;
     }
     if (alertmanager)

@@ -16,7 +16,9 @@ void cli_flags_usage(const cli_flag_t *flags, const char *usage_line, FILE *out)
     for (const cli_flag_t *f = flags; f->name; f++) {
         char left[64];
         snprintf(left, sizeof left, "--%s%s", f->name,
-                 f->kind == FLAG_BOOL ? "" : f->kind == FLAG_STRING ? "=VALUE" : "=N");
+                 f->kind == FLAG_BOOL     ? ""
+                 : f->kind == FLAG_STRING ? "=VALUE"
+                                          : "=N");
         fprintf(out, "  %-34s %s\n", left, f->help);
     }
 }
@@ -25,9 +27,16 @@ int cli_parse_bytes(const char *s, size_t *out) {
     static const struct {
         const char *unit;
         uint64_t mult;
-    } units[] = {{"B", 1},           {"KB", 1ull << 10}, {"MB", 1ull << 20}, {"GB", 1ull << 30},
-                 {"TB", 1ull << 40}, {"KiB", 1ull << 10}, {"MiB", 1ull << 20},
-                 {"GiB", 1ull << 30}, {"TiB", 1ull << 40}, {"", 1}};
+    } units[] = {{"B", 1},
+                 {"KB", 1ull << 10},
+                 {"MB", 1ull << 20},
+                 {"GB", 1ull << 30},
+                 {"TB", 1ull << 40},
+                 {"KiB", 1ull << 10},
+                 {"MiB", 1ull << 20},
+                 {"GiB", 1ull << 30},
+                 {"TiB", 1ull << 40},
+                 {"", 1}};
     char *end;
     errno = 0;
     unsigned long long n = strtoull(s, &end, 10);
@@ -54,9 +63,12 @@ static int set_value(const cli_flag_t *f, const char *value) {
     switch (f->kind) {
     case FLAG_STRING: *(const char **)f->target = value; return 0;
     case FLAG_BOOL:
-        if (strcmp(value, "true") == 0) *(bool *)f->target = true;
-        else if (strcmp(value, "false") == 0) *(bool *)f->target = false;
-        else return -1;
+        if (strcmp(value, "true") == 0)
+            *(bool *)f->target = true;
+        else if (strcmp(value, "false") == 0)
+            *(bool *)f->target = false;
+        else
+            return -1;
         return 0;
     case FLAG_BYTES: return cli_parse_bytes(value, (size_t *)f->target);
     case FLAG_DURATION: return vg_duration_parse(value, strlen(value), (int64_t *)f->target);

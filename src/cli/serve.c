@@ -120,8 +120,8 @@ static host_t *host_build(const serve_options_t *o, const config_t *cfg, vg_err_
 
 static void log_warnings(const config_t *cfg) {
     for (size_t i = 0; i < config_n_warnings(cfg); i++)
-        vg_log_warn("Configuration warning", "file", cfg->path, "warning",
-                    config_warning(cfg, i), NULL);
+        vg_log_warn("Configuration warning", "file", cfg->path, "warning", config_warning(cfg, i),
+                    NULL);
 }
 
 static int root_reload(void *ud, vg_err_t *err) {
@@ -221,13 +221,15 @@ static void engine_features(const char *list, promql_parse_opts_t *p) {
     for (const char *s = list; s && *s;) {
         size_t n = strcspn(s, ",");
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-            if (strlen(known[i].name) == n && strncmp(s, known[i].name, n) == 0) *known[i].on = true;
+            if (strlen(known[i].name) == n && strncmp(s, known[i].name, n) == 0)
+                *known[i].on = true;
         s += n + (s[n] == ',');
     }
 }
 
 static void status_flags_free(server_root_t *r, const char **names, const char **values) {
-    for (size_t i = 0; i < r->status.n_flags; i++) free((char *)values[i]);
+    for (size_t i = 0; i < r->status.n_flags; i++)
+        free((char *)values[i]);
     free(names);
     free(values);
 }
@@ -236,7 +238,8 @@ static void status_flags_free(server_root_t *r, const char **names, const char *
 static void status_flags(server_root_t *r, const cli_flag_t *flags, const char ***names,
                          const char ***values) {
     size_t n = 0;
-    while (flags[n].name) n++;
+    while (flags[n].name)
+        n++;
     *names = vg_calloc(n + 1, sizeof **names);
     *values = vg_calloc(n + 1, sizeof **values);
     for (size_t i = 0; i < n; i++) {
@@ -375,9 +378,9 @@ int cli_serve(int argc, char **argv) {
     root.reload_success =
         selfmon_gauge(root.selfmon, "vigil_config_last_reload_successful",
                       "Whether the last configuration reload attempt was successful.", 0, NULL);
-    root.reload_time = selfmon_gauge(root.selfmon, "vigil_config_last_reload_success_timestamp_seconds",
-                                     "Timestamp of the last successful configuration reload.", 0,
-                                     NULL);
+    root.reload_time =
+        selfmon_gauge(root.selfmon, "vigil_config_last_reload_success_timestamp_seconds",
+                      "Timestamp of the last successful configuration reload.", 0, NULL);
     selfmon_set(root.reload_success, NULL, 1);
     selfmon_set(root.reload_time, NULL, vg_time_now());
     selfmon_family_t *build_info = selfmon_gauge(
@@ -480,9 +483,8 @@ int cli_serve(int argc, char **argv) {
     }
     vg_buf_free(&push_path);
     atomic_store(&root.app.push, push);
-    scrape_options_t sopts = {.tsdb = root.tsdb,
-                              .selfmon = root.selfmon,
-                              .user_agent = "vigil/" VIGIL_VERSION};
+    scrape_options_t sopts = {
+        .tsdb = root.tsdb, .selfmon = root.selfmon, .user_agent = "vigil/" VIGIL_VERSION};
     scrape_t *scr = scrape_new(&sopts, &err);
     if (!scr) {
         vg_log_error("Cannot start scraping", "err", err.msg, NULL);

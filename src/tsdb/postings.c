@@ -12,9 +12,12 @@ int postings_cmp(const void *a, const void *b) {
 size_t postings_intersect(uint32_t *a, size_t na, const uint32_t *b, size_t nb) {
     size_t i = 0, j = 0, k = 0;
     while (i < na && j < nb) {
-        if (a[i] < b[j]) i++;
-        else if (a[i] > b[j]) j++;
-        else a[k++] = a[i++], j++;
+        if (a[i] < b[j])
+            i++;
+        else if (a[i] > b[j])
+            j++;
+        else
+            a[k++] = a[i++], j++;
     }
     return k;
 }
@@ -22,9 +25,12 @@ size_t postings_intersect(uint32_t *a, size_t na, const uint32_t *b, size_t nb) 
 size_t postings_subtract(uint32_t *a, size_t na, const uint32_t *b, size_t nb) {
     size_t i = 0, j = 0, k = 0;
     while (i < na) {
-        while (j < nb && b[j] < a[i]) j++;
-        if (j < nb && b[j] == a[i]) i++;
-        else a[k++] = a[i++];
+        while (j < nb && b[j] < a[i])
+            j++;
+        if (j < nb && b[j] == a[i])
+            i++;
+        else
+            a[k++] = a[i++];
     }
     return k;
 }

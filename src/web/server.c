@@ -33,8 +33,7 @@ struct web_server {
 /* The first thread to serve a request registers itself as a worker. */
 static _Thread_local selfmon_worker_t *this_worker;
 
-static const double duration_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                          0.5,   1,    2.5,   5,    10};
+static const double duration_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -78,9 +77,9 @@ static unsigned method_bit(const char *m) {
 }
 
 static const web_route_t *route_find(const char *path) {
-    static const web_route_t *const tables[] = {web_routes, web_tsdb_routes, web_targets_routes,
-                                                web_push_routes, web_query_routes,
-                                                web_rules_routes};
+    static const web_route_t *const tables[] = {web_routes,         web_tsdb_routes,
+                                                web_targets_routes, web_push_routes,
+                                                web_query_routes,   web_rules_routes};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const web_route_t *r = tables[t]; r->path; r++) {
             if (r->prefix ? strncmp(path, r->path, strlen(r->path)) == 0
@@ -105,8 +104,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, request_state_
                                      web_response_t *res) {
     size_t len = res->body.len;
     char *data = vg_buf_detach(&res->body);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer_with_free_callback(len, data, free);
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, data, free);
     if (!r) {
         free(data);
         return MHD_NO;
@@ -114,8 +112,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, request_state_
     if (res->content_type) MHD_add_response_header(r, "Content-Type", res->content_type);
     for (size_t i = 0; i < res->n_headers; i++)
         MHD_add_response_header(r, res->header_names[i], res->header_values[i]);
-    static const char *const codes[] = {"200", "202", "204", "307", "400", "403", "404", "405",
-                                        "413", "415", "422", "429", "500", "503"};
+    static const char *const codes[] = {"200", "202", "204", "307", "400", "403", "404",
+                                        "405", "413", "415", "422", "429", "500", "503"};
     char code[8];
     snprintf(code, sizeof code, "%d", res->status);
     st->code = "other";
@@ -181,8 +179,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             errno = 0;
             char *end;
             unsigned long long n = strtoull(cl, &end, 10);
-            if (errno || *end || n > srv->max_body_bytes) st->too_large = true;
-            else if (n > 0) vg_buf_reserve(&st->body, (size_t)n);
+            if (errno || *end || n > srv->max_body_bytes)
+                st->too_large = true;
+            else if (n > 0)
+                vg_buf_reserve(&st->body, (size_t)n);
         }
         selfmon_worker_idle(this_worker);
         return MHD_YES;
@@ -234,14 +234,15 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) msg[--n] = '\0';
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
     vg_log_debug("HTTP server", "detail", msg, NULL);
 }
 
 /* ------------------------------------------------------------- binding */
 
-int web_parse_listen_address(const char *addr, char *out_host, size_t host_len,
-                             unsigned *out_port, vg_err_t *err) {
+int web_parse_listen_address(const char *addr, char *out_host, size_t host_len, unsigned *out_port,
+                             vg_err_t *err) {
     const char *colon;
     const char *host = addr;
     size_t hlen;
@@ -279,8 +280,8 @@ web_server_t *web_server_start(const web_options_t *opts, web_app_t *app, vg_err
         return NULL;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     MHD_USE_ITC;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     bool any = host[0] == '\0';
     if (any) {
         /* ":9090" listens on every address, IPv4 and IPv6, as Go does. */
@@ -342,7 +343,8 @@ void web_server_stop(web_server_t *s) {
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET) close(fd);
     double deadline = vg_time_mono() + 5;
-    while (selfmon_value(s->in_flight, NULL) > 0 && vg_time_mono() < deadline) usleep(10000);
+    while (selfmon_value(s->in_flight, NULL) > 0 && vg_time_mono() < deadline)
+        usleep(10000);
     MHD_stop_daemon(s->daemon);
     free(s);
 }

@@ -49,7 +49,7 @@ enum {
 };
 
 typedef struct web_route {
-    const char *path;    /* exact path, or a prefix when it ends with '/' and prefix is set */
+    const char *path; /* exact path, or a prefix when it ends with '/' and prefix is set */
     bool prefix;
     unsigned methods;    /* WEB_* mask */
     const char *handler; /* the value of the "handler" label in the HTTP metrics */
@@ -62,7 +62,7 @@ typedef struct web_route {
  * (handlers.c) and the storage API (api_tsdb.c). */
 extern const web_route_t web_routes[];
 extern const web_route_t web_tsdb_routes[];
-extern const web_route_t web_push_routes[]; /* api_push.c */
+extern const web_route_t web_push_routes[];    /* api_push.c */
 extern const web_route_t web_targets_routes[]; /* api_targets.c */
 extern const web_route_t web_query_routes[];   /* api_query.c */
 extern const web_route_t web_rules_routes[];   /* api_rules.c */
@@ -88,8 +88,8 @@ size_t web_param_all(web_request_t *req, const char *name, const char ***out);
  * RFC 3339. An absent parameter gives def. On a bad value the helper writes
  * the 400 answer ("invalid parameter \"start\": cannot parse ...") and
  * returns -1; the handler just returns. */
-int web_param_time_or_reply(web_request_t *req, web_response_t *res, const char *name,
-                            int64_t def, int64_t *out_ms);
+int web_param_time_or_reply(web_request_t *req, web_response_t *res, const char *name, int64_t def,
+                            int64_t *out_ms);
 
 /* JSON as the peers' Go code writes it (json.c). */
 struct labels;
@@ -108,7 +108,6 @@ void web_json_timestamp(vg_buf_t *b, int64_t t_ms);
  * allocated with labels_matcher_new; the caller frees them and the array.
  * Errors read like Prometheus's: "1:7: parse error: unexpected ...". */
 struct labels_matcher;
-int web_parse_selector(const char *s, struct labels_matcher ***out, size_t *out_n,
-                       vg_err_t *err);
+int web_parse_selector(const char *s, struct labels_matcher ***out, size_t *out_n, vg_err_t *err);
 
 #endif

@@ -22,7 +22,8 @@ static void test_arena_budget(void **state) {
     assert_string_equal(s, "hello");
     vg_arena_free(a);
     a = vg_arena_new(0);
-    for (int i = 0; i < 10000; i++) assert_non_null(vg_arena_alloc(a, 100));
+    for (int i = 0; i < 10000; i++)
+        assert_non_null(vg_arena_alloc(a, 100));
     assert_true(vg_arena_used(a) >= 1000000);
     vg_arena_free(a);
 }
@@ -30,7 +31,8 @@ static void test_arena_budget(void **state) {
 static void test_buffer(void **state) {
     (void)state;
     vg_buf_t b = VG_BUF_INIT;
-    for (int i = 0; i < 1000; i++) vg_buf_printf(&b, "%d,", i);
+    for (int i = 0; i < 1000; i++)
+        vg_buf_printf(&b, "%d,", i);
     assert_int_equal(strlen(b.data), b.len);
     assert_memory_equal(b.data, "0,1,2,", 6);
     vg_buf_reset(&b);
@@ -49,16 +51,16 @@ static void test_durations(void **state) {
     static const struct {
         const char *in;
         int64_t ms;
-    } ok[] = {{"0", 0},      {"15s", 15000},  {"1m", 60000},   {"1h30m", 5400000},
-              {"100ms", 100}, {"2d", 172800000}, {"1w", 604800000}, {"1y", 31536000000},
-              {"1h0m0s", 3600000}};
+    } ok[] = {{"0", 0},           {"15s", 15000},      {"1m", 60000},
+              {"1h30m", 5400000}, {"100ms", 100},      {"2d", 172800000},
+              {"1w", 604800000},  {"1y", 31536000000}, {"1h0m0s", 3600000}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         int64_t ms = -1;
         assert_int_equal(vg_duration_parse(ok[i].in, strlen(ok[i].in), &ms), VG_OK);
         assert_int_equal(ms, ok[i].ms);
     }
-    static const char *const bad[] = {"", "abc", "1", "1.5s", "30m1h", "1s1s", "-1s", "1x",
-                                      "99999999999999999999y"};
+    static const char *const bad[] = {
+        "", "abc", "1", "1.5s", "30m1h", "1s1s", "-1s", "1x", "99999999999999999999y"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t ms;
         assert_int_not_equal(vg_duration_parse(bad[i], strlen(bad[i]), &ms), VG_OK);

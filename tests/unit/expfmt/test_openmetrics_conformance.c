@@ -78,8 +78,8 @@ static void test_openmetrics_parsers(void **state) {
         vg_err_t err = {0};
         assert_int_equal(vg_file_read_all(path, 1 << 20, &data, &len, &err), 0);
         err.msg[0] = '\0';
-        int rc = expfmt_parse_check(data, len, EXPFMT_OPENMETRICS, EXPFMT_PARSE_VALIDATE, NULL,
-                                    &err);
+        int rc =
+            expfmt_parse_check(data, len, EXPFMT_OPENMETRICS, EXPFMT_PARSE_VALIDATE, NULL, &err);
         bool got = rc == 0;
         total++;
         if (got == want) {
@@ -96,7 +96,8 @@ static void test_openmetrics_parsers(void **state) {
     }
     printf("openmetrics conformance: %zu/%zu passed (%.1f%%)\n", passed, total,
            total ? 100.0 * (double)passed / (double)total : 0.0);
-    for (size_t i = 0; i < n_cases; i++) free(cases[i]);
+    for (size_t i = 0; i < n_cases; i++)
+        free(cases[i]);
     free(cases);
     assert_int_equal(total, 211);
     assert_int_equal(unexpected, 0);
@@ -118,8 +119,8 @@ static void test_openmetrics_errors_have_positions(void **state) {
         size_t len;
         vg_err_t err = {0};
         assert_int_equal(vg_file_read_all(path, 1 << 20, &data, &len, &err), 0);
-        int rc = expfmt_parse_check(data, len, EXPFMT_OPENMETRICS, EXPFMT_PARSE_VALIDATE, NULL,
-                                    &err);
+        int rc =
+            expfmt_parse_check(data, len, EXPFMT_OPENMETRICS, EXPFMT_PARSE_VALIDATE, NULL, &err);
         assert_int_equal(rc, VG_ERR_INPUT);
         if (strncmp(err.msg, "line ", 5) != 0) {
             printf("%s: %s\n", cases[i], err.msg);

@@ -23,12 +23,12 @@ static bool str_is(expfmt_str_t s, const char *lit) {
     return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
 }
 
-#define assert_str(s, lit)                                                                    \
-    do {                                                                                      \
-        if (!str_is((s), (lit))) {                                                            \
-            print_error("got \"%.*s\", want \"%s\"\n", (int)(s).len, (s).ptr, (lit));         \
-            fail();                                                                           \
-        }                                                                                     \
+#define assert_str(s, lit)                                                                         \
+    do {                                                                                           \
+        if (!str_is((s), (lit))) {                                                                 \
+            print_error("got \"%.*s\", want \"%s\"\n", (int)(s).len, (s).ptr, (lit));              \
+            fail();                                                                                \
+        }                                                                                          \
     } while (0)
 
 /* Parses the whole input; returns 0 or the error, with the message in err. */
@@ -203,7 +203,8 @@ static void test_many_labels(void **state) {
     (void)state;
     vg_buf_t b = VG_BUF_INIT;
     vg_buf_puts(&b, "m{");
-    for (int i = 0; i < 300; i++) vg_buf_printf(&b, "%sl%d=\"v\\\\%d\"", i ? "," : "", i, i);
+    for (int i = 0; i < 300; i++)
+        vg_buf_printf(&b, "%sl%d=\"v\\\\%d\"", i ? "," : "", i, i);
     vg_buf_puts(&b, "} 7\n");
     for (int round = 0; round < 2; round++) {
         expfmt_parser_t p;
@@ -221,7 +222,8 @@ static void test_many_labels(void **state) {
     /* A duplicate among many labels (the sorting path). */
     vg_buf_reset(&b);
     vg_buf_puts(&b, "m{");
-    for (int i = 0; i < 100; i++) vg_buf_printf(&b, "l%d=\"x\",", i);
+    for (int i = 0; i < 100; i++)
+        vg_buf_printf(&b, "l%d=\"x\",", i);
     vg_buf_puts(&b, "l57=\"y\"} 1\n");
     vg_err_t err;
     assert_int_equal(expfmt_parse_check(b.data, b.len, TEXT, 0, NULL, &err), VG_ERR_INPUT);
@@ -229,7 +231,8 @@ static void test_many_labels(void **state) {
     /* The label limit. */
     vg_buf_reset(&b);
     vg_buf_puts(&b, "m{");
-    for (int i = 0; i < EXPFMT_PARSE_MAX_LABELS * 2 + 1; i++) vg_buf_printf(&b, "l%d=\"\",", i);
+    for (int i = 0; i < EXPFMT_PARSE_MAX_LABELS * 2 + 1; i++)
+        vg_buf_printf(&b, "l%d=\"\",", i);
     vg_buf_puts(&b, "} 1\n");
     assert_int_equal(expfmt_parse_check(b.data, b.len, TEXT, 0, NULL, &err), VG_ERR_INPUT);
     assert_non_null(strstr(err.msg, "more than"));
@@ -263,14 +266,15 @@ static void test_reset_reuses(void **state) {
 
 static void test_om_entries(void **state) {
     (void)state;
-    const char *in = "# TYPE foo_seconds histogram\n"
-                     "# UNIT foo_seconds seconds\n"
-                     "# HELP foo_seconds A \\\"histogram\\\" \\z\n"
-                     "foo_seconds_bucket{le=\"0.1\"} 8 # {trace_id=\"KOO5S4vxi0o\"} 0.067 1520879607.789\n"
-                     "foo_seconds_bucket{le=\"+Inf\"} 17 1520879607.7891 # {} 9\n"
-                     "foo_seconds_count 17 -1.5\n"
-                     "foo_seconds_sum 324789.3 12345678901234567890.5\n"
-                     "# EOF\n";
+    const char *in =
+        "# TYPE foo_seconds histogram\n"
+        "# UNIT foo_seconds seconds\n"
+        "# HELP foo_seconds A \\\"histogram\\\" \\z\n"
+        "foo_seconds_bucket{le=\"0.1\"} 8 # {trace_id=\"KOO5S4vxi0o\"} 0.067 1520879607.789\n"
+        "foo_seconds_bucket{le=\"+Inf\"} 17 1520879607.7891 # {} 9\n"
+        "foo_seconds_count 17 -1.5\n"
+        "foo_seconds_sum 324789.3 12345678901234567890.5\n"
+        "# EOF\n";
     expfmt_parser_t p;
     vg_err_t err = {0};
     expfmt_parser_init(&p, in, strlen(in), OM, 0);
@@ -356,7 +360,8 @@ static void test_om_validation(void **state) {
         "a 1\nb 1\nc 1\n# EOF\n",
         "# HELP u_bytes x\n# UNIT u_bytes bytes\nu_bytes 1\n# EOF\n",
     };
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) assert_accepts(good[i], OM, VALIDATE);
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_accepts(good[i], OM, VALIDATE);
 
     struct {
         const char *in, *want;
@@ -434,12 +439,35 @@ static void test_writer_round_trip(void **state) {
 
 static void test_floats(void **state) {
     (void)state;
-    const char *ok[] = {"0",       "-0",    "1",     "+1",      "1.",     ".5",    "-.5e-3",
-                        "1e5",     "1E+05", "0.1",   "3.14159", "1e-400", "1e308", "Inf",
-                        "+inf",    "-INF",  "infinity", "-Infinity", "NaN", "nan", "nAn",
-                        "123456789012345678901234567890", "0.30000000000000004",
-                        "9007199254740993", "4.9406564584124654e-324", "2.2250738585072011e-308",
-                        "0000000000000000000000000000000000000000001.2e-1", "1e22", "1e23",
+    const char *ok[] = {"0",
+                        "-0",
+                        "1",
+                        "+1",
+                        "1.",
+                        ".5",
+                        "-.5e-3",
+                        "1e5",
+                        "1E+05",
+                        "0.1",
+                        "3.14159",
+                        "1e-400",
+                        "1e308",
+                        "Inf",
+                        "+inf",
+                        "-INF",
+                        "infinity",
+                        "-Infinity",
+                        "NaN",
+                        "nan",
+                        "nAn",
+                        "123456789012345678901234567890",
+                        "0.30000000000000004",
+                        "9007199254740993",
+                        "4.9406564584124654e-324",
+                        "2.2250738585072011e-308",
+                        "0000000000000000000000000000000000000000001.2e-1",
+                        "1e22",
+                        "1e23",
                         "1.7976931348623157e308"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         double v;
@@ -453,9 +481,9 @@ static void test_floats(void **state) {
             fail();
         }
     }
-    const char *bad[] = {"",     "+",    "-",    ".",     "e5",   "1e",  "1e+",  "1.2.3",
-                         "0x1p3", "0x10", "1_0",  "+nan",  "-NaN", "infi", "infinit", "inf ",
-                         " 1",   "1 ",   "1e309", "-1e309", "nana", "0b1",  "1f",   "--1"};
+    const char *bad[] = {"",      "+",    "-",     ".",      "e5",   "1e",   "1e+",     "1.2.3",
+                         "0x1p3", "0x10", "1_0",   "+nan",   "-NaN", "infi", "infinit", "inf ",
+                         " 1",    "1 ",   "1e309", "-1e309", "nana", "0b1",  "1f",      "--1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         double v;
         if (expfmt_parse_float(bad[i], strlen(bad[i]), &v) == 0) {
@@ -502,7 +530,8 @@ static void gzip_into(vg_buf_t *out, const char *data, size_t len) {
 static void test_gzip(void **state) {
     (void)state;
     vg_buf_t plain = VG_BUF_INIT, gz = VG_BUF_INIT, out = VG_BUF_INIT;
-    for (int i = 0; i < 20000; i++) vg_buf_printf(&plain, "metric_%d{a=\"b\"} %d\n", i % 97, i);
+    for (int i = 0; i < 20000; i++)
+        vg_buf_printf(&plain, "metric_%d{a=\"b\"} %d\n", i % 97, i);
     gzip_into(&gz, plain.data, plain.len);
     vg_err_t err;
     assert_int_equal(expfmt_gzip_inflate(gz.data, gz.len, plain.len, &out, &err), 0);
@@ -511,14 +540,12 @@ static void test_gzip(void **state) {
 
     /* One byte short of the limit. */
     vg_buf_reset(&out);
-    assert_int_equal(expfmt_gzip_inflate(gz.data, gz.len, plain.len - 1, &out, &err),
-                     VG_ERR_LIMIT);
+    assert_int_equal(expfmt_gzip_inflate(gz.data, gz.len, plain.len - 1, &out, &err), VG_ERR_LIMIT);
     assert_int_equal(out.len, 0);
 
     /* Truncated and corrupt streams. */
     assert_int_equal(expfmt_gzip_inflate(gz.data, gz.len / 2, 1 << 30, &out, &err), VG_ERR_INPUT);
-    assert_int_equal(expfmt_gzip_inflate("not gzip at all", 15, 1 << 30, &out, &err),
-                     VG_ERR_INPUT);
+    assert_int_equal(expfmt_gzip_inflate("not gzip at all", 15, 1 << 30, &out, &err), VG_ERR_INPUT);
     assert_int_equal(expfmt_gzip_inflate("", 0, 1 << 30, &out, &err), VG_ERR_INPUT);
 
     /* Two members make one body. */
@@ -546,11 +573,16 @@ static void test_gzip(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_text_entries),     cmocka_unit_test(test_text_types_and_names),
-        cmocka_unit_test(test_text_errors),      cmocka_unit_test(test_many_labels),
-        cmocka_unit_test(test_reset_reuses),     cmocka_unit_test(test_om_entries),
-        cmocka_unit_test(test_om_grammar),       cmocka_unit_test(test_om_validation),
-        cmocka_unit_test(test_writer_round_trip), cmocka_unit_test(test_floats),
+        cmocka_unit_test(test_text_entries),
+        cmocka_unit_test(test_text_types_and_names),
+        cmocka_unit_test(test_text_errors),
+        cmocka_unit_test(test_many_labels),
+        cmocka_unit_test(test_reset_reuses),
+        cmocka_unit_test(test_om_entries),
+        cmocka_unit_test(test_om_grammar),
+        cmocka_unit_test(test_om_validation),
+        cmocka_unit_test(test_writer_round_trip),
+        cmocka_unit_test(test_floats),
         cmocka_unit_test(test_gzip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -111,7 +111,8 @@ static char *instant(const char *q, int64_t t_s) {
 static char *range(const char *q, int64_t s, int64_t e, int64_t step) {
     promql_value_t *v = NULL;
     vg_err_t err = {0};
-    int rc = promql_query_range(eng, db, q, strlen(q), s * 1000, e * 1000, step * 1000, 0, &v, &err);
+    int rc =
+        promql_query_range(eng, db, q, strlen(q), s * 1000, e * 1000, step * 1000, 0, &v, &err);
     if (rc != 0) {
         char *r = malloc(strlen(err.msg) + 8);
         sprintf(r, "error %s", err.msg);
@@ -142,7 +143,8 @@ static void test_selectors(void **state) {
                   "{__name__=\"metric_total\", a=\"1\"} => 90:10\n"
                   "{__name__=\"metric_total\", a=\"2\"} => 90:20\n");
     /* Lookback: 5 minutes, left-open. */
-    CHECK_INSTANT("metric_total{a=\"1\"}", 899, "{__name__=\"metric_total\", a=\"1\"} => 899:100\n");
+    CHECK_INSTANT("metric_total{a=\"1\"}", 899,
+                  "{__name__=\"metric_total\", a=\"1\"} => 899:100\n");
     CHECK_INSTANT("metric_total{a=\"1\"}", 900, "");
     /* Staleness ends the series. */
     CHECK_INSTANT("gauge", 119, "{__name__=\"gauge\", a=\"x\"} => 119:2\n");
@@ -165,13 +167,14 @@ static void test_selectors(void **state) {
 static void test_operators(void **state) {
     (void)state;
     CHECK_INSTANT("metric_total{a=\"2\"} - metric_total{a=\"1\"}", 600, "");
-    CHECK_INSTANT("metric_total{a=\"2\"} - ignoring(a) metric_total{a=\"1\"}", 600, "{} => 600:100\n");
+    CHECK_INSTANT("metric_total{a=\"2\"} - ignoring(a) metric_total{a=\"1\"}", 600,
+                  "{} => 600:100\n");
     CHECK_INSTANT("metric_total > 150", 600, "{__name__=\"metric_total\", a=\"2\"} => 600:200\n");
-    CHECK_INSTANT("metric_total > bool 150", 600,
-                  "{a=\"1\"} => 600:0\n{a=\"2\"} => 600:1\n");
+    CHECK_INSTANT("metric_total > bool 150", 600, "{a=\"1\"} => 600:0\n{a=\"2\"} => 600:1\n");
     CHECK_INSTANT("2 * metric_total{a=\"1\"}", 600, "{a=\"1\"} => 600:200\n");
-    CHECK_INSTANT("metric_total{a=\"1\"} or gauge", 60,
-                  "{__name__=\"metric_total\", a=\"1\"} => 60:10\n{__name__=\"gauge\", a=\"x\"} => 60:2\n");
+    CHECK_INSTANT(
+        "metric_total{a=\"1\"} or gauge", 60,
+        "{__name__=\"metric_total\", a=\"1\"} => 60:10\n{__name__=\"gauge\", a=\"x\"} => 60:2\n");
     CHECK_INSTANT("metric_total and on() gauge", 60,
                   "{__name__=\"metric_total\", a=\"1\"} => 60:10\n"
                   "{__name__=\"metric_total\", a=\"2\"} => 60:20\n");
@@ -189,11 +192,12 @@ static void test_operators(void **state) {
 static void test_aggregations(void **state) {
     (void)state;
     CHECK_INSTANT("sum(metric_total)", 600, "{} => 600:300\n");
-    CHECK_INSTANT("avg by (a) (metric_total)", 600,
-                  "{a=\"1\"} => 600:100\n{a=\"2\"} => 600:200\n");
+    CHECK_INSTANT("avg by (a) (metric_total)", 600, "{a=\"1\"} => 600:100\n{a=\"2\"} => 600:200\n");
     CHECK_INSTANT("count without (a) (metric_total)", 600, "{} => 600:2\n");
-    CHECK_INSTANT("topk(1, metric_total)", 600, "{__name__=\"metric_total\", a=\"2\"} => 600:200\n");
-    CHECK_INSTANT("bottomk(1, metric_total)", 600, "{__name__=\"metric_total\", a=\"1\"} => 600:100\n");
+    CHECK_INSTANT("topk(1, metric_total)", 600,
+                  "{__name__=\"metric_total\", a=\"2\"} => 600:200\n");
+    CHECK_INSTANT("bottomk(1, metric_total)", 600,
+                  "{__name__=\"metric_total\", a=\"1\"} => 600:100\n");
     CHECK_INSTANT("quantile(0.5, metric_total)", 600, "{} => 600:150\n");
     CHECK_INSTANT("stddev(metric_total)", 600, "{} => 600:50\n");
     CHECK_INSTANT("count_values(\"v\", metric_total)", 600,
@@ -206,14 +210,16 @@ static void test_functions(void **state) {
     (void)state;
     CHECK_INSTANT("rate(metric_total{a=\"1\"}[5m])", 600, "{a=\"1\"} => 600:0.16666666666666666\n");
     CHECK_INSTANT("increase(metric_total{a=\"1\"}[5m])", 600, "{a=\"1\"} => 600:50\n");
-    CHECK_INSTANT("irate(metric_total{a=\"1\"}[5m])", 600, "{a=\"1\"} => 600:0.16666666666666666\n");
+    CHECK_INSTANT("irate(metric_total{a=\"1\"}[5m])", 600,
+                  "{a=\"1\"} => 600:0.16666666666666666\n");
     CHECK_INSTANT("delta(gauge[3m])", 119, "{a=\"x\"} => 119:3\n");
     CHECK_INSTANT("changes(gauge[3m])", 119, "{a=\"x\"} => 119:1\n");
     CHECK_INSTANT("deriv(metric_total{a=\"2\"}[5m])", 600, "{a=\"2\"} => 600:0.3333333333333333\n");
     CHECK_INSTANT("max_over_time(metric_total{a=\"1\"}[3m:1m])", 600, "{a=\"1\"} => 600:100\n");
     CHECK_INSTANT("last_over_time(gauge[5m])", 200, "{__name__=\"gauge\", a=\"x\"} => 200:2\n");
     CHECK_INSTANT("count_over_time(metric_total{a=\"1\"}[2m])", 600, "{a=\"1\"} => 600:2\n");
-    CHECK_INSTANT("quantile_over_time(0.5, metric_total{a=\"1\"}[3m])", 600, "{a=\"1\"} => 600:90\n");
+    CHECK_INSTANT("quantile_over_time(0.5, metric_total{a=\"1\"}[3m])", 600,
+                  "{a=\"1\"} => 600:90\n");
     CHECK_INSTANT("label_replace(gauge, \"b\", \"$1\", \"a\", \"(.*)\")", 60,
                   "{__name__=\"gauge\", a=\"x\", b=\"x\"} => 60:2\n");
     CHECK_INSTANT("label_join(gauge, \"b\", \"-\", \"a\", \"a\")", 60,
@@ -266,10 +272,8 @@ static void test_errors_and_limits(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_selectors),
-        cmocka_unit_test(test_operators),
-        cmocka_unit_test(test_aggregations),
-        cmocka_unit_test(test_functions),
+        cmocka_unit_test(test_selectors),         cmocka_unit_test(test_operators),
+        cmocka_unit_test(test_aggregations),      cmocka_unit_test(test_functions),
         cmocka_unit_test(test_errors_and_limits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

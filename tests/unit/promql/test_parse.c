@@ -147,7 +147,8 @@ static void test_print_more(void **state) {
         {"a </ b >/ c", "a </ b >/ c"},
         {"fill + fill", "fill + fill"},
     };
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) expect_print(t[i].in, t[i].out, &all_on);
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        expect_print(t[i].in, t[i].out, &all_on);
 }
 
 static void test_errors_more(void **state) {
@@ -165,7 +166,8 @@ static void test_errors_more(void **state) {
          &off},
         {"foo[5m+1m]", "1:5: parse error: experimental duration expression is not enabled", &off},
         {"foo[step()]", "1:5: parse error: experimental duration expression is not enabled", &off},
-        {"foo anchored", "1:1: parse error: anchored modifier is experimental and not enabled", &off},
+        {"foo anchored", "1:1: parse error: anchored modifier is experimental and not enabled",
+         &off},
         {"a + fill(1) b", "1:1: parse error: binop fill modifiers are experimental and not enabled",
          &off},
         {"foo{a=\"\xff\"}", "1:7: parse error: invalid UTF-8 rune", &off},
@@ -184,15 +186,17 @@ static void test_errors_more(void **state) {
         {"foo offset NaN", "1:12: parse error: duration out of range", &off},
         {"foo{a=~\"(\"}", NULL, &off}, /* PCRE2's wording; only the position is checked */
         {"1 < 2", "1:3: parse error: comparisons between scalars must use BOOL modifier", &off},
-        {"\"a\" + 1", "1:1: parse error: binary expression must contain only scalar and instant "
-                      "vector types",
+        {"\"a\" + 1",
+         "1:1: parse error: binary expression must contain only scalar and instant "
+         "vector types",
          &off},
         {"sum(x[5m])",
          "1:5: parse error: expected type instant vector in aggregation expression, got range "
          "vector",
          &off},
-        {"label_join(x)", "1:1: parse error: expected at least 3 argument(s) in call to "
-                          "\"label_join\", got 1",
+        {"label_join(x)",
+         "1:1: parse error: expected at least 3 argument(s) in call to "
+         "\"label_join\", got 1",
          &off},
         {"foo[1h:5m", "1:10: parse error: unclosed left bracket", &off},
         {"foo[1h:5m:]", "1:10: parse error: unexpected colon ':'", &off},
@@ -230,13 +234,16 @@ static void test_limits(void **state) {
     free(q);
     vg_buf_t b = VG_BUF_INIT;
     vg_buf_puts(&b, "a");
-    for (size_t i = 0; i < n; i++) vg_buf_puts(&b, " + a");
+    for (size_t i = 0; i < n; i++)
+        vg_buf_puts(&b, " + a");
     assert_int_equal(promql_parse(b.data, b.len, NULL, &a, NULL, &err), VG_ERR_LIMIT);
     vg_buf_free(&b);
     /* 900 levels are fine */
-    for (size_t i = 0; i < 900; i++) vg_buf_puts(&b, "-(");
+    for (size_t i = 0; i < 900; i++)
+        vg_buf_puts(&b, "-(");
     vg_buf_puts(&b, "a");
-    for (size_t i = 0; i < 900; i++) vg_buf_puts(&b, ")");
+    for (size_t i = 0; i < 900; i++)
+        vg_buf_puts(&b, ")");
     promql_parse_opts_t o = {.max_depth = 2000};
     assert_int_equal(promql_parse(b.data, b.len, &o, &a, NULL, &err), 0);
     promql_ast_free(a);
@@ -301,7 +308,8 @@ static void test_tree(void **state) {
     assert_non_null(promql_function_lookup("label_join", 10));
     size_t nf;
     const promql_function_t *fs = promql_functions(&nf);
-    for (size_t i = 1; i < nf; i++) assert_true(strcmp(fs[i - 1].name, fs[i].name) < 0);
+    for (size_t i = 1; i < nf; i++)
+        assert_true(strcmp(fs[i - 1].name, fs[i].name) < 0);
     for (size_t i = 0; i < nf; i++)
         assert_ptr_equal(promql_function_lookup(fs[i].name, strlen(fs[i].name)), &fs[i]);
 }
@@ -328,7 +336,8 @@ static void try_query(tally_t *t, const char *where, const char *q, bool may_fai
 }
 
 static char *trim(char *s) {
-    while (*s == ' ' || *s == '\t') s++;
+    while (*s == ' ' || *s == '\t')
+        s++;
     size_t n = strlen(s);
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
         s[--n] = 0;
@@ -340,16 +349,22 @@ static char *eval_expr(char *l, bool *out_fail) {
     if (strncmp(l, "eval", 4) != 0) return NULL;
     char *p = l + 4;
     *out_fail = strncmp(p, "_fail", 5) == 0;
-    while (*p && *p != ' ' && *p != '\t') p++;
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p && *p != ' ' && *p != '\t')
+        p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
     if (strncmp(p, "instant", 7) == 0) {
         p += 7;
-        while (*p == ' ' || *p == '\t') p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
         if (strncmp(p, "at", 2) == 0 && (p[2] == ' ' || p[2] == '\t')) {
             p += 2;
-            while (*p == ' ' || *p == '\t') p++;
-            while (*p && *p != ' ' && *p != '\t') p++; /* the time */
-            while (*p == ' ' || *p == '\t') p++;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            while (*p && *p != ' ' && *p != '\t')
+                p++; /* the time */
+            while (*p == ' ' || *p == '\t')
+                p++;
         }
         return p;
     }
@@ -357,9 +372,12 @@ static char *eval_expr(char *l, bool *out_fail) {
         char *s = strstr(p, " step ");
         if (!s) return NULL;
         p = s + 6;
-        while (*p == ' ' || *p == '\t') p++;
-        while (*p && *p != ' ' && *p != '\t') p++;
-        while (*p == ' ' || *p == '\t') p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        while (*p && *p != ' ' && *p != '\t')
+            p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
         return p;
     }
     return NULL;
@@ -383,7 +401,8 @@ static void test_conformance_queries(void **state) {
         assert_int_equal(vg_file_read_all(path, 1 << 24, &data, &len, &err), 0);
         char **lines = NULL;
         size_t nl = 0;
-        for (char *save = NULL, *l = strtok_r(data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        for (char *save = NULL, *l = strtok_r(data, "\n", &save); l;
+             l = strtok_r(NULL, "\n", &save)) {
             lines = realloc(lines, (nl + 1) * sizeof *lines);
             lines[nl++] = l;
         }
@@ -395,8 +414,8 @@ static void test_conformance_queries(void **state) {
             if (!q) continue;
             for (size_t j = i + 1; j < nl; j++) {
                 char *x = trim(lines[j]);
-                if (!*x || x[0] == '#' || strncmp(x, "eval", 4) == 0 || strncmp(x, "load", 4) == 0 ||
-                    strncmp(x, "clear", 5) == 0)
+                if (!*x || x[0] == '#' || strncmp(x, "eval", 4) == 0 ||
+                    strncmp(x, "load", 4) == 0 || strncmp(x, "clear", 5) == 0)
                     break;
                 if (strncmp(x, "expect fail", 11) == 0) fail_expected = true;
             }
@@ -430,9 +449,9 @@ static void test_conformance_queries(void **state) {
     }
     free(data);
 
-    assert_int_equal(
-        vg_file_read_all(VG_SHARED_DIR "/seed-fixtures/promql-queries.txt", 1 << 24, &data, &len, &err),
-        0);
+    assert_int_equal(vg_file_read_all(VG_SHARED_DIR "/seed-fixtures/promql-queries.txt", 1 << 24,
+                                      &data, &len, &err),
+                     0);
     for (char *save = NULL, *l = strtok_r(data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
         if (l[0] == '#' || !*trim(l)) continue;
         try_query(&seeds, "seed", trim(l), false);
@@ -449,8 +468,8 @@ static void test_conformance_queries(void **state) {
         tally_t *t = all[i].t;
         printf("promql parse: %-26s %zu/%zu parse and round-trip (%.1f%%), %zu marked to fail do "
                "not parse, %zu others fail\n",
-               all[i].name, t->ok, t->total, t->total ? 100.0 * (double)t->ok / (double)t->total : 0,
-               t->expected_fail, t->bad);
+               all[i].name, t->ok, t->total,
+               t->total ? 100.0 * (double)t->ok / (double)t->total : 0, t->expected_fail, t->bad);
         assert_int_equal(t->bad, 0);
     }
     assert_true(scripts.total > 2000);
@@ -487,10 +506,14 @@ static void test_fuzz_corpus(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_upstream_errors),   cmocka_unit_test(test_upstream_valid),
-        cmocka_unit_test(test_upstream_print),    cmocka_unit_test(test_print_more),
-        cmocka_unit_test(test_errors_more),       cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_tree),              cmocka_unit_test(test_conformance_queries),
+        cmocka_unit_test(test_upstream_errors),
+        cmocka_unit_test(test_upstream_valid),
+        cmocka_unit_test(test_upstream_print),
+        cmocka_unit_test(test_print_more),
+        cmocka_unit_test(test_errors_more),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_tree),
+        cmocka_unit_test(test_conformance_queries),
         cmocka_unit_test(test_fuzz_corpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,7 +88,9 @@ static size_t verify(tsdb_t *db, int64_t from, int64_t to, int skip_series) {
             expect += STEP_MS;
             seen++;
         }
-        if (expect < to - STEP_MS) fail_msg("series %d stops at %lld, want %lld (from %lld)", s, (long long)(expect - t0), (long long)(to - t0), (long long)(from - t0));
+        if (expect < to - STEP_MS)
+            fail_msg("series %d stops at %lld, want %lld (from %lld)", s, (long long)(expect - t0),
+                     (long long)(to - t0), (long long)(from - t0));
         tsdb_iter_done(&it);
     }
     tsdb_series_set_free(set);
@@ -102,7 +104,8 @@ static size_t count_blocks(void) {
     DIR *dd = opendir(d);
     size_t n = 0;
     struct dirent *e;
-    while (dd && (e = readdir(dd)) != NULL) n += strlen(e->d_name) == 26;
+    while (dd && (e = readdir(dd)) != NULL)
+        n += strlen(e->d_name) == 26;
     if (dd) closedir(dd);
     return n;
 }
@@ -142,7 +145,8 @@ static void test_cut_compact_reopen(void **state) {
     tsdb_iter_t sit;
     tsdb_iter_init(&sit, ss, 0);
     size_t short_n = 0;
-    while (tsdb_iter_next(&sit) == 1) short_n++;
+    while (tsdb_iter_next(&sit) == 1)
+        short_n++;
     tsdb_iter_done(&sit);
     assert_int_equal(short_n, 241);
     tsdb_series_set_free(ss);
@@ -157,8 +161,10 @@ static void test_cut_compact_reopen(void **state) {
     char name[64], snap[1024];
     assert_int_equal(tsdb_snapshot(db, false, name, sizeof name, NULL), VG_OK);
     tsdb_close(db);
-    snprintf(snap, sizeof snap, "mv %s/tsdb/snapshots/%s %s/snap-blocks && mkdir -p %s/snap/tsdb && "
-             "mv %s/snap-blocks %s/snap/tsdb/blocks", dir, name, dir, dir, dir, dir);
+    snprintf(snap, sizeof snap,
+             "mv %s/tsdb/snapshots/%s %s/snap-blocks && mkdir -p %s/snap/tsdb && "
+             "mv %s/snap-blocks %s/snap/tsdb/blocks",
+             dir, name, dir, dir, dir, dir);
     assert_int_equal(system(snap), 0);
     {
         char d[128];

@@ -49,9 +49,8 @@ static int add(tsdb_appender_t *a, const char *name, const char *inst, int64_t t
 /* Reads every sample of the series matching name, as "t:v;" text. */
 static char *dump(tsdb_t *db, const char *name) {
     labels_matcher_t *m;
-    assert_int_equal(labels_matcher_new(LABELS_MATCH_EQUAL, "__name__", 8, name, strlen(name), &m,
-                                        NULL),
-                     VG_OK);
+    assert_int_equal(
+        labels_matcher_new(LABELS_MATCH_EQUAL, "__name__", 8, name, strlen(name), &m, NULL), VG_OK);
     tsdb_series_set_t *set;
     assert_int_equal(tsdb_select(db, INT64_MIN, INT64_MAX, &m, 1, 0, &set, NULL), VG_OK);
     vg_buf_t b = VG_BUF_INIT;
@@ -157,7 +156,8 @@ static void test_matchers_and_labels(void **state) {
     tsdb_t *db = open_db();
     tsdb_appender_t *a = tsdb_appender_new(db);
     const char *insts[] = {"a", "b", "c"};
-    for (int i = 0; i < 3; i++) add(a, "m1", insts[i], 1, i);
+    for (int i = 0; i < 3; i++)
+        add(a, "m1", insts[i], 1, i);
     labels_t *ls = labels_from_strings("__name__", "m2", "job", "j", NULL);
     tsdb_appender_add(a, ls, NULL, 1, 1, NULL);
     labels_free(ls);

@@ -17,8 +17,7 @@ static void test_listen_addresses(void **state) {
     assert_int_equal(web_parse_listen_address("127.0.0.1:80", host, sizeof host, &port, NULL),
                      VG_OK);
     assert_string_equal(host, "127.0.0.1");
-    assert_int_equal(web_parse_listen_address("[::1]:9090", host, sizeof host, &port, NULL),
-                     VG_OK);
+    assert_int_equal(web_parse_listen_address("[::1]:9090", host, sizeof host, &port, NULL), VG_OK);
     assert_string_equal(host, "::1");
     vg_err_t err;
     assert_int_not_equal(web_parse_listen_address("9090", host, sizeof host, &port, &err), VG_OK);
