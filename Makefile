@@ -43,7 +43,7 @@ bench: build
 	@bench/run $(BUILD)
 
 format:
-	@clang-format -i src/*/*.[ch] tests/unit/*/*.c fuzz/*.c bench/*.c
+	@clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'fuzz/*.c' 'bench/*.c')
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
