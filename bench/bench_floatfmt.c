@@ -84,8 +84,8 @@ int main(void) {
     const struct {
         const char *name;
         const double *v;
-    } sets[] = {{"rates (17 digits)", rates}, {"integers < 1e5", ints},
-                {"timestamps in s (ms part)", ts}};
+    } sets[] = {
+        {"rates (17 digits)", rates}, {"integers < 1e5", ints}, {"timestamps in s (ms part)", ts}};
     for (size_t s = 0; s < 3; s++)
         printf("%-28s %14.0f %16.0f %16.0f\n", sets[s].name, run_format(sets[s].v, N),
                run_prec(sets[s].v, N, shortest_prec_linear),

@@ -51,11 +51,10 @@
 #define N_BUCKETS 10
 
 static const char *const services[] = {
-    "api-gateway", "orders",   "payments", "users",   "catalog", "search",  "cart",
-    "checkout",    "shipping", "billing",  "auth",    "reviews", "inventory", "pricing",
-    "email",       "sms",      "reports",  "ads",     "media",   "geo",     "audit",
-    "export",      "import",   "webhooks", "scheduler", "notifier", "ledger", "tax",
-    "fraud",       "loyalty",  "support",  "cms"};
+    "api-gateway", "orders",   "payments", "users",   "catalog",   "search",  "cart",    "checkout",
+    "shipping",    "billing",  "auth",     "reviews", "inventory", "pricing", "email",   "sms",
+    "reports",     "ads",      "media",    "geo",     "audit",     "export",  "import",  "webhooks",
+    "scheduler",   "notifier", "ledger",   "tax",     "fraud",     "loyalty", "support", "cms"};
 static const char *const handlers[] = {"/", "/api/v1/items", "/api/v1/items/:id", "/api/v1/search",
                                        "/healthz"};
 static const char *const statuses[] = {"200", "201", "404", "500", "503"};
@@ -68,15 +67,15 @@ static const char *const cpu_modes[] = {"idle",    "iowait", "irq",    "nice",
 static const double cpu_rates[] = {0.80, 0.01, 0.002, 0.001, 0.004, 0.0, 0.05, 0.13};
 
 typedef enum kind {
-    K_REQ,     /* request counter: rate per second in param */
-    K_BUCKET,  /* histogram bucket: hist id, bucket index in aux */
-    K_HSUM,    /* histogram _sum */
-    K_HCOUNT,  /* histogram _count */
-    K_CPU,     /* CPU seconds in hundredths, rate in param */
-    K_WALK,    /* gauge walking in 4 KiB pages around param */
-    K_CONST,   /* constant param */
-    K_UP,      /* 1, with a 10-minute 0 now and then when param > 0 */
-    K_SMALL,   /* integer gauge in [aux, param] */
+    K_REQ,    /* request counter: rate per second in param */
+    K_BUCKET, /* histogram bucket: hist id, bucket index in aux */
+    K_HSUM,   /* histogram _sum */
+    K_HCOUNT, /* histogram _count */
+    K_CPU,    /* CPU seconds in hundredths, rate in param */
+    K_WALK,   /* gauge walking in 4 KiB pages around param */
+    K_CONST,  /* constant param */
+    K_UP,     /* 1, with a 10-minute 0 now and then when param > 0 */
+    K_SMALL,  /* integer gauge in [aux, param] */
 } kind_t;
 
 typedef struct series {
@@ -84,11 +83,11 @@ typedef struct series {
     size_t n_labels;
     kind_t kind;
     double param;
-    double mu;      /* histograms: mean latency in seconds */
-    uint32_t aux;   /* bucket index, or lower bound */
-    uint32_t hist;  /* histogram id (bucket series of one histogram share it) */
-    uint32_t host;  /* scrape group */
-    bool restarts;  /* counters of this host drop to 0 every 6 h */
+    double mu;     /* histograms: mean latency in seconds */
+    uint32_t aux;  /* bucket index, or lower bound */
+    uint32_t hist; /* histogram id (bucket series of one histogram share it) */
+    uint32_t host; /* scrape group */
+    bool restarts; /* counters of this host drop to 0 every 6 h */
 } series_t;
 
 typedef struct fleet {
@@ -158,10 +157,13 @@ static void add_histogram(fleet_t *f, const char *family, const ingest_rw_label_
                           double rate, double mu, uint32_t host, bool restarts) {
     uint32_t h = f->n_hists++;
     for (size_t i = 0; i < N_BUCKETS + 2; i++) {
-        const char *name = i < N_BUCKETS      ? keep("%s_bucket", family)
-                           : i == N_BUCKETS   ? keep("%s_sum", family)
-                                              : keep("%s_count", family);
-        series_t *s = add(f, name, i < N_BUCKETS ? K_BUCKET : i == N_BUCKETS ? K_HSUM : K_HCOUNT,
+        const char *name = i < N_BUCKETS    ? keep("%s_bucket", family)
+                           : i == N_BUCKETS ? keep("%s_sum", family)
+                                            : keep("%s_count", family);
+        series_t *s = add(f, name,
+                          i < N_BUCKETS    ? K_BUCKET
+                          : i == N_BUCKETS ? K_HSUM
+                                           : K_HCOUNT,
                           rate, host);
         for (size_t j = 0; j < nb; j++)
             s->labels[s->n_labels++] = base[j];
@@ -203,7 +205,9 @@ static void fleet_build(fleet_t *f, size_t n_services, size_t per_service, size_
                 ingest_rw_label_t base[] = {
                     ingest_rw_label("job", "app"), ingest_rw_label("service", service),
                     ingest_rw_label("instance", inst), ingest_rw_label("handler", handlers[hd])};
-                double mu = (hd == 3 ? 0.12 : hd == 4 ? 0.002 : 0.03) *
+                double mu = (hd == 3   ? 0.12
+                             : hd == 4 ? 0.002
+                                       : 0.03) *
                             (0.5 + unit(seed ^ (host * 7 + hd) * 0x77ull));
                 add_histogram(f, "http_request_duration_seconds", base, 4,
                               20.0 * load * hshare * 1.3, mu, host, restarts);
@@ -263,8 +267,8 @@ static void fleet_build(fleet_t *f, size_t n_services, size_t per_service, size_
         s = add(f, "database_connections_total", K_CONST, 100, host);
         lbl(s, "job", "db"), lbl(s, "instance", pg), sort_labels(s);
         ingest_rw_label_t base[] = {ingest_rw_label("job", "db"), ingest_rw_label("instance", pg)};
-        add_histogram(f, "database_query_duration_seconds", base, 2, 50, 0.02 + 0.1 * (d % 3),
-                      host, false);
+        add_histogram(f, "database_query_duration_seconds", base, 2, 50, 0.02 + 0.1 * (d % 3), host,
+                      false);
     }
     f->n_hosts = host;
 }
@@ -317,8 +321,7 @@ static void hist_step(const options_t *o, const series_t *s, size_t k, int64_t t
                       double *mu) {
     uint64_t key = o->seed ^ (s->hist * 0xd6e8feb86659fd93ull) ^ (k * 0xa0761d6478bd642full);
     double d = diurnal(t);
-    *n = floor(s->param * (double)o->interval_ms / 1000.0 * d * (0.5 + unit(key)) +
-               unit(key + 1));
+    *n = floor(s->param * (double)o->interval_ms / 1000.0 * d * (0.5 + unit(key)) + unit(key + 1));
     *mu = s->mu * (0.7 + 0.6 * unit(key + 2)) * (0.6 + 0.4 * d);
 }
 
@@ -343,7 +346,7 @@ static double next_value(const shared_t *sh, size_t i, size_t k, int64_t t, doub
             *v = round(s->param * uptime * 100) / 100;
         else {
             double n0 = floor(s->param * uptime);
-            *v = s->kind == K_HCOUNT  ? n0
+            *v = s->kind == K_HCOUNT ? n0
                  : s->kind == K_HSUM ? round(n0 * s->mu * 1e6) / 1e6
                                      : floor(n0 * (1.0 - exp(-le_v[s->aux] / s->mu)));
         }
@@ -374,7 +377,8 @@ static double next_value(const shared_t *sh, size_t i, size_t k, int64_t t, doub
     case K_UP:
         *v = 1;
         /* a 10-minute outage now and then (same for all 40 steps of the window) */
-        if (s->param > 0 && unit(o->seed ^ (s->host * 0x1234567ull) ^ ((k / 40) * 0x9876ull)) < 0.03)
+        if (s->param > 0 &&
+            unit(o->seed ^ (s->host * 0x1234567ull) ^ ((k / 40) * 0x9876ull)) < 0.03)
             *v = 0;
         break;
     case K_SMALL:
@@ -630,8 +634,8 @@ int main(int argc, char **argv) {
         errors += ws[c].errors;
     }
     double el = vg_time_mono() - t0;
-    int64_t last = o.start_ms + (int64_t)(o.n_samples - 1) * o.interval_ms + o.interval_ms / 2 +
-                   o.jitter_ms;
+    int64_t last =
+        o.start_ms + (int64_t)(o.n_samples - 1) * o.interval_ms + o.interval_ms / 2 + o.jitter_ms;
     printf("%s: %zu series x %zu samples, %" PRIu64 " requests, %.1f s, %.0f samples/s\n",
            o.url ? o.url : "dry run", fleet.n, o.n_samples, requests, el, (double)samples / el);
     printf("  errors: %" PRIu64 " requests failed, %" PRIu64 " retried\n", errors, retries);

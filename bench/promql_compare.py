@@ -559,6 +559,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=2, help="complete passes over the queries")
     ap.add_argument("--settle-timeout", type=int, default=900)
     ap.add_argument("--only", help="regular expression: run only the queries it finds")
+    ap.add_argument("--extra", action="append",
+                    help="one more query, 'instant:EXPR' or '6h@15s:EXPR' (repeatable; "
+                    "not filtered by --only)")
     ap.add_argument("--workdir", help="where the data directories go (default: a new temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the data directories")
     ap.add_argument("--json", help="also write every figure to this file")
@@ -610,6 +613,18 @@ def main():
         queries = build_queries(end)
         if args.only:
             queries = [q for q in queries if re.search(args.only, q["expr"] + " " + q["label"])]
+        for x in args.extra or []:
+            desc, _, expr = x.partition(":")
+            m = re.fullmatch(r"(\d+(?:\.\d+)?)h@(\d+)s", desc)
+            if desc == "instant":
+                queries.append({"label": "extra", "expr": expr, "kind": "instant", "desc": desc,
+                                "params": {"time": end}})
+            elif m:
+                queries.append({"label": "extra", "expr": expr, "kind": "range", "desc": desc,
+                                "params": {"start": end - float(m.group(1)) * H, "end": end,
+                                           "step": int(m.group(2))}})
+            else:
+                sys.exit("promql_compare.py: --extra wants instant:EXPR or 6h@15s:EXPR")
         print("data: %s .. %s (UTC); queries at end=%d" % (
             time.strftime("%Y-%m-%d %H:%M", time.gmtime(start_ms / 1000)),
             time.strftime("%Y-%m-%d %H:%M", time.gmtime(end)), end), flush=True)
