@@ -5,18 +5,13 @@
 #include "core.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Finds the shortest digit string d (no dot) and decimal exponent e such that
- * v == 0.d * 10^e... expressed here as d[0].d[1..] * 10^exp10. */
-static int shortest_digits(double v, char *digits, int *exp10) {
-    char tmp[40];
-    for (int prec = 0; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*e", prec, v);
-        if (prec == 17 || strtod(tmp, NULL) == v) break;
-    }
-    /* tmp is "d.ddde±XX" or "de±XX" */
+/* Splits "d.ddde±XX" (printf's %e) into digits without trailing zeros and
+ * the decimal exponent of the first digit. */
+static int split_e(const char *tmp, char *digits, int *exp10) {
     int n = 0;
     const char *p = tmp;
     for (; *p && *p != 'e'; p++)
@@ -26,6 +21,43 @@ static int shortest_digits(double v, char *digits, int *exp10) {
         n--; /* trailing zeros carry nothing */
     digits[n] = '\0';
     return n;
+}
+
+/* The shortest digit string d (no dot) and the decimal exponent of its
+ * first digit such that d[0].d[1..] * 10^exp10 reads back as v (v > 0).
+ * Query answers print millions of values, so this is on a hot path:
+ * whole numbers are converted directly, and otherwise the precision is
+ * found by bisection (a precision that round-trips makes every larger one
+ * round-trip too), which needs 4 or 5 printf/strtod pairs instead of up to
+ * 17. */
+static int shortest_digits(double v, char *digits, int *exp10) {
+    if (v < 1e15 && v == (double)(uint64_t)v) {
+        char rev[24];
+        int n = 0;
+        for (uint64_t u = (uint64_t)v; u; u /= 10)
+            rev[n++] = (char)('0' + u % 10);
+        for (int i = 0; i < n; i++)
+            digits[i] = rev[n - 1 - i];
+        *exp10 = n - 1;
+        while (n > 1 && digits[n - 1] == '0')
+            n--;
+        digits[n] = '\0';
+        return n;
+    }
+    char tmp[40], best[40];
+    int lo = 0, hi = 16; /* 17 significant digits always round-trip */
+    snprintf(best, sizeof best, "%.16e", v);
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        snprintf(tmp, sizeof tmp, "%.*e", mid, v);
+        if (strtod(tmp, NULL) == v) {
+            hi = mid;
+            memcpy(best, tmp, sizeof best);
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return split_e(best, digits, exp10);
 }
 
 /* Lays out the shortest digits of v in Go's 'g', 'f' or 'e' form. */
