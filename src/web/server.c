@@ -77,9 +77,9 @@ static unsigned method_bit(const char *m) {
 }
 
 static const web_route_t *route_find(const char *path) {
-    static const web_route_t *const tables[] = {web_routes,         web_tsdb_routes,
-                                                web_targets_routes, web_push_routes,
-                                                web_query_routes,   web_rules_routes};
+    static const web_route_t *const tables[] = {
+        web_routes,       web_tsdb_routes,  web_targets_routes, web_push_routes,
+        web_query_routes, web_rules_routes, web_silence_routes, web_am_routes};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const web_route_t *r = tables[t]; r->path; r++) {
             if (r->prefix ? strncmp(path, r->path, strlen(r->path)) == 0

@@ -67,6 +67,10 @@ typedef struct web_app {
     _Atomic(struct promql_engine *) engine;
     /* The rule manager, NULL until started (the rules API shows none). */
     _Atomic(struct rules_manager *) rules;
+    /* The built-in Alertmanager and its silences, NULL when it is not
+     * running (its API v2 endpoints answer 404 then, as on a Prometheus). */
+    _Atomic(struct alert_manager *) alertmanager;
+    _Atomic(struct alert_silences *) silences;
     const web_status_t *status;
 } web_app_t;
 

@@ -66,6 +66,9 @@ extern const web_route_t web_push_routes[];    /* api_push.c */
 extern const web_route_t web_targets_routes[]; /* api_targets.c */
 extern const web_route_t web_query_routes[];   /* api_query.c */
 extern const web_route_t web_rules_routes[];   /* api_rules.c */
+extern const web_route_t web_silence_routes[]; /* api_silences.c: Alertmanager API v2 silences */
+extern const web_route_t
+    web_am_routes[]; /* api_alerts.c: Alertmanager API v2 alerts, groups, status */
 
 /* Helpers that fill the response; handlers return right after them. */
 void web_reply_text(web_response_t *res, int status, const char *text);
