@@ -43,6 +43,13 @@ int httpc_apply(CURL *easy, const config_http_client_t *http, struct curl_slist 
  * "Get", "Post"... as Go capitalises it. */
 void httpc_error(CURL *easy, CURLcode cc, const char *method, const char *url, vg_buf_t *out);
 
+/* The same with the text curl left in the handle's CURLOPT_ERRORBUFFER
+ * (errbuf, borrowed; NULL or "" when none), which is more precise than
+ * curl_easy_strerror(cc) where Go's wording is not known. easy may be NULL
+ * for a failure before the transfer started (errbuf is then the reason). */
+void httpc_error_detail(CURL *easy, CURLcode cc, const char *errbuf, const char *method,
+                        const char *url, vg_buf_t *out);
+
 /* One synchronous request. */
 typedef struct httpc_request {
     const char *method; /* "GET", "POST", "PUT"...; NULL: POST when body, else GET */
