@@ -143,6 +143,19 @@ void vg_duration_format(int64_t ms, char *out);
  * ("2024-03-20T10:00:00.123Z"). out must hold 32 bytes. */
 void vg_time_format_rfc3339(int64_t ms, char *out);
 
+/* Writes t (ns since the epoch, UTC) as Go's time.Time prints in JSON and
+ * RFC3339Nano: "2024-03-20T10:00:00.12Z", fraction digits only when not
+ * zero, trailing zeros trimmed. VG_TIME_GO_ZERO (Go's zero time, year 1)
+ * prints "0001-01-01T00:00:00Z". out must hold 40 bytes; returns the
+ * length. */
+#define VG_TIME_GO_ZERO INT64_MIN
+size_t vg_time_format_go(int64_t ns, char *out);
+/* Parses RFC 3339 ("2006-01-02T15:04:05.999999999Z07:00", fraction and
+ * zone as Go's time.Parse(RFC3339) takes them) into ns since the epoch.
+ * "0001-01-01T00:00:00Z" gives VG_TIME_GO_ZERO. Returns 0 or -1 (malformed,
+ * or outside the years 1678-2261 that int64 nanoseconds hold). */
+int vg_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ns);
+
 /* ------------------------------------------------------------------ log */
 
 typedef enum vg_log_level {

@@ -108,3 +108,99 @@ void vg_time_format_rfc3339(int64_t ms, char *out) {
     size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out + n, 32 - n, ".%03dZ", milli);
 }
+
+size_t vg_time_format_go(int64_t ns, char *out) {
+    if (ns == VG_TIME_GO_ZERO) {
+        memcpy(out, "0001-01-01T00:00:00Z", 21);
+        return 20;
+    }
+    int64_t secs = ns / 1000000000;
+    int64_t frac = ns % 1000000000;
+    if (frac < 0) {
+        frac += 1000000000;
+        secs -= 1;
+    }
+    time_t t = (time_t)secs;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (frac) {
+        char digits[16];
+        snprintf(digits, sizeof digits, "%09lld", (long long)frac);
+        size_t k = 9;
+        while (k && digits[k - 1] == '0')
+            k--;
+        out[n++] = '.';
+        memcpy(out + n, digits, k);
+        n += k;
+    }
+    out[n++] = 'Z';
+    out[n] = '\0';
+    return n;
+}
+
+static int digits_at(const char *s, size_t len, size_t at, size_t n, int *out) {
+    if (at + n > len) return -1;
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[at + i] < '0' || s[at + i] > '9') return -1;
+        v = v * 10 + (s[at + i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int vg_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ns) {
+    int Y, M, D, h, m, sec;
+    if (digits_at(s, len, 0, 4, &Y) || len < 19 || s[4] != '-' || digits_at(s, len, 5, 2, &M) ||
+        s[7] != '-' || digits_at(s, len, 8, 2, &D) || (s[10] != 'T' && s[10] != 't') ||
+        digits_at(s, len, 11, 2, &h) || s[13] != ':' || digits_at(s, len, 14, 2, &m) ||
+        s[16] != ':' || digits_at(s, len, 17, 2, &sec))
+        return -1;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || m > 59 || sec > 59) return -1;
+    bool leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+    if (M == 2 && D == 29 && !leap) return -1;
+    size_t p = 19;
+    int64_t frac = 0;
+    if (p < len && (s[p] == '.' || s[p] == ',')) {
+        p++;
+        size_t start = p;
+        while (p < len && s[p] >= '0' && s[p] <= '9') {
+            if (p - start < 9) frac = frac * 10 + (s[p] - '0');
+            p++;
+        }
+        if (p == start) return -1;
+        for (size_t k = p - start; k < 9; k++)
+            frac *= 10;
+    }
+    int64_t offset = 0;
+    if (p < len && (s[p] == 'Z' || s[p] == 'z')) {
+        p++;
+    } else if (p < len && (s[p] == '+' || s[p] == '-')) {
+        int oh, om;
+        if (digits_at(s, len, p + 1, 2, &oh) || p + 3 >= len || s[p + 3] != ':' ||
+            digits_at(s, len, p + 4, 2, &om) || oh > 23 || om > 59)
+            return -1;
+        offset = (s[p] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (p != len) return -1;
+    if (Y == 1 && M == 1 && D == 1 && h == 0 && m == 0 && sec == 0 && frac == 0 && offset == 0) {
+        *out_ns = VG_TIME_GO_ZERO;
+        return 0;
+    }
+    if (Y < 1678 || Y > 2261) return -1;
+    /* Days from the civil date (proleptic Gregorian), no time zone lookup. */
+    int y = M <= 2 ? Y - 1 : Y;
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (M + (M > 2 ? -3 : 9)) + 2) / 5 + D - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = (int64_t)era * 146097 + doe - 719468;
+    int64_t secs = days * 86400 + h * 3600 + m * 60 + sec - offset;
+    *out_ns = secs * 1000000000 + frac;
+    return 0;
+}

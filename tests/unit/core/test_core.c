@@ -98,11 +98,46 @@ static void test_rfc3339(void **state) {
     assert_string_equal(out, "2024-03-20T10:00:00.123Z");
 }
 
+static void test_go_time(void **state) {
+    (void)state;
+    char out[40];
+    vg_time_format_go(INT64_C(1710928800123000000), out);
+    assert_string_equal(out, "2024-03-20T10:00:00.123Z");
+    vg_time_format_go(INT64_C(1710928800000000000), out);
+    assert_string_equal(out, "2024-03-20T10:00:00Z");
+    vg_time_format_go(INT64_C(1710928800000000001), out);
+    assert_string_equal(out, "2024-03-20T10:00:00.000000001Z");
+    vg_time_format_go(VG_TIME_GO_ZERO, out);
+    assert_string_equal(out, "0001-01-01T00:00:00Z");
+    int64_t ns;
+    assert_int_equal(vg_time_parse_rfc3339("2024-03-20T10:00:00.123Z", 24, &ns), 0);
+    assert_true(ns == INT64_C(1710928800123000000));
+    assert_int_equal(vg_time_parse_rfc3339("2024-03-20T12:00:00.5+02:00", 27, &ns), 0);
+    assert_true(ns == INT64_C(1710928800500000000));
+    assert_int_equal(vg_time_parse_rfc3339("1970-01-01T00:00:00Z", 20, &ns), 0);
+    assert_true(ns == 0);
+    assert_int_equal(vg_time_parse_rfc3339("0001-01-01T00:00:00Z", 20, &ns), 0);
+    assert_true(ns == VG_TIME_GO_ZERO);
+    assert_int_equal(vg_time_parse_rfc3339("2024-02-30T00:00:00Z", 20, &ns), -1);
+    assert_int_equal(vg_time_parse_rfc3339("2023-02-29T00:00:00Z", 20, &ns), -1);
+    assert_int_equal(vg_time_parse_rfc3339("2024-03-20T10:00:00", 19, &ns), -1);
+    assert_int_equal(vg_time_parse_rfc3339("2024-03-20T10:00:00.Z", 21, &ns), -1);
+    assert_int_equal(vg_time_parse_rfc3339("2024-03-20 10:00:00Z", 20, &ns), -1);
+    assert_int_equal(vg_time_parse_rfc3339("9999-03-20T10:00:00Z", 20, &ns), -1);
+    /* Round trip at random instants. */
+    for (int64_t t = INT64_C(-2000000000000000000); t < INT64_C(7000000000000000000);
+         t += INT64_C(123456789012345678)) {
+        size_t n = vg_time_format_go(t, out);
+        assert_int_equal(vg_time_parse_rfc3339(out, n, &ns), 0);
+        assert_true(ns == t);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arena_budget), cmocka_unit_test(test_buffer),
         cmocka_unit_test(test_durations),    cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_rfc3339),      cmocka_unit_test(test_go_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
