@@ -39,6 +39,173 @@
 #include "labels/labels.h"
 
 /* ==================================================================== */
+/* Durable state: silences and the notification log (SQLite)           */
+/* ==================================================================== */
+
+/* What it does: keeps Alertmanager 0.25's silences and notification log
+ * in memory for fast reads and writes every change through to one SQLite
+ * database (docs/format/alertmanager-db.md) before returning, so nothing
+ * acknowledged is lost on a crash. Times are ms since the epoch; callers
+ * pass `now` so that tests control the clock.
+ *
+ * Threads: every function below may be called from any thread. Silences
+ * and the log each have their own lock (a read-write lock for silences:
+ * mutes() and queries share it); the database has its own mutex, always
+ * taken after theirs. */
+
+/* One SQLite file holding silences and the notification log. */
+typedef struct alert_db alert_db_t;
+
+/* Opens or creates the database at path (WAL journal, synchronous=FULL,
+ * schema version checked and created). Returns NULL with err (VG_ERR_IO)
+ * when the file cannot be opened, is not vigil's or is from a newer
+ * version. The silences and the log opened on it must be freed first. */
+alert_db_t *alert_db_open(const char *path, vg_err_t *err);
+void alert_db_close(alert_db_t *db);
+
+typedef enum alert_silence_state {
+    ALERT_SILENCE_ACTIVE = 0,
+    ALERT_SILENCE_PENDING,
+    ALERT_SILENCE_EXPIRED,
+} alert_silence_state_t;
+
+/* "active", "pending", "expired". */
+const char *alert_silence_state_name(alert_silence_state_t st);
+
+#define ALERT_SILENCE_ID_LEN 36
+#define ALERT_SILENCE_RETENTION_DEFAULT_MS (120 * 3600 * 1000LL)
+
+/* A silence. As input to alert_silences_set only id ("" for a new one),
+ * the matchers (type, name, value; `re` is ignored), starts/ends and the
+ * two strings are read. As a query result everything is filled, state is
+ * computed at the query's now, the matchers' `re` is NULL, and all memory
+ * belongs to the result (alert_silence_clear / alert_silence_list_free). */
+typedef struct alert_silence {
+    char id[ALERT_SILENCE_ID_LEN + 1];
+    struct alert_matcher *matchers; /* alert_matcher_t, declared below */
+    size_t n_matchers;
+    int64_t starts_at_ms, ends_at_ms, updated_at_ms;
+    const char *created_by, *comment;
+    alert_silence_state_t state;
+    vg_arena_t *arena; /* result memory (alert_silences_get); NULL in lists */
+} alert_silence_t;
+
+typedef struct alert_silence_list {
+    alert_silence_t *items;
+    size_t n_items;
+    vg_arena_t *arena; /* owns items and everything they point to */
+} alert_silence_list_t;
+
+typedef struct alert_silences alert_silences_t;
+
+/* Loads the silences stored in db (borrowed; it must outlive the result).
+ * retention_ms <= 0 means the default, 120h: how long an expired silence
+ * is kept. Returns NULL with err when the table cannot be read; rows that
+ * cannot be decoded are logged and skipped. */
+alert_silences_t *alert_silences_open(alert_db_t *db, int64_t retention_ms, vg_err_t *err);
+void alert_silences_free(alert_silences_t *s);
+
+/* Creates (in->id empty) or updates a silence with Alertmanager's rules
+ * (silence.Silences.Set): a new silence gets a UUID v4 and starts no
+ * earlier than now; an existing one is changed in place when its matchers
+ * are identical and it is pending (start still >= now) or active (start
+ * second unchanged, end not before now); otherwise the old one is expired
+ * (unless already) and a new one with a new id is created. Validation
+ * messages are Alertmanager's: "silence invalid: at least one matcher
+ * required", "silence invalid: invalid label matcher 0: invalid label name
+ * \"0a\"", "silence invalid: at least one matcher must not match the empty
+ * string", "silence invalid: end time must not be before start time"
+ * (VG_ERR_INPUT); an unknown id: "silence not found" (VG_ERR_NOTFOUND); a
+ * failed write: VG_ERR_IO. Unlike Alertmanager 0.25, an invalid update
+ * leaves the old silence alone instead of expiring it before failing.
+ * Borrows in; writes the silence's id to out_id (may be NULL). */
+int alert_silences_set(alert_silences_t *s, const alert_silence_t *in, int64_t now_ms,
+                       char out_id[ALERT_SILENCE_ID_LEN + 1], vg_err_t *err);
+
+/* Expires a silence: an active one ends now, a pending one starts and
+ * ends now; an expired one is left as it is and 0 returned (Alertmanager
+ * is idempotent here). Unknown id: VG_ERR_NOTFOUND, "silence not found". */
+int alert_silences_expire(alert_silences_t *s, const char *id, int64_t now_ms, vg_err_t *err);
+
+/* Copies one silence into out (free with alert_silence_clear). 0 or
+ * VG_ERR_NOTFOUND. */
+int alert_silences_get(alert_silences_t *s, const char *id, int64_t now_ms, alert_silence_t *out);
+void alert_silence_clear(alert_silence_t *sil);
+
+/* Copies every silence, in id order, states computed at now_ms (free with
+ * alert_silence_list_free). */
+void alert_silences_list(alert_silences_t *s, int64_t now_ms, alert_silence_list_t *out);
+void alert_silence_list_free(alert_silence_list_t *l);
+
+/* The silences active at now_ms whose matchers all match ls: writes up to
+ * cap ids (sorted) and returns how many there are in all. Allocates
+ * nothing; takes the read lock only. */
+size_t alert_silences_mutes(alert_silences_t *s, const labels_t *ls, int64_t now_ms,
+                            char (*ids)[ALERT_SILENCE_ID_LEN + 1], size_t cap);
+/* Same for the silences still pending at now_ms (an alert's status shows
+ * them apart). */
+size_t alert_silences_pending_for(alert_silences_t *s, const labels_t *ls, int64_t now_ms,
+                                  char (*ids)[ALERT_SILENCE_ID_LEN + 1], size_t cap);
+
+/* Increases whenever a silence is added, changed or removed. A caller may
+ * cache mutes() answers for a label set while the version is unchanged and
+ * now is before alert_silences_next_change(). */
+uint64_t alert_silences_version(alert_silences_t *s);
+/* The earliest start or end of any silence after now_ms (a state change
+ * happens then), INT64_MAX when none. */
+int64_t alert_silences_next_change(alert_silences_t *s, int64_t now_ms);
+
+/* How many silences are in each state at now_ms (the alertmanager_silences
+ * gauge), indexed by alert_silence_state_t. */
+void alert_silences_count(alert_silences_t *s, int64_t now_ms, size_t out[3]);
+
+/* Drops silences that ended at least retention ago (memory and disk).
+ * Returns how many; Alertmanager runs this every 15 minutes. */
+size_t alert_silences_gc(alert_silences_t *s, int64_t now_ms);
+
+/* The notification log: one entry per (receiver key, group key), as
+ * Alertmanager's nflogpb.Entry. The receiver key is "<receiver
+ * name>/<integration name>/<index>" (e.g. "team-x/webhook/0"). */
+typedef struct alert_nflog alert_nflog_t;
+
+typedef struct alert_nflog_entry {
+    int64_t timestamp_ms, expires_at_ms;
+    uint64_t *firing; /* alert hashes, as logged */
+    size_t n_firing;
+    uint64_t *resolved;
+    size_t n_resolved;
+} alert_nflog_entry_t;
+
+/* Loads the stored entries, expired ones dropped (db borrowed).
+ * retention_ms <= 0: 120h. */
+alert_nflog_t *alert_nflog_open(alert_db_t *db, int64_t retention_ms, vg_err_t *err);
+void alert_nflog_free(alert_nflog_t *l);
+
+/* Copies the entry into out (free with alert_nflog_entry_free). 0 or
+ * VG_ERR_NOTFOUND. */
+int alert_nflog_query(alert_nflog_t *l, const char *receiver_key, const char *group_key,
+                      alert_nflog_entry_t *out);
+void alert_nflog_entry_free(alert_nflog_entry_t *e);
+
+/* Records a successful notification (arrays copied). The entry expires
+ * at now + retention. An entry whose stored timestamp is after now is kept
+ * (0 returned), as Alertmanager does. Durable when it returns 0; VG_ERR_IO
+ * otherwise, with the previous entry still in force. */
+int alert_nflog_log(alert_nflog_t *l, const char *receiver_key, const char *group_key,
+                    const uint64_t *firing, size_t n_firing, const uint64_t *resolved,
+                    size_t n_resolved, int64_t now_ms, vg_err_t *err);
+/* Same with Alertmanager 0.25's expiry argument: the entry expires at
+ * now + expiry_ms when 0 < expiry_ms < retention (its notify stage passes
+ * twice the route's repeat_interval). */
+int alert_nflog_log_expiry(alert_nflog_t *l, const char *receiver_key, const char *group_key,
+                           const uint64_t *firing, size_t n_firing, const uint64_t *resolved,
+                           size_t n_resolved, int64_t expiry_ms, int64_t now_ms, vg_err_t *err);
+
+/* Drops entries whose expiry is not after now. Returns how many. */
+size_t alert_nflog_gc(alert_nflog_t *l, int64_t now_ms);
+size_t alert_nflog_len(alert_nflog_t *l);
+
+/* ==================================================================== */
 /* Configuration, routing, inhibition and time intervals                */
 /* ==================================================================== */
 
