@@ -12,6 +12,8 @@
  * newest such record is safe to resume from. */
 #include "remote_int.h"
 
+#include "httpc/httpc.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -51,6 +53,7 @@ typedef struct shard {
     char status_text[64];
     char retry_after[64];
     char errbuf[CURL_ERROR_SIZE];
+    vg_buf_t setup_err; /* why the last attempt could not be sent at all */
 } shard_t;
 
 typedef struct mark {
@@ -146,6 +149,7 @@ static void shard_free(remote_queue_t *q, shard_t *sh) {
     curl_slist_free_all(sh->hdrs);
     vg_buf_free(&sh->body);
     vg_buf_free(&sh->resp);
+    vg_buf_free(&sh->setup_err);
     free(sh->ring);
     free(sh->batch);
 }
@@ -424,18 +428,6 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     return len;
 }
 
-static bool set(const char *s) { return s && *s; }
-
-/* A secret file's content without its trailing newline; NULL if unreadable. */
-static char *read_secret(const char *path) {
-    char *data;
-    size_t len;
-    if (vg_file_read_all(path, 1u << 16, &data, &len, NULL) != VG_OK) return NULL;
-    while (len && (data[len - 1] == '\n' || data[len - 1] == '\r' || data[len - 1] == ' '))
-        data[--len] = 0;
-    return data;
-}
-
 static struct curl_slist *build_headers(const remote_queue_t *q, int tries) {
     struct curl_slist *h = NULL;
     vg_buf_t b = VG_BUF_INIT;
@@ -455,74 +447,11 @@ static struct curl_slist *build_headers(const remote_queue_t *q, int tries) {
         vg_buf_printf(&b, "%s: %s", q->cfg->headers[i].name, q->cfg->headers[i].value);
         h = curl_slist_append(h, b.data);
     }
-    const config_http_client_t *http = &q->cfg->http;
-    if (http->authorization) {
-        const config_authorization_t *az = http->authorization;
-        char *cred = set(az->credentials_file) ? read_secret(az->credentials_file) : NULL;
-        vg_buf_reset(&b);
-        vg_buf_printf(&b, "Authorization: %s %s", set(az->type) ? az->type : "Bearer",
-                      cred              ? cred
-                      : az->credentials ? az->credentials
-                                        : "");
-        h = curl_slist_append(h, b.data);
-        free(cred);
-    }
     vg_buf_free(&b);
     return h;
 }
 
-static void apply_http(const remote_queue_t *q, CURL *e) {
-    const config_http_client_t *http = &q->cfg->http;
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, http->follow_redirects ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-    if (!http->enable_http2) curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-    if (set(http->proxy_url))
-        curl_easy_setopt(e, CURLOPT_PROXY, http->proxy_url);
-    else if (!http->proxy_from_environment)
-        curl_easy_setopt(e, CURLOPT_PROXY, "");
-    if (set(http->no_proxy)) curl_easy_setopt(e, CURLOPT_NOPROXY, http->no_proxy);
-    if (http->basic_auth) {
-        const config_basic_auth_t *ba = http->basic_auth;
-        char *user = set(ba->username_file) ? read_secret(ba->username_file) : NULL;
-        char *pass = set(ba->password_file) ? read_secret(ba->password_file) : NULL;
-        curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-        curl_easy_setopt(e, CURLOPT_USERNAME, user ? user : ba->username ? ba->username : "");
-        curl_easy_setopt(e, CURLOPT_PASSWORD, pass ? pass : ba->password ? ba->password : "");
-        free(user);
-        free(pass);
-    }
-    const config_tls_t *tls = &http->tls_config;
-    if (set(tls->ca_file)) curl_easy_setopt(e, CURLOPT_CAINFO, tls->ca_file);
-    if (set(tls->cert_file)) curl_easy_setopt(e, CURLOPT_SSLCERT, tls->cert_file);
-    if (set(tls->key_file)) curl_easy_setopt(e, CURLOPT_SSLKEY, tls->key_file);
-    if (set(tls->ca)) {
-        struct curl_blob blob = {(void *)tls->ca, strlen(tls->ca), CURL_BLOB_COPY};
-        curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-    }
-    if (set(tls->cert)) {
-        struct curl_blob blob = {(void *)tls->cert, strlen(tls->cert), CURL_BLOB_COPY};
-        curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
-    }
-    if (set(tls->key)) {
-        struct curl_blob blob = {(void *)tls->key, strlen(tls->key), CURL_BLOB_COPY};
-        curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
-    }
-    if (set(tls->server_name)) {
-        /* curl has no SNI override short of resolving; verification uses
-         * the URL's host, as most receivers expect. */
-    }
-    if (tls->insecure_skip_verify) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (set(tls->min_version)) {
-        long v = strcmp(tls->min_version, "TLS13") == 0   ? CURL_SSLVERSION_TLSv1_3
-                 : strcmp(tls->min_version, "TLS11") == 0 ? CURL_SSLVERSION_TLSv1_1
-                 : strcmp(tls->min_version, "TLS10") == 0 ? CURL_SSLVERSION_TLSv1_0
-                                                          : CURL_SSLVERSION_TLSv1_2;
-        curl_easy_setopt(e, CURLOPT_SSLVERSION, v);
-    }
-}
+static void on_done(remote_queue_t *q, shard_t *sh, CURLcode cc);
 
 /* Puts the shard's batch on the wire (its body is encoded). */
 static void shard_send(remote_queue_t *q, shard_t *sh) {
@@ -531,25 +460,34 @@ static void shard_send(remote_queue_t *q, shard_t *sh) {
     curl_slist_free_all(sh->hdrs);
     sh->hdrs = build_headers(q, sh->tries);
     vg_buf_reset(&sh->resp);
+    vg_buf_reset(&sh->setup_err);
     sh->status_text[0] = sh->retry_after[0] = sh->errbuf[0] = 0;
     curl_easy_setopt(e, CURLOPT_URL, q->cfg->url);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, sh->body.data);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)sh->body.len);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, sh->hdrs);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)q->timeout_ms);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, sh);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, sh);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, sh->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, sh);
-    apply_http(q, e);
+    vg_err_t err = {0};
+    int rc = httpc_apply(e, &q->cfg->http, &sh->hdrs, &err);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, sh->hdrs);
     sh->busy = true;
     sh->attempt_start = vg_time_mono();
     m_add(q, q->m->samples_total, (double)sh->n_batch);
+    if (rc != VG_OK) {
+        /* An unreadable secret file fails this attempt before it is sent;
+         * like any failed request it is retried after a back-off, so a file
+         * that comes back is picked up. */
+        vg_buf_puts(&sh->setup_err, err.msg);
+        on_done(q, sh, CURLE_FAILED_INIT);
+        return;
+    }
     curl_multi_add_handle(q->multi, e);
 }
 
@@ -566,11 +504,12 @@ static void encode_batch(shard_t *sh) {
 /* What went wrong, worded as Prometheus logs it. */
 static void describe(const remote_queue_t *q, const shard_t *sh, CURLcode cc, long status,
                      vg_buf_t *out) {
+    if (sh->setup_err.len) {
+        httpc_error_detail(NULL, CURLE_OK, sh->setup_err.data, "Post", q->cfg->url, out);
+        return;
+    }
     if (cc != CURLE_OK) {
-        vg_buf_printf(out, "Post \"%s\": %s", q->cfg->url,
-                      cc == CURLE_OPERATION_TIMEDOUT ? "context deadline exceeded"
-                      : sh->errbuf[0]                ? sh->errbuf
-                                                     : curl_easy_strerror(cc));
+        httpc_error_detail(sh->easy, cc, sh->errbuf, "Post", q->cfg->url, out);
         return;
     }
     vg_buf_printf(out,

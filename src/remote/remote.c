@@ -4,6 +4,8 @@
  * keeping queues whose settings did not change, restarting the others. */
 #include "remote_int.h"
 
+#include "httpc/httpc.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +30,6 @@ struct remote {
     entry_t *queues;
     size_t n_queues;
 };
-
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 static void metrics_init(remote_metrics_t *m, selfmon_t *s) {
     memset(m, 0, sizeof *m);
@@ -92,8 +92,7 @@ static void metrics_init(remote_metrics_t *m, selfmon_t *s) {
 }
 
 remote_t *remote_new(const remote_options_t *o, vg_err_t *err) {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, curl_init_once);
+    httpc_global_init();
     if (vg_mkdir_all(o->dir, err) != VG_OK) return NULL;
     remote_t *r = vg_calloc(1, sizeof *r);
     r->db = o->tsdb;

@@ -6,12 +6,15 @@
  * every configured Alertmanager, as Prometheus's notifier does. */
 #include "rules/rules_int.h"
 
-#include <curl/curl.h>
+#include "httpc/httpc.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define MAX_BATCH 256
+/* What is kept of an Alertmanager's answer: it is not read. */
+#define MAX_RESPONSE 1024
 
 typedef struct queued {
     labels_t *labels;
@@ -20,19 +23,17 @@ typedef struct queued {
     char *generator_url;
 } queued_t;
 
-/* One Alertmanager endpoint with the client settings of its set. */
+/* One Alertmanager endpoint; set says whose client settings it uses. */
 typedef struct am_target {
     char *url;
     size_t set; /* index of its alertmanagers entry */
 } am_target_t;
 
+/* One alertmanagers entry. http points into the configuration snapshot
+ * the notifier holds a reference to. */
 typedef struct am_set {
     int64_t timeout_ms;
-    char *user, *pass; /* basic auth, or NULL */
-    char *bearer;      /* Authorization credentials, or NULL */
-    char *auth_type;
-    bool insecure;
-    char *ca_file;
+    const config_http_client_t *http;
     labels_relabel_t *alert_relabel;
 } am_set_t;
 
@@ -46,7 +47,9 @@ struct rules_notifier {
     bool started;
     char *user_agent;
     char *external_url;
-    /* Configuration, guarded by lock; the sender copies what it needs. */
+    /* Configuration, guarded by lock; the sender copies what it needs and
+     * takes its own reference to config for the duration of a send. */
+    config_t *config;
     labels_t *external_labels;
     labels_relabel_t *relabel;
     am_set_t *sets;
@@ -64,14 +67,8 @@ static void queued_free(queued_t *q) {
 }
 
 static void sets_free(am_set_t *s, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        free(s[i].user);
-        free(s[i].pass);
-        free(s[i].bearer);
-        free(s[i].auth_type);
-        free(s[i].ca_file);
+    for (size_t i = 0; i < n; i++)
         labels_relabel_free(s[i].alert_relabel);
-    }
     free(s);
 }
 
@@ -148,62 +145,35 @@ static void query_escape(vg_buf_t *b, const char *s) {
 
 /* ----------------------------------------------------------------- send */
 
-static size_t discard(void *p, size_t size, size_t n, void *ud) {
-    (void)p;
-    (void)ud;
-    return size * n;
-}
-
-static void post(rules_notifier_t *n, CURL *curl, const char *url, const am_set_t *set,
-                 const vg_buf_t *body, size_t n_alerts) {
-    curl_easy_reset(curl);
-    struct curl_slist *hdrs = NULL;
-    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-    vg_buf_t auth = VG_BUF_INIT;
-    if (set->bearer) {
-        vg_buf_printf(&auth, "Authorization: %s %s", set->auth_type ? set->auth_type : "Bearer",
-                      set->bearer);
-        hdrs = curl_slist_append(hdrs, auth.data);
-    }
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->data);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body->len);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, n->user_agent);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(set->timeout_ms ? set->timeout_ms : 10000));
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-    if (set->user) {
-        curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-        curl_easy_setopt(curl, CURLOPT_USERNAME, set->user);
-        curl_easy_setopt(curl, CURLOPT_PASSWORD, set->pass ? set->pass : "");
-    }
-    if (set->insecure) {
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (set->ca_file) curl_easy_setopt(curl, CURLOPT_CAINFO, set->ca_file);
-    CURLcode rc = curl_easy_perform(curl);
-    long code = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+static void post(rules_notifier_t *n, const char *url, const am_set_t *set, const vg_buf_t *body,
+                 size_t n_alerts) {
+    httpc_request_t req = {.method = "POST",
+                           .url = url,
+                           .content_type = "application/json",
+                           .body = body->data,
+                           .body_len = body->len,
+                           .timeout_ms = set->timeout_ms ? set->timeout_ms : 10000,
+                           .http = set->http,
+                           .user_agent = n->user_agent,
+                           .max_response_bytes = MAX_RESPONSE};
+    httpc_response_t resp = {0, VG_BUF_INIT};
+    vg_err_t err = {0};
+    int rc = httpc_do(&req, &resp, &err);
     const char *lv[] = {url};
-    if (rc != CURLE_OK || code / 100 != 2) {
-        char why[256];
-        if (rc != CURLE_OK)
-            snprintf(why, sizeof why, "%s", curl_easy_strerror(rc));
-        else
-            snprintf(why, sizeof why, "bad response status %ld", code);
+    if (rc != VG_OK || resp.status / 100 != 2) {
+        char status[64];
+        snprintf(status, sizeof status, "bad response status %ld", resp.status);
+        const char *why = rc != VG_OK ? err.msg : status;
         vg_log_error("Error sending alerts", "alertmanager", url, "err", why, NULL);
         if (n->m_errors) selfmon_add(n->m_errors, lv, (double)n_alerts);
     }
     if (n->m_sent) selfmon_add(n->m_sent, lv, (double)n_alerts);
-    curl_slist_free_all(hdrs);
-    vg_buf_free(&auth);
+    vg_buf_free(&resp.body);
 }
 
 /* Sends one batch to every Alertmanager. The configuration is read under
  * the lock into copies, so a reload during a send is harmless. */
-static void send_batch(rules_notifier_t *n, CURL *curl, queued_t *batch, size_t n_batch) {
+static void send_batch(rules_notifier_t *n, queued_t *batch, size_t n_batch) {
     pthread_mutex_lock(&n->lock);
     size_t n_sets = n->n_sets;
     vg_buf_t *bodies = vg_calloc(n_sets ? n_sets : 1, sizeof *bodies);
@@ -231,21 +201,18 @@ static void send_batch(rules_notifier_t *n, CURL *curl, queued_t *batch, size_t 
         targets[i].set = n->targets[i].set;
     }
     for (size_t s = 0; s < n_sets; s++) {
-        const am_set_t *o = &n->sets[s];
-        sets[s].timeout_ms = o->timeout_ms;
-        sets[s].user = o->user ? vg_strdup(o->user) : NULL;
-        sets[s].pass = o->pass ? vg_strdup(o->pass) : NULL;
-        sets[s].bearer = o->bearer ? vg_strdup(o->bearer) : NULL;
-        sets[s].auth_type = o->auth_type ? vg_strdup(o->auth_type) : NULL;
-        sets[s].ca_file = o->ca_file ? vg_strdup(o->ca_file) : NULL;
-        sets[s].insecure = o->insecure;
+        sets[s].timeout_ms = n->sets[s].timeout_ms;
+        sets[s].http = n->sets[s].http;
     }
+    /* The client settings stay valid while this reference is held. */
+    config_t *config = n->config ? config_ref(n->config) : NULL;
     pthread_mutex_unlock(&n->lock);
     for (size_t i = 0; i < n_targets; i++) {
         size_t s = targets[i].set;
         if (s >= n_sets || counts[s] == 0) continue;
-        post(n, curl, targets[i].url, &sets[s], &bodies[s], counts[s]);
+        post(n, targets[i].url, &sets[s], &bodies[s], counts[s]);
     }
+    config_unref(config);
     for (size_t s = 0; s < n_sets; s++)
         vg_buf_free(&bodies[s]);
     free(bodies);
@@ -256,7 +223,6 @@ static void send_batch(rules_notifier_t *n, CURL *curl, queued_t *batch, size_t 
 
 static void *sender_thread(void *arg) {
     rules_notifier_t *n = arg;
-    CURL *curl = curl_easy_init();
     queued_t *batch = vg_calloc(MAX_BATCH, sizeof *batch);
     for (;;) {
         pthread_mutex_lock(&n->lock);
@@ -275,17 +241,17 @@ static void *sender_thread(void *arg) {
         if (n->m_queue_len) selfmon_set(n->m_queue_len, NULL, (double)n->len);
         bool stopping = n->stop;
         pthread_mutex_unlock(&n->lock);
-        if (curl && !stopping) send_batch(n, curl, batch, k);
+        if (!stopping) send_batch(n, batch, k);
         for (size_t i = 0; i < k; i++)
             queued_free(&batch[i]);
     }
     free(batch);
-    if (curl) curl_easy_cleanup(curl);
     return NULL;
 }
 
 rules_notifier_t *rules_notifier_new(size_t capacity, const char *user_agent,
                                      const char *external_url, selfmon_t *selfmon) {
+    httpc_global_init();
     rules_notifier_t *n = vg_calloc(1, sizeof *n);
     pthread_mutex_init(&n->lock, NULL);
     pthread_cond_init(&n->cond, NULL);
@@ -316,18 +282,6 @@ rules_notifier_t *rules_notifier_new(size_t capacity, const char *user_agent,
     return n;
 }
 
-static char *dup_or_null(const char *s) { return s && *s ? vg_strdup(s) : NULL; }
-
-/* Reads a secret file's first line, as Prometheus reads *_file settings. */
-static char *read_secret(const char *path) {
-    char *data = NULL;
-    size_t len = 0;
-    if (vg_file_read_all(path, 1 << 16, &data, &len, NULL) != VG_OK) return NULL;
-    while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
-        data[--len] = '\0';
-    return data;
-}
-
 int rules_notifier_apply(rules_notifier_t *n, const config_t *cfg, vg_err_t *err) {
     const config_alerting_t *al = &cfg->alerting;
     bool utf8 = strcmp(cfg->global.metric_name_validation_scheme, "legacy") != 0;
@@ -344,24 +298,7 @@ int rules_notifier_apply(rules_notifier_t *n, const config_t *cfg, vg_err_t *err
         const config_alertmanager_t *am = &al->alertmanagers[s];
         am_set_t *set = &sets[s];
         set->timeout_ms = am->timeout_ms;
-        const config_http_client_t *h = &am->http;
-        if (h->basic_auth) {
-            set->user = dup_or_null(h->basic_auth->username);
-            if (!set->user && h->basic_auth->username_file && *h->basic_auth->username_file)
-                set->user = read_secret(h->basic_auth->username_file);
-            set->pass = dup_or_null(h->basic_auth->password);
-            if (!set->pass && h->basic_auth->password_file && *h->basic_auth->password_file)
-                set->pass = read_secret(h->basic_auth->password_file);
-        }
-        if (h->authorization) {
-            set->auth_type = dup_or_null(h->authorization->type);
-            set->bearer = dup_or_null(h->authorization->credentials);
-            if (!set->bearer && h->authorization->credentials_file &&
-                *h->authorization->credentials_file)
-                set->bearer = read_secret(h->authorization->credentials_file);
-        }
-        set->insecure = h->tls_config.insecure_skip_verify;
-        set->ca_file = dup_or_null(h->tls_config.ca_file);
+        set->http = &am->http;
         rc = labels_relabel_compile(am->alert_relabel_configs, am->n_alert_relabel_configs, utf8,
                                     &set->alert_relabel, err);
         if (rc != VG_OK) break;
@@ -427,7 +364,12 @@ int rules_notifier_apply(rules_notifier_t *n, const config_t *cfg, vg_err_t *err
                              cfg->global.external_labels[i].value);
     labels_t *ext = labels_builder_labels(eb);
     labels_builder_free(eb);
+    /* The sets point into cfg: keep it for as long as they are used. The
+     * reference count is the one field of a snapshot that changes. */
+    config_t *keep = config_ref((config_t *)cfg);
     pthread_mutex_lock(&n->lock);
+    config_t *old_config = n->config;
+    n->config = keep;
     labels_relabel_free(n->relabel);
     sets_free(n->sets, n->n_sets);
     targets_free(n->targets, n->n_targets);
@@ -440,6 +382,7 @@ int rules_notifier_apply(rules_notifier_t *n, const config_t *cfg, vg_err_t *err
     n->external_labels = ext;
     n->config_gen++;
     pthread_mutex_unlock(&n->lock);
+    config_unref(old_config);
     return VG_OK;
 }
 
@@ -518,6 +461,7 @@ void rules_notifier_free(rules_notifier_t *n) {
     sets_free(n->sets, n->n_sets);
     targets_free(n->targets, n->n_targets);
     labels_free(n->external_labels);
+    config_unref(n->config);
     free(n->user_agent);
     free(n->external_url);
     pthread_mutex_destroy(&n->lock);

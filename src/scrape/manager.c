@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "httpc/httpc.h"
 #include "scrape_int.h"
 
 /* Without a body_size_limit, the largest body read anyway: the process
@@ -195,27 +196,11 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     return len;
 }
 
-/* Reads a credential file, trimmed of surrounding spaces as Prometheus
- * does; NULL when it cannot be read. */
-static char *read_secret(const char *path) {
-    char *data;
-    size_t len;
-    if (vg_file_read_all(path, 1u << 16, &data, &len, NULL) != VG_OK) return NULL;
-    size_t a = 0;
-    while (a < len && strchr(" \t\r\n", data[a]))
-        a++;
-    while (len > a && strchr(" \t\r\n", data[len - 1]))
-        len--;
-    char *out = vg_strndup(data + a, len - a);
-    free(data);
-    return out;
-}
-
-static bool set(const char *s) { return s && *s; }
-
-/* Prepares x for a GET of url with the HTTP client settings of a job. */
-static void xfer_prepare(xfer_t *x, const char *url, const config_http_client_t *http,
-                         int64_t timeout_ms, uint64_t limit) {
+/* Prepares x for a GET of url with the HTTP client settings of a job.
+ * Returns 0, or a negative code with Go's message for the request in msg
+ * when a secret file cannot be read (the request must not go out then). */
+static int xfer_prepare(xfer_t *x, const char *url, const config_http_client_t *http,
+                        int64_t timeout_ms, uint64_t limit, vg_buf_t *msg) {
     if (!x->easy) x->easy = curl_easy_init();
     CURL *e = x->easy;
     curl_easy_reset(e);
@@ -234,61 +219,12 @@ static void xfer_prepare(xfer_t *x, const char *url, const config_http_client_t 
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, http->follow_redirects ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-    if (set(http->proxy_url))
-        curl_easy_setopt(e, CURLOPT_PROXY, http->proxy_url);
-    else if (!http->proxy_from_environment)
-        curl_easy_setopt(e, CURLOPT_PROXY, "");
-    if (set(http->no_proxy)) curl_easy_setopt(e, CURLOPT_NOPROXY, http->no_proxy);
-    if (http->basic_auth) {
-        const config_basic_auth_t *ba = http->basic_auth;
-        char *user = set(ba->username_file) ? read_secret(ba->username_file) : NULL;
-        char *pass = set(ba->password_file) ? read_secret(ba->password_file) : NULL;
-        curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-        curl_easy_setopt(e, CURLOPT_USERNAME, user ? user : ba->username ? ba->username : "");
-        curl_easy_setopt(e, CURLOPT_PASSWORD, pass ? pass : ba->password ? ba->password : "");
-        free(user);
-        free(pass);
+    vg_err_t err = {0};
+    if (httpc_apply(e, http, &x->headers, &err) != VG_OK) {
+        httpc_error_detail(NULL, CURLE_OK, err.msg, "Get", url, msg);
+        return VG_ERR_IO;
     }
-    if (http->authorization) {
-        const config_authorization_t *az = http->authorization;
-        char *cred = set(az->credentials_file) ? read_secret(az->credentials_file) : NULL;
-        const char *c = cred ? cred : az->credentials ? az->credentials : "";
-        vg_buf_t h = VG_BUF_INIT;
-        vg_buf_printf(&h, "Authorization: %s %s", set(az->type) ? az->type : "Bearer", c);
-        x->headers = curl_slist_append(x->headers, h.data);
-        vg_buf_free(&h);
-        free(cred);
-    }
-    const config_tls_t *tls = &http->tls_config;
-    if (set(tls->ca_file)) curl_easy_setopt(e, CURLOPT_CAINFO, tls->ca_file);
-    if (set(tls->cert_file)) curl_easy_setopt(e, CURLOPT_SSLCERT, tls->cert_file);
-    if (set(tls->key_file)) curl_easy_setopt(e, CURLOPT_SSLKEY, tls->key_file);
-    if (set(tls->ca)) {
-        struct curl_blob blob = {(void *)tls->ca, strlen(tls->ca), CURL_BLOB_COPY};
-        curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-    }
-    if (set(tls->cert)) {
-        struct curl_blob blob = {(void *)tls->cert, strlen(tls->cert), CURL_BLOB_COPY};
-        curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
-    }
-    if (set(tls->key)) {
-        struct curl_blob blob = {(void *)tls->key, strlen(tls->key), CURL_BLOB_COPY};
-        curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
-    }
-    if (tls->insecure_skip_verify) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (set(tls->min_version)) {
-        long v = strcmp(tls->min_version, "TLS13") == 0   ? CURL_SSLVERSION_TLSv1_3
-                 : strcmp(tls->min_version, "TLS11") == 0 ? CURL_SSLVERSION_TLSv1_1
-                 : strcmp(tls->min_version, "TLS10") == 0 ? CURL_SSLVERSION_TLSv1_0
-                                                          : CURL_SSLVERSION_TLSv1_2;
-        curl_easy_setopt(e, CURLOPT_SSLVERSION, v);
-    }
+    return VG_OK;
 }
 
 static void xfer_start(scrape_t *s, xfer_t *x) {
@@ -304,32 +240,6 @@ static void xfer_free(scrape_t *s, xfer_t *x) {
     curl_slist_free_all(x->headers);
     vg_buf_free(&x->body);
     memset(x, 0, sizeof *x);
-}
-
-/* The message Go's HTTP client would give for a failed request. */
-static void xfer_error(const xfer_t *x, CURLcode cc, const char *url, vg_buf_t *out) {
-    if (cc == CURLE_OPERATION_TIMEDOUT) {
-        vg_buf_printf(out, "Get \"%s\": context deadline exceeded", url);
-        return;
-    }
-    long os_err = 0;
-    curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_err);
-    if (cc == CURLE_COULDNT_CONNECT && os_err > 0) {
-        /* Go's wording: dial tcp 127.0.0.1:1: connect: connection refused */
-        char *ip = NULL;
-        long port = 0;
-        curl_easy_getinfo(x->easy, CURLINFO_PRIMARY_IP, &ip);
-        curl_easy_getinfo(x->easy, CURLINFO_PRIMARY_PORT, &port);
-        char why[128];
-        snprintf(why, sizeof why, "%s", strerror((int)os_err));
-        if (why[0] >= 'A' && why[0] <= 'Z') why[0] = (char)(why[0] - 'A' + 'a');
-        bool v6 = ip && strchr(ip, ':');
-        vg_buf_printf(out, "Get \"%s\": dial tcp %s%s%s:%ld: connect: %s", url, v6 ? "[" : "",
-                      ip ? ip : "", v6 ? "]" : "", port, why);
-        return;
-    }
-    const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc);
-    vg_buf_printf(out, "Get \"%s\": %s", url, why);
 }
 
 /* ------------------------------------------------------------ targets */
@@ -480,10 +390,18 @@ static void file_sd_free(file_sd_t *f) {
     free(f->files);
 }
 
+static void http_sd_finish(scrape_t *s, http_sd_t *h, CURLcode cc, const char *forced);
+
 static void http_sd_start(scrape_t *s, http_sd_t *h) {
     int64_t timeout = h->cfg->refresh_interval_ms;
     if (timeout < 1000) timeout = 1000;
-    xfer_prepare(&h->x, h->cfg->url, &h->cfg->http, timeout, SCRAPE_SD_MAX_BYTES);
+    vg_buf_t msg = VG_BUF_INIT;
+    if (xfer_prepare(&h->x, h->cfg->url, &h->cfg->http, timeout, SCRAPE_SD_MAX_BYTES, &msg) !=
+        VG_OK) {
+        http_sd_finish(s, h, CURLE_OK, msg.data);
+        vg_buf_free(&msg);
+        return;
+    }
     h->x.kind = XFER_HTTP_SD;
     h->x.owner = h;
     h->x.headers = curl_slist_append(h->x.headers, "Accept: application/json");
@@ -500,14 +418,18 @@ static bool json_content_type(const char *ct) {
     return strcasecmp(rest, "charset=utf-8") == 0 || strcasecmp(rest, "charset=\"utf-8\"") == 0;
 }
 
-static void http_sd_finish(scrape_t *s, http_sd_t *h, CURLcode cc) {
+/* A refresh is over (cc is curl's result; forced is an error that stood in
+ * for the transfer). */
+static void http_sd_finish(scrape_t *s, http_sd_t *h, CURLcode cc, const char *forced) {
     h->x.busy = false;
     h->next_ms = vg_time_now_ms() + h->cfg->refresh_interval_ms;
     vg_buf_t msg = VG_BUF_INIT;
     long code = 0;
     curl_easy_getinfo(h->x.easy, CURLINFO_RESPONSE_CODE, &code);
-    if (cc != CURLE_OK) {
-        xfer_error(&h->x, cc, h->cfg->url, &msg);
+    if (forced) {
+        vg_buf_puts(&msg, forced);
+    } else if (cc != CURLE_OK) {
+        httpc_error_detail(h->x.easy, cc, h->x.errbuf, "Get", h->cfg->url, &msg);
     } else if (code != 200) {
         vg_buf_printf(&msg, "server returned HTTP status %s", h->x.status_text);
     } else if (!json_content_type(h->x.content_type)) {
@@ -889,12 +811,19 @@ static void apply(scrape_t *s, config_t *cfg) {
 
 /* -------------------------------------------------------------- scrapes */
 
+static void scrape_end(scrape_t *s, target_t *t, CURLcode cc, const char *forced);
+
 static void scrape_begin(scrape_t *s, target_t *t) {
     pool_t *p = t->pool;
     const config_scrape_t *job = p->cfg;
     uint64_t limit = job->body_size_limit ? job->body_size_limit : SCRAPE_HARD_BODY_LIMIT;
     t->scrape_ms = vg_time_now_ms();
-    xfer_prepare(&t->x, t->url, &job->http, t->timeout_ms, limit);
+    vg_buf_t msg = VG_BUF_INIT;
+    if (xfer_prepare(&t->x, t->url, &job->http, t->timeout_ms, limit, &msg) != VG_OK) {
+        scrape_end(s, t, CURLE_OK, msg.data);
+        vg_buf_free(&msg);
+        return;
+    }
     t->x.kind = XFER_SCRAPE;
     t->x.owner = t;
     xfer_t *x = &t->x;
@@ -939,7 +868,7 @@ static void scrape_end(scrape_t *s, target_t *t, CURLcode cc, const char *forced
             vg_buf_puts(&msg, "body size limit exceeded");
             metric_add(s->m_body_limit, NULL, 1);
         } else {
-            xfer_error(x, cc, t->url, &msg);
+            httpc_error_detail(x->easy, cc, x->errbuf, "Get", t->url, &msg);
         }
     } else if (code != 200) {
         vg_buf_printf(&msg, "server returned HTTP status %s", x->status_text);
@@ -1088,7 +1017,7 @@ static void *run(void *arg) {
             if (x->kind == XFER_SCRAPE)
                 scrape_end(s, x->owner, cc, NULL);
             else
-                http_sd_finish(s, x->owner, cc);
+                http_sd_finish(s, x->owner, cc, NULL);
         }
         if (wk) selfmon_worker_idle(wk);
         int64_t wait = wake - vg_time_now_ms();
@@ -1101,11 +1030,8 @@ static void *run(void *arg) {
 
 /* ----------------------------------------------------------------- API */
 
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
-
 scrape_t *scrape_new(const scrape_options_t *o, vg_err_t *err) {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, curl_init_once);
+    httpc_global_init();
     scrape_t *s = vg_calloc(1, sizeof *s);
     s->db = o->tsdb;
     s->sm = o->selfmon;
