@@ -214,6 +214,11 @@ void httpc_error_detail(CURL *easy, CURLcode cc, const char *errbuf, const char 
         vg_buf_printf(out, "dial tcp %s: connect: %s", addr, why);
         return;
     }
+    if (cc == CURLE_GOT_NOTHING) {
+        /* The server closed the connection without a response. */
+        vg_buf_puts(out, "EOF");
+        return;
+    }
     vg_buf_puts(out, errbuf && *errbuf ? errbuf : curl_easy_strerror(cc));
 }
 

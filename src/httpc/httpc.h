@@ -32,15 +32,27 @@
 /* curl_global_init exactly once per process. */
 void httpc_global_init(void);
 
-/* Applies http (may be NULL: defaults) to easy and appends the headers it
- * needs (Authorization) to *headers; the caller sets CURLOPT_HTTPHEADER
- * afterwards and frees the list. Only http and https are allowed. Returns 0,
- * or a negative code with err when a *_file secret cannot be read. */
+/* Applies http (borrowed; may be NULL: defaults) to easy and appends the
+ * headers it needs (Authorization) to *headers; the caller sets
+ * CURLOPT_HTTPHEADER afterwards and frees the list. Sets: protocols http
+ * and https only (redirects too), follow_redirects (at most 10), HTTP/1.1
+ * when enable_http2 is false, the proxy (none unless proxy_url or
+ * proxy_from_environment), TLS files and inline PEM (copied into the
+ * handle), insecure_skip_verify, min/max_version, basic auth. Not applied:
+ * oauth2 and tls server_name. The caller sets URL, NOSIGNAL, timeout and
+ * callbacks. Returns 0, or a negative code with err ("unable to read basic
+ * auth password file F: open F: no such file or directory") when a *_file
+ * secret cannot be read; everything but that credential is applied then,
+ * and the request should fail as Go's client fails it. */
 int httpc_apply(CURL *easy, const config_http_client_t *http, struct curl_slist **headers,
                 vg_err_t *err);
 
 /* Appends Go's message for a transfer that failed with cc: method is
- * "Get", "Post"... as Go capitalises it. */
+ * "Get", "Post"... as Go capitalises it (any case is accepted). Known
+ * wordings: "context deadline exceeded" for a timeout, "dial tcp
+ * 127.0.0.1:1: connect: connection refused" for a failed connect, "EOF"
+ * for a connection closed without a response; other
+ * failures give curl's text after the same "Post \"URL\": " prefix. */
 void httpc_error(CURL *easy, CURLcode cc, const char *method, const char *url, vg_buf_t *out);
 
 /* The same with the text curl left in the handle's CURLOPT_ERRORBUFFER

@@ -415,6 +415,44 @@ static void test_connection_refused(void **state) {
     vg_buf_free(&resp.body);
 }
 
+/* Accepts one connection, reads the request and closes without a word. */
+static void *hang_up(void *arg) {
+    int lfd = *(int *)arg;
+    int c = accept(lfd, NULL, NULL);
+    if (c >= 0) {
+        char buf[1024];
+        ssize_t got = read(c, buf, sizeof buf);
+        (void)got;
+        close(c);
+    }
+    return NULL;
+}
+
+static void test_closed_without_response(void **state) {
+    (void)state;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    socklen_t sl = sizeof sa;
+    getsockname(lfd, (struct sockaddr *)&sa, &sl);
+    pthread_t th;
+    pthread_create(&th, NULL, hang_up, &lfd);
+    char url[64], want[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/metrics", ntohs(sa.sin_port));
+    httpc_request_t req = {.url = url, .timeout_ms = 5000};
+    httpc_response_t resp = {0, VG_BUF_INIT};
+    vg_err_t err = {0};
+    assert_true(httpc_do(&req, &resp, &err) < 0);
+    snprintf(want, sizeof want, "Get \"%s\": EOF", url);
+    assert_string_equal(err.msg, want);
+    pthread_join(th, NULL);
+    close(lfd);
+    vg_buf_free(&resp.body);
+}
+
 static void test_timeout(void **state) {
     (void)state;
     httpc_request_t req = {.url = url_for("/slow"), .timeout_ms = 200};
@@ -459,12 +497,19 @@ static void test_apply_defaults(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),           cmocka_unit_test(test_basic_auth),
-        cmocka_unit_test(test_authorization),      cmocka_unit_test(test_secret_file_missing),
-        cmocka_unit_test(test_headers_and_body),   cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_status_codes),       cmocka_unit_test(test_truncation),
-        cmocka_unit_test(test_connection_refused), cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_error_wording),      cmocka_unit_test(test_apply_defaults),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_basic_auth),
+        cmocka_unit_test(test_authorization),
+        cmocka_unit_test(test_secret_file_missing),
+        cmocka_unit_test(test_headers_and_body),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_status_codes),
+        cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_connection_refused),
+        cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_error_wording),
+        cmocka_unit_test(test_apply_defaults),
+        cmocka_unit_test(test_closed_without_response),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
