@@ -169,6 +169,19 @@ static int request_count(void) {
     return n;
 }
 
+/* A TCP socket bound to 127.0.0.1 on a port the kernel picks. */
+static int loopback_socket(unsigned *out_port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    socklen_t sl = sizeof sa;
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    *out_port = ntohs(sa.sin_port);
+    return fd;
+}
+
 /* GET of path with http; asserts a 200. */
 static void get_ok(const char *path, const config_http_client_t *http) {
     httpc_request_t req = {.url = url_for(path), .http = http};
@@ -384,15 +397,8 @@ static void test_truncation(void **state) {
 static void test_connection_refused(void **state) {
     (void)state;
     /* A port that was just free: bound, then closed without listening. */
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    socklen_t sl = sizeof sa;
-    getsockname(fd, (struct sockaddr *)&sa, &sl);
-    unsigned closed = ntohs(sa.sin_port);
-    close(fd);
+    unsigned closed;
+    close(loopback_socket(&closed));
 
     char url[64], want[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v2/alerts", closed);
@@ -430,18 +436,13 @@ static void *hang_up(void *arg) {
 
 static void test_closed_without_response(void **state) {
     (void)state;
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    unsigned lport;
+    int lfd = loopback_socket(&lport);
     assert_int_equal(listen(lfd, 1), 0);
-    socklen_t sl = sizeof sa;
-    getsockname(lfd, (struct sockaddr *)&sa, &sl);
     pthread_t th;
     pthread_create(&th, NULL, hang_up, &lfd);
     char url[64], want[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/metrics", ntohs(sa.sin_port));
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/metrics", lport);
     httpc_request_t req = {.url = url, .timeout_ms = 5000};
     httpc_response_t resp = {0, VG_BUF_INIT};
     vg_err_t err = {0};
