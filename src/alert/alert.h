@@ -29,6 +29,7 @@
 #ifndef VG_ALERT_H
 #define VG_ALERT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -738,5 +739,117 @@ bool alert_config_sniff(const char *yaml, size_t len);
  * `prog` instead of amtool). Returns the exit status: 0 or 1. */
 int alert_config_check_files(const char *const *paths, size_t n_paths, const char *prog, FILE *out,
                              FILE *err_out);
+
+/* ==================================================================== */
+/* The Alertmanager: alerts, aggregation groups, notification pipeline  */
+/* ==================================================================== */
+
+/* One alert as the store holds it (Alertmanager's types.Alert). Immutable
+ * once published and reference-counted: an update makes a new one, and
+ * whoever holds the old one (a group being flushed, an API answer) keeps
+ * it alive. Times are ns since the epoch; VG_TIME_GO_ZERO is Go's zero. */
+typedef struct alert_alert {
+    labels_t *labels;
+    labels_t *annotations;
+    int64_t starts_at_ns, ends_at_ns, updated_at_ns;
+    char *generator_url; /* never NULL */
+    bool timeout;        /* ends_at was made up from resolve_timeout */
+    uint64_t fp;         /* alert_fingerprint(labels) */
+    _Atomic uint32_t refs;
+} alert_alert_t;
+
+/* What a sender gives: everything borrowed. starts/ends 0 when unset. */
+typedef struct alert_input {
+    const labels_t *labels;
+    const labels_t *annotations; /* NULL: none */
+    int64_t starts_at_ns, ends_at_ns;
+    const char *generator_url; /* NULL: "" */
+} alert_input_t;
+
+/* Prometheus's model.LabelSet.Fingerprint: FNV-1a 64 over name 0xff value
+ * 0xff of the sorted labels (the hex of it is the API's "fingerprint"). */
+uint64_t alert_fingerprint(const labels_t *ls);
+void alert_alert_ref(alert_alert_t *a);
+void alert_alert_unref(alert_alert_t *a);
+/* Resolved at t: ends_at set and not after t (types.Alert.ResolvedAt). */
+bool alert_alert_resolved_at(const alert_alert_t *a, int64_t t_ns);
+
+typedef struct alert_manager alert_manager_t;
+
+typedef struct alert_manager_opts {
+    const char *storage_dir;  /* silences and notification log: <dir>/alertmanager.db */
+    const char *external_url; /* links in notifications ("http://host:9093") */
+    int64_t retention_ms;     /* of expired silences and log entries; 0: 120h */
+    unsigned n_workers;       /* notification threads; 0: 4 */
+} alert_manager_opts_t;
+
+/* Opens the durable state and starts the dispatcher with no
+ * configuration (alerts are accepted and stored; nothing is routed until
+ * alert_manager_apply). NULL with err when the database cannot be opened. */
+alert_manager_t *alert_manager_new(const alert_manager_opts_t *opts, vg_err_t *err);
+/* Puts cfg (takes a reference) in force, with its notification templates.
+ * As Alertmanager's reload, every aggregation group restarts from the
+ * alerts in the store; the notification log keeps receivers from hearing
+ * twice. On error (a template fails to parse) the old one stays. */
+int alert_manager_apply(alert_manager_t *m, alert_config_t *cfg, vg_err_t *err);
+/* The configuration in force (a new reference) or NULL. */
+alert_config_t *alert_manager_config(alert_manager_t *m);
+/* Accepts alerts as POST /api/v2/alerts does: missing startsAt is now,
+ * missing endsAt is now + resolve_timeout (marked timeout), each merged
+ * with the stored alert of the same fingerprint. Invalid alerts are skipped
+ * and reported in err ("start time must be before end time"...) while the
+ * valid ones are kept, as Alertmanager answers 400 after storing them.
+ * Returns 0 or VG_ERR_INPUT. */
+int alert_manager_put(alert_manager_t *m, const alert_input_t *in, size_t n, int64_t now_ns,
+                      vg_err_t *err);
+/* The silences, for the API (borrowed; lives as long as m). */
+struct alert_silences *alert_manager_silences(alert_manager_t *m);
+/* Started; external_url as given. */
+const char *alert_manager_external_url(const alert_manager_t *m);
+int64_t alert_manager_start_time_ns(const alert_manager_t *m);
+
+/* An alert with its status now, for GET /api/v2/alerts and groups. */
+typedef struct alert_view {
+    alert_alert_t *alert; /* a reference */
+    bool suppressed;
+    char (*silenced_by)[37];
+    size_t n_silenced_by;
+    uint64_t *inhibited_by; /* fingerprints */
+    size_t n_inhibited_by;
+    const char **receivers; /* borrowed from the config the view holds */
+    size_t n_receivers;
+} alert_view_t;
+
+typedef struct alert_group_view {
+    labels_t *labels;
+    const char *receiver;
+    alert_view_t *alerts;
+    size_t n_alerts;
+} alert_group_view_t;
+
+typedef struct alert_views {
+    alert_view_t *alerts;
+    size_t n_alerts;
+    alert_group_view_t *groups;
+    size_t n_groups;
+    alert_config_t *config; /* reference that keeps the strings alive */
+} alert_views_t;
+
+/* Every alert not resolved at now (sorted by fingerprint), with its
+ * status. Returns 0 and fills out; free with alert_views_free. */
+int alert_manager_list_alerts(alert_manager_t *m, int64_t now_ns, alert_views_t *out);
+/* Every aggregation group with its alerts not resolved at now, in
+ * Alertmanager's order (by receiver, then group labels). */
+int alert_manager_list_groups(alert_manager_t *m, int64_t now_ns, alert_views_t *out);
+void alert_views_free(alert_views_t *v);
+
+/* alertmanager_* metrics (alerts by state, received/invalid counters,
+ * aggregation groups, notifications, silences, nflog) in the text format. */
+struct expfmt_writer;
+void alert_manager_write_metrics(alert_manager_t *m, struct expfmt_writer *w);
+
+/* Stops the dispatcher (a notification in flight is finished or given up
+ * within its timeout), closes the database, frees everything. */
+void alert_manager_free(alert_manager_t *m);
 
 #endif

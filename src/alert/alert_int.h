@@ -127,4 +127,39 @@ int alert_timeinterval_decode_spec(alert_dec_t *d, const ytree_node_t *n, alert_
 /* Decodes the whole document into c (schema.c). */
 int alert_config_decode(alert_dec_t *d, const ytree_node_t *root, alert_config_t *c);
 
+/* --------------------------------------------------------- alert maps */
+
+/* An open-addressing map from fingerprint to alert (holding a reference to
+ * each). Used by the store, each aggregation group and the inhibition
+ * index. Not thread-safe: the owner's lock guards it. */
+typedef struct alert_map {
+    alert_alert_t **slots; /* NULL: empty; ALERT_MAP_TOMB: deleted */
+    size_t cap, len, used; /* used counts tombstones too */
+} alert_map_t;
+
+#define ALERT_MAP_TOMB ((alert_alert_t *)(uintptr_t)1)
+
+alert_alert_t *alert_map_get(const alert_map_t *m, uint64_t fp);
+/* Puts a (takes the caller's reference); the one it replaces is unref'd. */
+void alert_map_put(alert_map_t *m, alert_alert_t *a);
+/* Removes the alert with fp; returns it (its reference to the caller) or NULL. */
+alert_alert_t *alert_map_del(alert_map_t *m, uint64_t fp);
+/* Calls fn for every alert (no changes to m meanwhile). */
+#define ALERT_MAP_FOREACH(m, var)                                                                  \
+    for (size_t _i = 0; _i < (m)->cap; _i++)                                                       \
+        for (alert_alert_t *var = (m)->slots[_i]; var && var != ALERT_MAP_TOMB; var = NULL)
+void alert_map_clear(alert_map_t *m);
+
+/* A new alert with one reference, copying the input's parts. */
+alert_alert_t *alert_alert_new(const labels_t *labels, const labels_t *annotations,
+                               int64_t starts_at_ns, int64_t ends_at_ns, int64_t updated_at_ns,
+                               const char *generator_url, bool timeout, uint64_t fp);
+/* types.Alert.Merge: a new alert combining old and new (either order). */
+alert_alert_t *alert_alert_merge(const alert_alert_t *a, const alert_alert_t *b);
+/* Alertmanager's order of alerts in a notification (types.AlertSlice):
+ * by job, then instance (an alert with the label first), then labels. */
+int alert_alert_cmp_notify(const alert_alert_t *a, const alert_alert_t *b);
+/* The notification log's hash of an alert's labels (xxhash, stable). */
+uint64_t alert_alert_hash(const alert_alert_t *a);
+
 #endif

@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "alert/alert.h"
 #include "config/config.h"
 #include "host/host.h"
 #include "ingest/ingest.h"
@@ -49,6 +51,9 @@ typedef struct serve_options {
     const char *enable_feature;
     const char *external_url;
     int64_t resend_delay_ms, outage_tolerance_ms, grace_period_ms;
+    const char *am_config_file;  /* "" : no built-in Alertmanager */
+    const char *am_storage_path; /* "" : <storage.path>/alertmanager */
+    int64_t am_retention_ms;
     collector_flag_t collectors[MAX_COLLECTOR_FLAGS];
     size_t n_collectors;
 } serve_options_t;
@@ -67,6 +72,7 @@ typedef struct server_root {
     remote_t *remote;
     promql_engine_t *engine;
     rules_manager_t *rules;
+    alert_manager_t *am; /* NULL unless --alertmanager.config.file */
     web_status_t status; /* what the status endpoints show */
     bool reload_ok;      /* guarded by lock, as config */
     double config_time;  /* when config was loaded (Unix seconds) */
@@ -165,6 +171,25 @@ static int root_reload(void *ud, vg_err_t *err) {
     if (r->remote && remote_apply(r->remote, scrape_cfg, &rerr) != VG_OK)
         vg_log_error("Applying the remote_write configuration", "err", rerr.msg, NULL);
     pthread_mutex_unlock(&r->remote_lock);
+    if (r->am) {
+        /* The Alertmanager's file reloads with the rest; a bad one keeps the
+         * old in force and fails the reload, as Alertmanager's own. */
+        vg_err_t aerr = {0};
+        alert_config_t *ac = alert_config_load_file(r->opts.am_config_file, &aerr);
+        if (!ac || alert_manager_apply(r->am, ac, &aerr) != VG_OK) {
+            vg_log_error("Loading configuration file failed", "file", r->opts.am_config_file, "err",
+                         aerr.msg, NULL);
+            if (ac) alert_config_unref(ac);
+            config_unref(scrape_cfg);
+            pthread_rwlock_wrlock(&r->lock);
+            r->reload_ok = false;
+            pthread_rwlock_unlock(&r->lock);
+            selfmon_set(r->reload_success, NULL, 0);
+            vg_err_set(err, VG_ERR_INPUT, "%s", aerr.msg);
+            return VG_ERR;
+        }
+        alert_config_unref(ac);
+    }
     rules_manager_t *rm = atomic_load(&r->app.rules);
     int rules_rc = rm ? rules_manager_update(rm, scrape_cfg, err) : VG_OK;
     config_unref(scrape_cfg);
@@ -187,6 +212,29 @@ static void root_write_host(void *ud, expfmt_writer_t *w) {
     pthread_rwlock_rdlock(&r->lock);
     if (r->host) host_collect(r->host, w);
     pthread_rwlock_unlock(&r->lock);
+    alert_manager_t *am = atomic_load(&r->app.alertmanager);
+    if (am) alert_manager_write_metrics(am, w);
+}
+
+/* Alerts of vigil's own rules into the built-in Alertmanager, as a
+ * Prometheus would POST them. */
+static void root_local_alerts(void *ud, const rules_outgoing_alert_t *alerts, size_t n) {
+    server_root_t *r = ud;
+    alert_manager_t *am = atomic_load(&r->app.alertmanager);
+    if (!am) return;
+    alert_input_t *in = vg_calloc(n ? n : 1, sizeof *in);
+    for (size_t i = 0; i < n; i++)
+        in[i] = (alert_input_t){.labels = alerts[i].labels,
+                                .annotations = alerts[i].annotations,
+                                .starts_at_ns = alerts[i].starts_at_ns,
+                                .ends_at_ns = alerts[i].ends_at_ns,
+                                .generator_url = alerts[i].generator_url};
+    vg_err_t err = {0};
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (alert_manager_put(am, in, n, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, &err) != VG_OK)
+        vg_log_warn("Alerts from rules rejected", "err", err.msg, NULL);
+    free(in);
 }
 
 static config_t *root_config(void *ud) {
@@ -284,6 +332,9 @@ int cli_serve(int argc, char **argv) {
     o->resend_delay_ms = 60 * 1000;
     o->outage_tolerance_ms = 3600 * 1000;
     o->grace_period_ms = 600 * 1000;
+    o->am_config_file = "";
+    o->am_storage_path = "";
+    o->am_retention_ms = INT64_C(120) * 3600 * 1000;
     const cli_flag_t flags[] = {
         {"config.file", FLAG_STRING, &o->config_file, "configuration file (default vigil.yml)"},
         {"web.listen-address", FLAG_STRING, &o->listen_address,
@@ -328,6 +379,13 @@ int cli_serve(int argc, char **argv) {
          "max time to tolerate an outage for restoring 'for' state of alerts (default 1h)"},
         {"rules.alert.for-grace-period", FLAG_DURATION, &o->grace_period_ms,
          "minimum duration between alert and restored 'for' state (default 10m)"},
+        {"alertmanager.config.file", FLAG_STRING, &o->am_config_file,
+         "run the built-in Alertmanager with this alertmanager.yml (default: none)"},
+        {"alertmanager.storage.path", FLAG_STRING, &o->am_storage_path,
+         "where the Alertmanager keeps silences and its notification log (default "
+         "<storage.path>/alertmanager)"},
+        {"alertmanager.data.retention", FLAG_DURATION, &o->am_retention_ms,
+         "how long to keep expired silences and notification log entries (default 120h)"},
         {NULL, FLAG_STRING, NULL, NULL},
     };
     size_t n_args;
@@ -532,6 +590,50 @@ int cli_serve(int argc, char **argv) {
     }
     while (ext_url.len && ext_url.data[ext_url.len - 1] == '/')
         ext_url.data[--ext_url.len] = '\0';
+    if (*o->am_config_file) {
+        vg_buf_t am_dir = VG_BUF_INIT;
+        if (*o->am_storage_path)
+            vg_buf_puts(&am_dir, o->am_storage_path);
+        else
+            vg_buf_printf(&am_dir, "%s/alertmanager", o->storage_path);
+        alert_config_t *ac = alert_config_load_file(o->am_config_file, &err);
+        alert_manager_opts_t aopts = {.storage_dir = am_dir.data,
+                                      .external_url = ext_url.data ? ext_url.data : "",
+                                      .retention_ms = o->am_retention_ms};
+        if (!ac) {
+            vg_log_error("Loading configuration file failed", "file", o->am_config_file, "err",
+                         err.msg, NULL);
+        } else if (!(root.am = alert_manager_new(&aopts, &err))) {
+            vg_log_error("Cannot start the Alertmanager", "err", err.msg, NULL);
+        } else if (alert_manager_apply(root.am, ac, &err) != VG_OK) {
+            vg_log_error("Loading configuration file failed", "file", o->am_config_file, "err",
+                         err.msg, NULL);
+            alert_manager_free(root.am);
+            root.am = NULL;
+        }
+        if (ac) alert_config_unref(ac);
+        vg_buf_free(&am_dir);
+        if (!root.am) {
+            /* Alertmanager refuses to start on a bad file; so does vigil. */
+            web_server_stop(srv);
+            vg_buf_free(&ext_url);
+            atomic_store(&root.app.push, NULL);
+            ingest_push_free(push);
+            atomic_store(&root.app.scrape, NULL);
+            scrape_free(scr);
+            remote_free(root.remote);
+            promql_engine_free(root.engine);
+            tsdb_close(root.tsdb);
+            config_unref(root.config);
+            host_free(root.host);
+            selfmon_free(root.selfmon);
+            status_flags_free(&root, flag_names, flag_values);
+            return 1;
+        }
+        atomic_store(&root.app.alertmanager, root.am);
+        atomic_store(&root.app.silences, alert_manager_silences(root.am));
+        vg_log_info("Alertmanager started", "config", o->am_config_file, NULL);
+    }
     rules_manager_opts_t mopts = {.db = root.tsdb,
                                   .engine = root.engine,
                                   .selfmon = root.selfmon,
@@ -539,7 +641,9 @@ int cli_serve(int argc, char **argv) {
                                   .resend_delay_ms = o->resend_delay_ms,
                                   .outage_tolerance_ms = o->outage_tolerance_ms,
                                   .for_grace_period_ms = o->grace_period_ms,
-                                  .user_agent = "vigil/" VIGIL_VERSION};
+                                  .user_agent = "vigil/" VIGIL_VERSION,
+                                  .local_alerts = root.am ? root_local_alerts : NULL,
+                                  .local_ud = &root};
     root.rules = rules_manager_new(&mopts, &err);
     vg_buf_free(&ext_url);
     if (!root.rules) {
@@ -573,6 +677,9 @@ int cli_serve(int argc, char **argv) {
     web_server_stop(srv);
     atomic_store(&root.app.rules, NULL);
     rules_manager_free(root.rules); /* before the engine and the store go */
+    atomic_store(&root.app.alertmanager, NULL);
+    atomic_store(&root.app.silences, NULL);
+    alert_manager_free(root.am);
     atomic_store(&root.app.engine, NULL);
     promql_engine_free(root.engine);
     atomic_store(&root.app.push, NULL);

@@ -173,6 +173,8 @@ rules_manager_t *rules_manager_new(const rules_manager_opts_t *opts, vg_err_t *e
     m->notifier = rules_notifier_new(m->opts.notification_queue_capacity,
                                      opts->user_agent ? opts->user_agent : "vigil", m->external_url,
                                      opts->selfmon);
+    if (m->notifier && opts->local_alerts)
+        rules_notifier_set_local(m->notifier, opts->local_alerts, opts->local_ud);
     if (opts->selfmon) {
         const char *gl[] = {"rule_group"};
         m->m_evals = selfmon_counter(opts->selfmon, "prometheus_rule_evaluations_total",

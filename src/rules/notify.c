@@ -45,6 +45,9 @@ struct rules_notifier {
     bool stop;
     pthread_t thread;
     bool started;
+    /* The built-in Alertmanager, used when no Alertmanager is configured. */
+    void (*local_fn)(void *ud, const rules_outgoing_alert_t *alerts, size_t n);
+    void *local_ud;
     char *user_agent;
     char *external_url;
     /* Configuration, guarded by lock; the sender copies what it needs and
@@ -386,6 +389,59 @@ int rules_notifier_apply(rules_notifier_t *n, const config_t *cfg, vg_err_t *err
     return VG_OK;
 }
 
+void rules_notifier_set_local(rules_notifier_t *n,
+                              void (*fn)(void *ud, const rules_outgoing_alert_t *alerts, size_t n),
+                              void *ud) {
+    pthread_mutex_lock(&n->lock);
+    n->local_fn = fn;
+    n->local_ud = ud;
+    pthread_mutex_unlock(&n->lock);
+}
+
+/* The alert's labels as they leave: external labels added where the alert
+ * has none of that name, then alert_relabel_configs (lock held). False
+ * when relabeling drops the alert. */
+static bool outgoing_labels(rules_notifier_t *n, const rules_alert_t *a, labels_builder_t *lb) {
+    labels_builder_reset(lb, a->labels);
+    for (size_t e = 0; n->external_labels && e < labels_len(n->external_labels); e++) {
+        labels_label_t l = labels_at(n->external_labels, e);
+        size_t vl;
+        const char *cur = labels_builder_get(lb, l.name, l.name_len, &vl);
+        if (!cur || vl == 0) labels_builder_set(lb, l.name, l.name_len, l.value, l.value_len);
+    }
+    return labels_relabel_apply(n->relabel, lb);
+}
+
+/* Hands the alerts to the built-in Alertmanager (no queue: it stores them
+ * at once). */
+static void send_local(rules_notifier_t *n, const char *gen, rules_alert_t *const *alerts,
+                       size_t n_alerts, labels_builder_t *lb) {
+    rules_outgoing_alert_t *out = vg_calloc(n_alerts ? n_alerts : 1, sizeof *out);
+    labels_t **owned = vg_calloc(n_alerts ? n_alerts : 1, sizeof *owned);
+    size_t k = 0;
+    pthread_mutex_lock(&n->lock);
+    void (*fn)(void *, const rules_outgoing_alert_t *, size_t) = n->local_fn;
+    void *ud = n->local_ud;
+    for (size_t i = 0; fn && i < n_alerts; i++) {
+        const rules_alert_t *a = alerts[i];
+        if (!outgoing_labels(n, a, lb)) continue;
+        owned[k] = labels_builder_labels(lb);
+        out[k] =
+            (rules_outgoing_alert_t){.labels = owned[k],
+                                     .annotations = a->annotations,
+                                     .starts_at_ns = a->fired_at,
+                                     .ends_at_ns = a->resolved_at ? a->resolved_at : a->valid_until,
+                                     .generator_url = gen};
+        k++;
+    }
+    pthread_mutex_unlock(&n->lock);
+    if (fn && k) fn(ud, out, k);
+    for (size_t i = 0; i < k; i++)
+        labels_free(owned[i]);
+    free(owned);
+    free(out);
+}
+
 void rules_notifier_send(rules_notifier_t *n, const char *expr, rules_alert_t *const *alerts,
                          size_t n_alerts) {
     vg_buf_t gen = VG_BUF_INIT;
@@ -396,16 +452,16 @@ void rules_notifier_send(rules_notifier_t *n, const char *expr, rules_alert_t *c
     labels_builder_t *lb = labels_builder_new();
     pthread_mutex_lock(&n->lock);
     bool any_am = n->n_targets > 0;
+    if (!any_am && n->local_fn) {
+        pthread_mutex_unlock(&n->lock);
+        send_local(n, gen.data, alerts, n_alerts, lb);
+        labels_builder_free(lb);
+        vg_buf_free(&gen);
+        return;
+    }
     for (size_t i = 0; any_am && i < n_alerts; i++) {
         const rules_alert_t *a = alerts[i];
-        labels_builder_reset(lb, a->labels);
-        for (size_t k = 0; n->external_labels && k < labels_len(n->external_labels); k++) {
-            labels_label_t l = labels_at(n->external_labels, k);
-            size_t vl;
-            const char *cur = labels_builder_get(lb, l.name, l.name_len, &vl);
-            if (!cur || vl == 0) labels_builder_set(lb, l.name, l.name_len, l.value, l.value_len);
-        }
-        if (!labels_relabel_apply(n->relabel, lb)) continue;
+        if (!outgoing_labels(n, a, lb)) continue;
         if (n->len == n->cap) {
             /* Full: the oldest go, as Prometheus's queue drops them. */
             queued_free(&n->q[n->head]);

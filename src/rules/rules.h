@@ -116,6 +116,15 @@ const char *rules_health_name(rules_health_t h);
 
 typedef struct rules_manager rules_manager_t;
 
+/* An alert as it leaves for an Alertmanager: external labels added and
+ * alert_relabel_configs applied. Times in ns since the epoch. Borrowed for
+ * the duration of the call. */
+typedef struct rules_outgoing_alert {
+    const labels_t *labels, *annotations;
+    int64_t starts_at_ns, ends_at_ns;
+    const char *generator_url;
+} rules_outgoing_alert_t;
+
 typedef struct rules_manager_opts {
     tsdb_t *db;                         /* borrowed */
     promql_engine_t *engine;            /* borrowed */
@@ -126,6 +135,11 @@ typedef struct rules_manager_opts {
     int64_t for_grace_period_ms;        /* 0: 10m (--rules.alert.for-grace-period) */
     size_t notification_queue_capacity; /* 0: 10000 */
     const char *user_agent;             /* for requests to Alertmanagers; copied */
+    /* The built-in Alertmanager: alerts go here when the configuration
+     * names no Alertmanager of its own (NULL: nowhere). Called on a rule
+     * group's thread; must be thread-safe. */
+    void (*local_alerts)(void *ud, const rules_outgoing_alert_t *alerts, size_t n);
+    void *local_ud;
 } rules_manager_opts_t;
 
 /* Creates a manager with no groups and starts its notifier thread. */

@@ -177,6 +177,10 @@ rules_notifier_t *rules_notifier_new(size_t capacity, const char *user_agent,
                                      const char *external_url, selfmon_t *selfmon);
 /* Takes the alerting section and external labels of cfg (borrowed). */
 int rules_notifier_apply(rules_notifier_t *n, const config_t *cfg, vg_err_t *err);
+/* Where alerts go when no Alertmanager is configured (NULL: dropped). */
+void rules_notifier_set_local(rules_notifier_t *n,
+                              void (*fn)(void *ud, const rules_outgoing_alert_t *alerts, size_t n),
+                              void *ud);
 /* Queues alerts (borrowed) of the rule whose expression is expr, as
  * Prometheus's SendAlerts: startsAt = firedAt, endsAt = resolvedAt or
  * validUntil, generatorURL to the expression's graph. Thread-safe. */

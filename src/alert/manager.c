@@ -1,0 +1,417 @@
+/* This file implements the Alertmanager object: the alert store with
+ * Alertmanager's put semantics (defaults for missing times, validation,
+ * merge of overlapping versions), configuration reloads, the garbage
+ * collection of resolved alerts, the inhibition source index, the views the
+ * API v2 answers from, and the alertmanager_* metrics. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alert/manager_int.h"
+#include "expfmt/expfmt.h"
+
+#define NS_PER_MS INT64_C(1000000)
+#define GC_INTERVAL_NS (INT64_C(30) * 60 * 1000000000) /* --alerts.gc-interval */
+#define DEFAULT_RETENTION_MS (INT64_C(120) * 3600 * 1000)
+
+static int64_t wall_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+alert_manager_t *alert_manager_new(const alert_manager_opts_t *opts, vg_err_t *err) {
+    if (vg_mkdir_all(opts->storage_dir, err) != VG_OK) return NULL;
+    vg_buf_t path = VG_BUF_INIT;
+    vg_buf_printf(&path, "%s/alertmanager.db", opts->storage_dir);
+    struct alert_db *db = alert_db_open(path.data, err);
+    vg_buf_free(&path);
+    if (!db) return NULL;
+    int64_t retention = opts->retention_ms ? opts->retention_ms : DEFAULT_RETENTION_MS;
+    struct alert_silences *sil = alert_silences_open(db, retention, err);
+    struct alert_nflog *nflog = sil ? alert_nflog_open(db, retention, err) : NULL;
+    if (!nflog) {
+        if (sil) alert_silences_free(sil);
+        alert_db_close(db);
+        return NULL;
+    }
+    alert_manager_t *m = vg_calloc(1, sizeof *m);
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_cond_init(&m->cond, &ca); /* CLOCK_REALTIME: timers are wall-clock times */
+    pthread_condattr_destroy(&ca);
+    m->opts = *opts;
+    m->storage_dir = vg_strdup(opts->storage_dir);
+    m->external_url = vg_strdup(opts->external_url ? opts->external_url : "");
+    m->opts.storage_dir = m->storage_dir;
+    m->opts.external_url = m->external_url;
+    m->start_ns = wall_ns();
+    m->next_gc_ns = m->start_ns + GC_INTERVAL_NS;
+    m->db = db;
+    m->silences = sil;
+    m->nflog = nflog;
+    alert_dispatch_start(m);
+    return m;
+}
+
+struct alert_silences *alert_manager_silences(alert_manager_t *m) {
+    return m->silences;
+}
+const char *alert_manager_external_url(const alert_manager_t *m) { return m->external_url; }
+int64_t alert_manager_start_time_ns(const alert_manager_t *m) { return m->start_ns; }
+
+alert_config_t *alert_manager_config(alert_manager_t *m) {
+    pthread_mutex_lock(&m->lock);
+    alert_config_t *c = m->cfg ? alert_config_ref(m->cfg) : NULL;
+    pthread_mutex_unlock(&m->lock);
+    return c;
+}
+
+/* Rebuilds the per-rule source index from the store (lock held). */
+static void inhibit_rebuild(alert_manager_t *m) {
+    for (size_t i = 0; i < m->n_inhibit_sources; i++)
+        alert_map_clear(&m->inhibit_sources[i]);
+    free(m->inhibit_sources);
+    m->n_inhibit_sources = m->cfg ? m->cfg->n_inhibit_rules : 0;
+    m->inhibit_sources =
+        vg_calloc(m->n_inhibit_sources ? m->n_inhibit_sources : 1, sizeof *m->inhibit_sources);
+    ALERT_MAP_FOREACH(&m->store, a) {
+        for (size_t r = 0; r < m->n_inhibit_sources; r++) {
+            const alert_inhibit_rule_t *rule = &m->cfg->inhibit_rules[r];
+            if (alert_matchers_match(rule->source_matchers, rule->n_source_matchers, a->labels)) {
+                alert_alert_ref(a);
+                alert_map_put(&m->inhibit_sources[r], a);
+            }
+        }
+    }
+}
+
+alert_snapshot_t *alert_snapshot_ref(alert_snapshot_t *s) {
+    atomic_fetch_add(&s->refs, 1);
+    return s;
+}
+
+void alert_snapshot_unref(alert_snapshot_t *s) {
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1) return;
+    notify_templates_free(s->tmpl);
+    alert_config_unref(s->cfg);
+    free(s);
+}
+
+int alert_manager_apply(alert_manager_t *m, alert_config_t *cfg, vg_err_t *err) {
+    notify_templates_t *tmpl = notify_templates_load(cfg, err);
+    if (!tmpl) return VG_ERR_INPUT;
+    alert_snapshot_t *snap = vg_calloc(1, sizeof *snap);
+    snap->cfg = alert_config_ref(cfg);
+    snap->tmpl = tmpl;
+    atomic_init(&snap->refs, 1);
+    pthread_mutex_lock(&m->lock);
+    alert_snapshot_t *old = m->snap;
+    m->snap = snap;
+    m->cfg = cfg;
+    inhibit_rebuild(m);
+    alert_dispatch_rebuild(m, wall_ns());
+    pthread_mutex_unlock(&m->lock);
+    /* A worker flushing under the old one holds its own reference. */
+    alert_snapshot_unref(old);
+    return VG_OK;
+}
+
+/* model.Alert.Validate after the API filled the times. */
+static int validate(const alert_input_t *in, int64_t starts, int64_t ends, vg_buf_t *msg) {
+    if (starts == 0 || starts == VG_TIME_GO_ZERO) {
+        vg_buf_puts(msg, "start time missing");
+        return -1;
+    }
+    if (ends != 0 && ends != VG_TIME_GO_ZERO && ends < starts) {
+        vg_buf_puts(msg, "start time must be before end time");
+        return -1;
+    }
+    size_t n = labels_len(in->labels);
+    for (size_t i = 0; i < n; i++) {
+        labels_label_t l = labels_at(in->labels, i);
+        if (!labels_name_valid(l.name, l.name_len, true)) {
+            vg_buf_printf(msg, "invalid label set: invalid name \"%.*s\"", (int)l.name_len, l.name);
+            return -1;
+        }
+        if (!labels_utf8_valid(l.value, l.value_len)) {
+            vg_buf_printf(msg, "invalid label set: invalid value \"%.*s\"", (int)l.value_len,
+                          l.value);
+            return -1;
+        }
+    }
+    if (n == 0) {
+        vg_buf_puts(msg, "at least one label pair required");
+        return -1;
+    }
+    for (size_t i = 0; in->annotations && i < labels_len(in->annotations); i++) {
+        labels_label_t l = labels_at(in->annotations, i);
+        if (!labels_name_valid(l.name, l.name_len, true)) {
+            vg_buf_printf(msg, "invalid annotations: invalid name \"%.*s\"", (int)l.name_len,
+                          l.name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Drops resolved alerts from the store and the inhibition index (lock
+ * held), as Alertmanager's periodic GC. Groups keep theirs until notified. */
+static void gc_locked(alert_manager_t *m, int64_t now) {
+    alert_map_t keep = {0};
+    ALERT_MAP_FOREACH(&m->store, a) {
+        if (alert_alert_resolved_at(a, now)) continue;
+        alert_alert_ref(a);
+        alert_map_put(&keep, a);
+    }
+    alert_map_clear(&m->store);
+    m->store = keep;
+    for (size_t r = 0; r < m->n_inhibit_sources; r++) {
+        alert_map_t k2 = {0};
+        ALERT_MAP_FOREACH(&m->inhibit_sources[r], a) {
+            if (alert_alert_resolved_at(a, now)) continue;
+            alert_alert_ref(a);
+            alert_map_put(&k2, a);
+        }
+        alert_map_clear(&m->inhibit_sources[r]);
+        m->inhibit_sources[r] = k2;
+    }
+}
+
+int alert_manager_put(alert_manager_t *m, const alert_input_t *in, size_t n, int64_t now,
+                      vg_err_t *err) {
+    vg_buf_t msgs = VG_BUF_INIT;
+    pthread_mutex_lock(&m->lock);
+    int64_t resolve_ns = (m->cfg ? m->cfg->global.resolve_timeout_ms : INT64_C(300000)) * NS_PER_MS;
+    if (now >= m->next_gc_ns) {
+        m->next_gc_ns = now + GC_INTERVAL_NS;
+        gc_locked(m, now);
+        alert_silences_gc(m->silences, now / NS_PER_MS);
+        alert_nflog_gc(m->nflog, now / NS_PER_MS);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int64_t starts = in[i].starts_at_ns, ends = in[i].ends_at_ns;
+        bool unset_s = starts == 0 || starts == VG_TIME_GO_ZERO;
+        bool unset_e = ends == 0 || ends == VG_TIME_GO_ZERO;
+        if (unset_s) starts = unset_e ? now : ends;
+        bool timeout = false;
+        if (unset_e) {
+            timeout = true;
+            ends = now + resolve_ns;
+        }
+        if (ends > now)
+            atomic_fetch_add(&m->received_firing, 1);
+        else
+            atomic_fetch_add(&m->received_resolved, 1);
+        vg_buf_t msg = VG_BUF_INIT;
+        if (validate(&in[i], starts, ends, &msg) != 0) {
+            atomic_fetch_add(&m->invalid, 1);
+            if (msgs.len) vg_buf_puts(&msgs, "; ");
+            vg_buf_append(&msgs, msg.data, msg.len);
+            vg_buf_free(&msg);
+            continue;
+        }
+        uint64_t fp = alert_fingerprint(in[i].labels);
+        alert_alert_t *a = alert_alert_new(in[i].labels, in[i].annotations, starts, ends, now,
+                                           in[i].generator_url, timeout, fp);
+        alert_alert_t *old = alert_map_get(&m->store, fp);
+        /* Merged only when the activity ranges overlap (strictly), as
+         * Alertmanager's store does; otherwise the new one replaces it. */
+        if (old && ((a->ends_at_ns > old->starts_at_ns && a->ends_at_ns < old->ends_at_ns) ||
+                    (a->starts_at_ns > old->starts_at_ns && a->starts_at_ns < old->ends_at_ns))) {
+            alert_alert_t *merged = alert_alert_merge(old, a);
+            alert_alert_unref(a);
+            a = merged;
+        }
+        alert_map_put(&m->store, a); /* takes our reference */
+        for (size_t r = 0; m->cfg && r < m->n_inhibit_sources; r++) {
+            const alert_inhibit_rule_t *rule = &m->cfg->inhibit_rules[r];
+            if (alert_matchers_match(rule->source_matchers, rule->n_source_matchers, a->labels)) {
+                alert_alert_ref(a);
+                alert_map_put(&m->inhibit_sources[r], a);
+            }
+        }
+        alert_dispatch_insert(m, a, now);
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (msgs.len) {
+        vg_err_set(err, VG_ERR_INPUT, "%s", msgs.data);
+        vg_buf_free(&msgs);
+        return VG_ERR_INPUT;
+    }
+    return VG_OK;
+}
+
+/* ------------------------------------------------------------------ views */
+
+static int view_cmp(const void *x, const void *y) {
+    const alert_view_t *a = x, *b = y;
+    return a->alert->fp < b->alert->fp ? -1 : a->alert->fp > b->alert->fp;
+}
+
+/* Fills v for a (lock held). */
+static void view_fill(alert_manager_t *m, alert_view_t *v, alert_alert_t *a, int64_t now,
+                      const alert_route_t **routes, size_t cap) {
+    alert_alert_ref(a);
+    v->alert = a;
+    char ids[16][37];
+    size_t ns =
+        m->silences ? alert_silences_mutes(m->silences, a->labels, now / NS_PER_MS, ids, 16) : 0;
+    if (ns > 16) ns = 16;
+    v->n_silenced_by = ns;
+    v->silenced_by = vg_malloc((ns ? ns : 1) * sizeof *v->silenced_by);
+    memcpy(v->silenced_by, ids, ns * sizeof ids[0]);
+    uint64_t by;
+    /* A silenced alert is not checked for inhibition (Alertmanager's
+     * marker keeps the first reason it found). */
+    v->inhibited_by = vg_malloc(sizeof *v->inhibited_by);
+    v->n_inhibited_by = alert_dispatch_inhibited(m, a->labels, now, &by) ? 1 : 0;
+    if (v->n_inhibited_by) v->inhibited_by[0] = by;
+    v->suppressed = v->n_silenced_by || v->n_inhibited_by;
+    size_t nr = m->cfg ? alert_route_match(m->cfg->route, a->labels, routes, cap) : 0;
+    if (nr > cap) nr = cap;
+    v->receivers = vg_malloc((nr ? nr : 1) * sizeof *v->receivers);
+    for (size_t i = 0; i < nr; i++)
+        v->receivers[i] = routes[i]->receiver;
+    v->n_receivers = nr;
+}
+
+static void view_free(alert_view_t *v) {
+    alert_alert_unref(v->alert);
+    free(v->silenced_by);
+    free(v->inhibited_by);
+    free(v->receivers);
+}
+
+int alert_manager_list_alerts(alert_manager_t *m, int64_t now, alert_views_t *out) {
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&m->lock);
+    size_t cap = m->cfg ? m->cfg->n_routes : 1;
+    const alert_route_t **routes = vg_malloc((cap ? cap : 1) * sizeof *routes);
+    out->alerts = vg_calloc(m->store.len ? m->store.len : 1, sizeof *out->alerts);
+    ALERT_MAP_FOREACH(&m->store, a) {
+        if (alert_alert_resolved_at(a, now)) continue;
+        view_fill(m, &out->alerts[out->n_alerts++], a, now, routes, cap);
+    }
+    out->config = m->cfg ? alert_config_ref(m->cfg) : NULL;
+    pthread_mutex_unlock(&m->lock);
+    free(routes);
+    qsort(out->alerts, out->n_alerts, sizeof *out->alerts, view_cmp);
+    return VG_OK;
+}
+
+static int group_view_cmp(const void *x, const void *y) {
+    const alert_group_view_t *a = x, *b = y;
+    int c = strcmp(a->receiver, b->receiver);
+    if (c) return c;
+    return labels_compare(a->labels, b->labels);
+}
+
+int alert_manager_list_groups(alert_manager_t *m, int64_t now, alert_views_t *out) {
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&m->lock);
+    size_t cap = m->cfg ? m->cfg->n_routes : 1;
+    const alert_route_t **routes = vg_malloc((cap ? cap : 1) * sizeof *routes);
+    out->groups = vg_calloc(m->n_groups ? m->n_groups : 1, sizeof *out->groups);
+    for (size_t i = 0; i < m->groups_cap; i++) {
+        alert_group_t *g = m->groups[i];
+        if (!g || g == (alert_group_t *)ALERT_MAP_TOMB) continue;
+        alert_group_view_t *gv = &out->groups[out->n_groups];
+        gv->alerts = vg_calloc(g->alerts.len ? g->alerts.len : 1, sizeof *gv->alerts);
+        ALERT_MAP_FOREACH(&g->alerts, a) {
+            if (alert_alert_resolved_at(a, now)) continue;
+            view_fill(m, &gv->alerts[gv->n_alerts++], a, now, routes, cap);
+        }
+        if (!gv->n_alerts) {
+            free(gv->alerts);
+            memset(gv, 0, sizeof *gv);
+            continue;
+        }
+        qsort(gv->alerts, gv->n_alerts, sizeof *gv->alerts, view_cmp);
+        gv->labels = labels_dup(g->labels);
+        gv->receiver = g->route->receiver;
+        out->n_groups++;
+    }
+    out->config = m->cfg ? alert_config_ref(m->cfg) : NULL;
+    pthread_mutex_unlock(&m->lock);
+    free(routes);
+    qsort(out->groups, out->n_groups, sizeof *out->groups, group_view_cmp);
+    return VG_OK;
+}
+
+void alert_views_free(alert_views_t *v) {
+    for (size_t i = 0; i < v->n_alerts; i++)
+        view_free(&v->alerts[i]);
+    free(v->alerts);
+    for (size_t g = 0; g < v->n_groups; g++) {
+        for (size_t i = 0; i < v->groups[g].n_alerts; i++)
+            view_free(&v->groups[g].alerts[i]);
+        free(v->groups[g].alerts);
+        labels_free(v->groups[g].labels);
+    }
+    free(v->groups);
+    if (v->config) alert_config_unref(v->config);
+    memset(v, 0, sizeof *v);
+}
+
+/* ---------------------------------------------------------------- metrics */
+
+void alert_manager_write_metrics(alert_manager_t *m, expfmt_writer_t *w) {
+    int64_t now = wall_ns();
+    size_t active = 0, suppressed = 0, groups;
+    pthread_mutex_lock(&m->lock);
+    ALERT_MAP_FOREACH(&m->store, a) {
+        if (alert_alert_resolved_at(a, now)) continue;
+        char ids[1][37];
+        bool s = (m->silences &&
+                  alert_silences_mutes(m->silences, a->labels, now / NS_PER_MS, ids, 1) > 0) ||
+                 alert_dispatch_inhibited(m, a->labels, now, NULL);
+        if (s)
+            suppressed++;
+        else
+            active++;
+    }
+    groups = m->n_groups;
+    pthread_mutex_unlock(&m->lock);
+    expfmt_write_family(w, "alertmanager_alerts", EXPFMT_GAUGE, "How many alerts by state.", NULL);
+    expfmt_write_samplev(w, "alertmanager_alerts", (double)active, "state", "active", NULL);
+    expfmt_write_samplev(w, "alertmanager_alerts", (double)suppressed, "state", "suppressed", NULL);
+    expfmt_write_samplev(w, "alertmanager_alerts", 0.0, "state", "unprocessed", NULL);
+    expfmt_write_family(w, "alertmanager_alerts_received_total", EXPFMT_COUNTER,
+                        "The total number of received alerts.", NULL);
+    expfmt_write_samplev(w, "alertmanager_alerts_received_total",
+                         (double)atomic_load(&m->received_firing), "status", "firing", NULL);
+    expfmt_write_samplev(w, "alertmanager_alerts_received_total",
+                         (double)atomic_load(&m->received_resolved), "status", "resolved", NULL);
+    expfmt_write_family(w, "alertmanager_alerts_invalid_total", EXPFMT_COUNTER,
+                        "The total number of received alerts that were invalid.", NULL);
+    expfmt_write_samplev(w, "alertmanager_alerts_invalid_total", (double)atomic_load(&m->invalid),
+                         NULL);
+    expfmt_write_family(w, "alertmanager_dispatcher_aggregation_groups", EXPFMT_GAUGE,
+                        "Number of active aggregation groups", NULL);
+    expfmt_write_samplev(w, "alertmanager_dispatcher_aggregation_groups", (double)groups, NULL);
+    notify_metrics_write(w);
+}
+
+void alert_manager_free(alert_manager_t *m) {
+    if (!m) return;
+    alert_dispatch_stop(m);
+    pthread_mutex_lock(&m->lock);
+    alert_dispatch_clear(m);
+    for (size_t i = 0; i < m->n_inhibit_sources; i++)
+        alert_map_clear(&m->inhibit_sources[i]);
+    free(m->inhibit_sources);
+    alert_map_clear(&m->store);
+    pthread_mutex_unlock(&m->lock);
+    alert_snapshot_unref(m->snap);
+    free(m->heap);
+    alert_nflog_free(m->nflog);
+    alert_silences_free(m->silences);
+    alert_db_close(m->db);
+    pthread_cond_destroy(&m->cond);
+    pthread_mutex_destroy(&m->lock);
+    free(m->storage_dir);
+    free(m->external_url);
+    free(m);
+}
