@@ -81,26 +81,28 @@ static char *endpoint(const char *api_url, const char *path, bool alias_query) {
 }
 
 static void put_details(notify_ctx_t *ctx, const alert_opsgenie_config_t *c, vg_buf_t *b) {
-    /* common labels, then the configured details over them, keys sorted */
+    /* common labels, then the configured details over them (the last of
+     * equal keys wins, as in a Go map), keys sorted */
     const template_map_t *cl = ctx->data->common_labels;
     size_t n = (cl ? cl->n : 0) + c->n_details;
     template_map_t m = {0, vg_calloc(n + 1, sizeof(template_map_entry_t)), TEMPLATE_STRING};
-    for (size_t i = 0; c->n_details && i < c->n_details; i++) {
+    for (size_t i = 0; cl && i < cl->n; i++) {
+        bool overridden = false;
+        for (size_t k = 0; k < c->n_details && !overridden; k++)
+            overridden = strcmp(c->details[k].name, cl->entries[i].key) == 0;
+        if (!overridden) m.entries[m.n++] = cl->entries[i];
+    }
+    for (size_t i = 0; i < c->n_details; i++) {
         const char *v = notify_tmpl(ctx, c->details[i].value);
+        bool later = false;
+        for (size_t k = i + 1; k < c->n_details && !later; k++)
+            later = strcmp(c->details[k].name, c->details[i].name) == 0;
+        if (later) continue;
         m.entries[m.n].key = c->details[i].name;
         m.entries[m.n].key_len = strlen(c->details[i].name);
         m.entries[m.n].value = template_cstr(v);
         m.n++;
     }
-    /* a later duplicate is dropped by the sort: put the overrides first,
-     * reversed so that the last configured value wins */
-    for (size_t i = 0; i < m.n / 2; i++) {
-        template_map_entry_t t = m.entries[i];
-        m.entries[i] = m.entries[m.n - 1 - i];
-        m.entries[m.n - 1 - i] = t;
-    }
-    for (size_t i = 0; cl && i < cl->n; i++)
-        m.entries[m.n++] = cl->entries[i];
     template_map_sort(&m);
     notify_json_map(b, &m);
     free(m.entries);

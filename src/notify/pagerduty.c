@@ -25,6 +25,17 @@ typedef struct pd_detail {
     const char *key, *value;
 } pd_detail_t;
 
+/* The configuration carries newer Alertmanagers' default details, which
+ * send the alerts as JSON; vigil sends what 0.25 sends by default: the
+ * alerts as text lists. */
+static const char *detail_template(const char *value) {
+    if (strcmp(value, "{{ .Alerts.Firing | toJson }}") == 0)
+        return "{{ template \"pagerduty.default.instances\" .Alerts.Firing }}";
+    if (strcmp(value, "{{ .Alerts.Resolved | toJson }}") == 0)
+        return "{{ template \"pagerduty.default.instances\" .Alerts.Resolved }}";
+    return value;
+}
+
 static int cmp_detail(const void *a, const void *b) {
     return strcmp(((const pd_detail_t *)a)->key, ((const pd_detail_t *)b)->key);
 }
@@ -169,7 +180,8 @@ int notify_pagerduty_send(notify_ctx_t *ctx) {
     for (size_t i = 0; i < c->n_details; i++) {
         vg_buf_t v = VG_BUF_INIT;
         vg_err_t e = {0};
-        if (notify_template_execute(ctx->tmpl, c->details[i].value, false, d, &v, &e) != 0) {
+        if (notify_template_execute(ctx->tmpl, detail_template(c->details[i].value), false, d, &v,
+                                    &e) != 0) {
             vg_buf_t qk = VG_BUF_INIT, qv = VG_BUF_INIT;
             labels_quote(&qk, c->details[i].name, strlen(c->details[i].name));
             labels_quote(&qv, c->details[i].value, strlen(c->details[i].value));
