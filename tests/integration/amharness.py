@@ -142,6 +142,15 @@ class VigilAlertmanager(AlertmanagerTarget):
                 "--alertmanager.storage.path=" + os.path.join(self.dir, "am")]
 
 
+class SecondAlertmanager(Alertmanager):
+    """A second real Alertmanager standing in for vigil (AMTEST_SELF_CHECK=1):
+    the comparisons must then pass, which checks the test machinery itself
+    before vigil has an Alertmanager to compare."""
+
+    name = "vigil"
+
+
+SELF_CHECK = bool(os.environ.get("AMTEST_SELF_CHECK"))
 _vigil_support = None
 
 
@@ -150,7 +159,9 @@ def vigil_am_support():
     (False, why). Asked once per process."""
     global _vigil_support
     if _vigil_support is None:
-        if not os.path.exists(harness.VIGIL_BIN):
+        if SELF_CHECK:
+            _vigil_support = (True, "")
+        elif not os.path.exists(harness.VIGIL_BIN):
             _vigil_support = (False, "no vigil binary at %s" % harness.VIGIL_BIN)
         else:
             try:
@@ -173,7 +184,9 @@ def targets_available():
     out = []
     if HAVE_AM:
         out.append(Alertmanager)
-    if vigil_am_support()[0]:
+    if SELF_CHECK:
+        out.append(SecondAlertmanager)
+    elif vigil_am_support()[0]:
         out.append(VigilAlertmanager)
     return out
 
@@ -266,6 +279,16 @@ def rfc3339(t):
     """A Unix time as RFC 3339 UTC with milliseconds, as Prometheus sends it."""
     d = datetime.datetime.fromtimestamp(t, datetime.timezone.utc)
     return d.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (d.microsecond // 1000)
+
+
+def go_time(t):
+    """A Unix time (ms precision) as Go prints a UTC time.Time in JSON
+    (RFC 3339 with the fraction's trailing zeros dropped): how the
+    Alertmanager echoes a time posted as rfc3339(t)."""
+    s = rfc3339(t)
+    head, frac = s[:-1].split(".")
+    frac = frac.rstrip("0")
+    return head + ("." + frac if frac else "") + "Z"
 
 
 def parse_rfc3339(s):
@@ -373,3 +396,96 @@ def by_group(records, t0):
         groups.setdefault((m.get("receiver"), m.get("groupKey")), []).append(
             (r["t"] - t0, normalise(m)))
     return groups
+
+
+# ---------------------------------------------------------------------------
+# Running one scenario against every target at once
+
+def run_targets(make, classes=None):
+    """Runs a scenario against each target class (targets_available() by
+    default) in parallel: make(cls) builds and starts one run (an object with
+    .target, .run(T, m0) and .close(); make cleans up after itself if it
+    fails), then, once all are started, obj.run(T, m0) drives each with a
+    shared start (T wall clock, m0 monotonic) so the runs are in step.
+    Returns ({name: obj}, {name: exception}); a target that failed is closed
+    and reported, and does not stop the others."""
+    classes = targets_available() if classes is None else classes
+    objs, errors = {}, {}
+    lock = threading.Lock()
+
+    def in_threads(fn, items):
+        threads = [threading.Thread(target=fn, args=(i,)) for i in items]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    def do_make(cls):
+        try:
+            obj = make(cls)
+            with lock:
+                objs[cls.name] = obj
+        except BaseException as e:  # reported to the tests of that target
+            with lock:
+                errors[cls.name] = e
+
+    in_threads(do_make, classes)
+    T, m0 = time.time(), time.monotonic()
+
+    def do_run(name):
+        try:
+            objs[name].run(T, m0)
+        except BaseException as e:
+            with lock:
+                errors[name] = e
+
+    in_threads(do_run, list(objs))
+    for name in errors:
+        obj = objs.pop(name, None)
+        if obj is not None:
+            try:
+                obj.close()
+            except BaseException:
+                pass
+    return objs, errors
+
+
+class TargetRuns:
+    """A mixin for unittest classes whose setUpClass stores run_targets()'s
+    answer in cls.runs and cls.errors: run_of(name) gives a target's run or
+    fails the test with that target's error; tearDownClass closes them."""
+
+    runs = {}
+    errors = {}
+
+    def run_of(self, name):
+        if name in self.errors:
+            e = self.errors[name]
+            raise AssertionError("%s: scenario failed: %s: %s" % (name, type(e).__name__, e)) from e
+        if name not in self.runs:
+            self.skipTest("%s did not run" % name)
+        return self.runs[name]
+
+    @classmethod
+    def tearDownClass(cls):
+        first = None
+        for r in cls.runs.values():
+            try:
+                r.close()
+            except BaseException as e:  # a sanitizer report: close the rest first
+                first = first or e
+        cls.runs = {}
+        if first is not None:
+            raise first
+
+
+def start_or_clean(target, config, receivers):
+    """Starts target with config; on failure removes the target's directory
+    and closes the receivers before raising."""
+    try:
+        target.start(config)
+    except BaseException:
+        for r in receivers:
+            r.close()
+        target.cleanup()
+        raise

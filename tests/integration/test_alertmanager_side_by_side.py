@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 import time
 import unittest
 
@@ -39,29 +38,6 @@ def fingerprint(labels):
         for b in k.encode() + b"\xff" + labels[k].encode() + b"\xff":
             h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
     return "%016x" % h
-
-
-def run_parallel(fns):
-    """Runs each no-argument function in its own thread; returns their
-    results (or raises the first exception) in order."""
-    results = [None] * len(fns)
-    errors = [None] * len(fns)
-
-    def run(i):
-        try:
-            results[i] = fns[i]()
-        except BaseException as e:  # reported by the caller
-            errors[i] = e
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(fns))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for e in errors:
-        if e is not None:
-            raise e
-    return results
 
 
 def dump(title, records, m0):
@@ -105,7 +81,7 @@ class Stream:
         self.receivers = {n: ah.WebhookReceiver(n, FAIL_FIRST.get(n, 0)) for n in RECEIVERS}
         self.target = target_cls()
         config = ah.render_config("side_by_side.yml", self.receivers, self.target.dir)
-        self.target.start(config)
+        ah.start_or_clean(self.target, config, self.receivers.values())
 
     def at(self, s):
         d = self.m0 + s - time.monotonic()
@@ -229,40 +205,23 @@ EXPECTED = [
 ]
 
 
-class SideBySideTest(unittest.TestCase):
+class SideBySideTest(ah.TargetRuns, unittest.TestCase):
     """The stream runs once against each available target in setUpClass (in
     parallel); the tests judge what was recorded."""
-
-    runs = {}
 
     @classmethod
     def setUpClass(cls):
         if not ah.HAVE_AM:
             raise unittest.SkipTest("prometheus-alertmanager is not installed")
-        classes = ah.targets_available()
-        streams = run_parallel([lambda c=c: Stream(c) for c in classes])
-        cls.streams = streams
-        try:
-            T, m0 = time.time(), time.monotonic()
-            run_parallel([lambda s=s: s.run(T, m0) for s in streams])
-        except BaseException:
-            for s in streams:
-                s.close()
-            raise
-        cls.runs = {s.target.name: s for s in streams}
+        cls.runs, cls.errors = ah.run_targets(Stream)
         if DUMP:
-            for s in streams:
+            for s in cls.runs.values():
                 dump(s.target.name, s.records, s.m0)
-
-    @classmethod
-    def tearDownClass(cls):
-        for s in cls.runs.values():
-            s.close()
 
     # -- expectations, checked on each target -------------------------------
 
     def check_expected(self, name):
-        run = self.runs[name]
+        run = self.run_of(name)
         got = run.ok()
         lines = []
         for r in got:
@@ -284,7 +243,7 @@ class SideBySideTest(unittest.TestCase):
 
     def check_messages(self, name):
         """The full content of the messages, beyond the timeline."""
-        run = self.runs[name]
+        run = self.run_of(name)
         T = run.T
         for r in run.ok():
             b = r["body"]
@@ -321,7 +280,8 @@ class SideBySideTest(unittest.TestCase):
                                                  "service": "db", "severity": "warning"})
         self.assertEqual(first["commonAnnotations"], {})
         self.assertEqual(first["alerts"][0]["annotations"], {"summary": "DiskFull on db1"})
-        self.assertEqual(first["alerts"][0]["startsAt"], ah.rfc3339(T))
+        # Times come back as Go prints them: 12:00:00.5Z, not 12:00:00.500Z.
+        self.assertEqual(first["alerts"][0]["startsAt"], ah.go_time(T))
         # The repeat after the inhibition carries the annotation posted at 2.
         again = find("team-db", 10.5, 11.5, cluster="c1")
         self.assertEqual(again["alerts"][0]["annotations"], {"summary": "db1 is 99% full"})
@@ -331,8 +291,8 @@ class SideBySideTest(unittest.TestCase):
                          GK_DB + '/{severity="critical"}:{alertname="DBDown", cluster="c1"}')
         self.assertEqual(pager["commonAnnotations"], {"summary": "DBDown on dbm"})
         resolved = find("db-pager", 10.5, 11.5)
-        self.assertEqual(resolved["alerts"][0]["endsAt"], ah.rfc3339(T + 10))
-        self.assertEqual(resolved["alerts"][0]["startsAt"], ah.rfc3339(T + 4))
+        self.assertEqual(resolved["alerts"][0]["endsAt"], ah.go_time(T + 10))
+        self.assertEqual(resolved["alerts"][0]["startsAt"], ah.go_time(T + 4))
         webmsg = find("team-web", 6.5, 7.5)
         self.assertEqual(webmsg["groupKey"], GK_WEB +
                          ':{alertname="HighLatency", cluster="c3", severity="warning"}')
@@ -351,7 +311,7 @@ class SideBySideTest(unittest.TestCase):
 
     def check_retry(self, name):
         """db-pager's first attempt was answered 500 and retried."""
-        run = self.runs[name]
+        run = self.run_of(name)
         pager = [r for r in run.records if r["body"]["receiver"] == "db-pager"]
         self.assertEqual([r["status"] for r in pager], [500, 200, 200])
         self.assertEqual(ah.normalise(pager[0]["body"]), ah.normalise(pager[1]["body"]))
@@ -359,7 +319,7 @@ class SideBySideTest(unittest.TestCase):
         self.assertLess(delay, 1.2, "retry came %.2fs after the failure" % delay)
 
     def check_api(self, name):
-        run = self.runs[name]
+        run = self.run_of(name)
         # GET /api/v2/alerts at the end: the still-firing alerts with their
         # state; resolved ones are not listed.
         state = {x["labels"]["alertname"] + "/" + x["labels"]["instance"]:
@@ -371,6 +331,18 @@ class SideBySideTest(unittest.TestCase):
             "Muted/x1": ("active", [], []),
             "Other/x2": ("suppressed", [run.silence_other], []),
         })
+        # The API prints times with exactly three decimals (unlike the
+        # webhook); an alert posted without endsAt ends resolve_timeout (5m)
+        # after it was last received.
+        (other,) = [x for x in run.alerts_api if x["labels"]["alertname"] == "Other"]
+        self.assertEqual(other["startsAt"], ah.rfc3339(run.T - 3600))
+        self.assertRegex(other["updatedAt"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertAlmostEqual(ah.parse_rfc3339(other["endsAt"]) -
+                               ah.parse_rfc3339(other["updatedAt"]), 300.0, delta=0.002)
+        self.assertEqual(other["fingerprint"], fingerprint(other["labels"]))
+        self.assertEqual(other["receivers"], [{"name": "default"}])
+        self.assertEqual(other["annotations"], {"summary": "Other on x2"})
+        self.assertEqual(other["generatorURL"], "http://prometheus.example/graph?g0.expr=Other")
         by_state = sorted((s["status"]["state"], s["matchers"][0]["value"]) for s in run.silences_api)
         self.assertEqual(by_state, [("active", "Other"), ("expired", "Muted")])
 
@@ -404,7 +376,7 @@ class SideBySideTest(unittest.TestCase):
 
     @unittest.skipUnless(VIGIL_OK, VIGIL_WHY)
     def test_vigil_same_as_alertmanager(self):
-        real, vig = self.runs["alertmanager"], self.runs["vigil"]
+        real, vig = self.run_of("alertmanager"), self.run_of("vigil")
         g_real = ah.by_group(real.ok(), real.m0)
         g_vig = ah.by_group(vig.ok(), vig.m0)
         # Per receiver, the same multiset of messages.
@@ -438,7 +410,7 @@ class RestartRun:
         self.recv = ah.WebhookReceiver(RESTART_RECEIVER)
         self.target = target_cls()
         config = ah.render_config("restart.yml", {RESTART_RECEIVER: self.recv}, self.target.dir)
-        self.target.start(config)
+        ah.start_or_clean(self.target, config, [self.recv])
 
     def run(self, T, m0):
         self.T, self.m0 = T, m0
@@ -469,34 +441,19 @@ class RestartRun:
         self.target.cleanup()
 
 
-class RestartTest(unittest.TestCase):
-    runs = {}
-
+class RestartTest(ah.TargetRuns, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if not ah.HAVE_AM:
             raise unittest.SkipTest("prometheus-alertmanager is not installed")
-        runs = run_parallel([lambda c=c: RestartRun(c) for c in ah.targets_available()])
-        try:
-            T, m0 = time.time(), time.monotonic()
-            run_parallel([lambda r=r: r.run(T, m0) for r in runs])
-        except BaseException:
-            for r in runs:
-                r.close()
-            raise
-        cls.runs = {r.target.name: r for r in runs}
+        cls.runs, cls.errors = ah.run_targets(RestartRun)
         if DUMP:
-            for r in runs:
+            for r in cls.runs.values():
                 dump("%s restart (restarted at %.2f)" % (r.target.name, r.restarted_at),
                      r.records, r.m0)
 
-    @classmethod
-    def tearDownClass(cls):
-        for r in cls.runs.values():
-            r.close()
-
     def check(self, name):
-        run = self.runs[name]
+        run = self.run_of(name)
         self.assertEqual(run.stop_status, 0, "exit status after SIGTERM")
         times = [r["t"] - run.m0 for r in run.records]
         for r in run.records:
@@ -521,7 +478,7 @@ class RestartTest(unittest.TestCase):
 
     @unittest.skipUnless(VIGIL_OK, VIGIL_WHY)
     def test_vigil_same_as_alertmanager(self):
-        real, vig = self.runs["alertmanager"], self.runs["vigil"]
+        real, vig = self.run_of("alertmanager"), self.run_of("vigil")
         self.assertEqual([ah.normalise(r["body"]) for r in vig.records],
                          [ah.normalise(r["body"]) for r in real.records])
 
@@ -547,9 +504,12 @@ groups:
 class PrometheusRun:
     def __init__(self, target_cls):
         self.recv = ah.WebhookReceiver("prom")
+        self.prom = None
         self.target = target_cls()
         config = ah.render_config("prometheus_delivery.yml", {"prom": self.recv}, self.target.dir)
-        self.target.start(config)
+        ah.start_or_clean(self.target, config, [self.recv])
+
+    def run(self, T, m0):
         rules = os.path.join(self.target.dir, "rules.yml")
         with open(rules, "w") as f:
             f.write(PROM_RULES)
@@ -562,31 +522,29 @@ class PrometheusRun:
             "        - targets: ['127.0.0.1:%d']\n" % (rules, self.target.port),
             args=["--rules.alert.resend-delay=1s"])
         self.records = self.recv.wait_for(1, timeout=30)
+        self.took = time.monotonic() - m0
         self.alerts = ah.get_alerts(self.target.url)
 
     def close(self):
-        self.prom.cleanup()
+        if self.prom is not None:
+            self.prom.cleanup()
         self.recv.close()
         self.target.cleanup()
 
 
-class PrometheusDeliveryTest(unittest.TestCase):
-    runs = {}
-
+class PrometheusDeliveryTest(ah.TargetRuns, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if not ah.HAVE_AM or not HAVE_PROMETHEUS:
             raise unittest.SkipTest("needs prometheus-alertmanager and prometheus")
-        runs = run_parallel([lambda c=c: PrometheusRun(c) for c in ah.targets_available()])
-        cls.runs = {r.target.name: r for r in runs}
-
-    @classmethod
-    def tearDownClass(cls):
-        for r in cls.runs.values():
-            r.close()
+        cls.runs, cls.errors = ah.run_targets(PrometheusRun)
+        if DUMP:
+            for r in cls.runs.values():
+                dump("%s from Prometheus (%.2fs to the first notification)" % (
+                    r.target.name, r.took), r.records, r.records[0]["t"] if r.records else 0)
 
     def check(self, name):
-        run = self.runs[name]
+        run = self.run_of(name)
         self.assertTrue(run.records, "no notification within 30s")
         m = run.records[0]["body"]
         self.assertEqual(m["receiver"], "prom")
