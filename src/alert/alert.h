@@ -86,6 +86,10 @@ typedef struct alert_silence {
     struct alert_matcher *matchers; /* alert_matcher_t, declared below */
     size_t n_matchers;
     int64_t starts_at_ms, ends_at_ms, updated_at_ms;
+    /* The UTC offsets the two times were given with (seconds east). Only
+     * for display: Alertmanager prints a time in the zone it was posted in
+     * until a restart, and so does this (they are not stored). */
+    int32_t starts_at_offset_s, ends_at_offset_s;
     const char *created_by, *comment;
     alert_silence_state_t state;
     vg_arena_t *arena; /* result memory (alert_silences_get); NULL in lists */

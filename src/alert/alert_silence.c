@@ -20,6 +20,7 @@ typedef struct sil {
     alert_matcher_t *m;
     size_t n_m;
     int64_t start, end, updated;
+    int32_t start_off, end_off; /* display only, not stored */
     char *created_by, *comment;
 } sil_t;
 
@@ -450,6 +451,8 @@ int alert_silences_set(alert_silences_t *s, const alert_silence_t *in, int64_t n
     cand = vg_calloc(1, sizeof *cand);
     cand->start = in->starts_at_ms;
     cand->end = in->ends_at_ms;
+    cand->start_off = in->starts_at_offset_s;
+    cand->end_off = in->ends_at_offset_s;
     cand->updated = now;
     cand->created_by = vg_strdup(in->created_by ? in->created_by : "");
     cand->comment = vg_strdup(in->comment ? in->comment : "");
@@ -461,7 +464,7 @@ int alert_silences_set(alert_silences_t *s, const alert_silence_t *in, int64_t n
             new_uuid(cand->id);
             find_pos(s, cand->id, &dup);
         }
-        if (cand->start < now) cand->start = now;
+        if (cand->start < now) cand->start = now, cand->start_off = 0;
         /* Alertmanager expires the old silence before it validates the new
          * one, so a typo in an update loses the silence; here the new one
          * is validated first and nothing changes when it is invalid. */
@@ -470,9 +473,10 @@ int alert_silences_set(alert_silences_t *s, const alert_silence_t *in, int64_t n
             memcpy(prev_exp->id, prev->id, sizeof prev_exp->id);
             copy_matchers(prev_exp, prev->m, prev->n_m, NULL);
             prev_exp->start = prev->start;
+            prev_exp->start_off = prev->start_off;
             prev_exp->end = now;
             if (state_at(prev->start, prev->end, now) == ALERT_SILENCE_PENDING)
-                prev_exp->start = now;
+                prev_exp->start = now, prev_exp->start_off = 0;
             prev_exp->updated = now;
             prev_exp->created_by = vg_strdup(prev->created_by);
             prev_exp->comment = vg_strdup(prev->comment);
@@ -512,6 +516,7 @@ int alert_silences_expire(alert_silences_t *s, const char *id, int64_t now, vg_e
     memcpy(x->id, prev->id, sizeof x->id);
     copy_matchers(x, prev->m, prev->n_m, NULL);
     x->start = st == ALERT_SILENCE_PENDING ? now : prev->start;
+    x->start_off = st == ALERT_SILENCE_PENDING ? 0 : prev->start_off;
     x->end = now;
     x->updated = now;
     x->created_by = vg_strdup(prev->created_by);
@@ -543,6 +548,8 @@ static void copy_out(const sil_t *x, int64_t now, vg_arena_t *arena, alert_silen
     out->starts_at_ms = x->start;
     out->ends_at_ms = x->end;
     out->updated_at_ms = x->updated;
+    out->starts_at_offset_s = x->start_off;
+    out->ends_at_offset_s = x->end_off;
     out->created_by = vg_arena_strndup(arena, x->created_by, strlen(x->created_by));
     out->comment = vg_arena_strndup(arena, x->comment, strlen(x->comment));
     out->state = state_at(x->start, x->end, now);
