@@ -2137,8 +2137,15 @@ static alert_matcher_t *route_matchers(alert_dec_t *d, const config_pair_t *eq, 
     size_t k = 0;
     for (size_t i = 0; i < n_eq; i++)
         out[k++] = (alert_matcher_t){ALERT_MATCH_EQUAL, eq[i].name, eq[i].value, NULL};
-    for (size_t i = 0; i < n_re; i++)
-        out[k++] = (alert_matcher_t){ALERT_MATCH_REGEXP, re[i].name, re[i].value, re[i].re};
+    /* Alertmanager turns match_re values into matchers with the anchored
+     * text of its config.Regexp, and that text is what route keys (and so
+     * the groupKey receivers see) print: service=~"^(?:web|api)$". */
+    for (size_t i = 0; i < n_re; i++) {
+        size_t len = strlen(re[i].value) + 7;
+        char *v = alert_dec_zalloc(d, len);
+        snprintf(v, len, "^(?:%s)$", re[i].value);
+        out[k++] = (alert_matcher_t){ALERT_MATCH_REGEXP, re[i].name, v, re[i].re};
+    }
     for (size_t i = 0; i < n_ms; i++)
         out[k++] = ms[i];
     *out_n = n;

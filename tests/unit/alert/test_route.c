@@ -58,7 +58,8 @@ static void test_inheritance(void **state) {
     assert_string_equal(id.data, "{}/{service=\"database\"}/2/{owner=\"team-Y\"}/1");
     vg_buf_free(&id);
     k = key_of(&root->routes[0]);
-    assert_string_equal(k, "{}/{service=~\"^(foo1|foo2|baz)$\"}");
+    /* match_re prints anchored, as a real Alertmanager 0.25's group keys. */
+    assert_string_equal(k, "{}/{service=~\"^(?:^(foo1|foo2|baz)$)$\"}");
     free(k);
     alert_config_unref(c);
 }
