@@ -92,6 +92,9 @@ typedef struct alert_silence {
     int32_t starts_at_offset_s, ends_at_offset_s;
     const char *created_by, *comment;
     alert_silence_state_t state;
+    /* Grows with every change: orders changes made within one millisecond
+     * (Alertmanager's clock has nanoseconds; sorting ties on it). */
+    uint64_t change_seq;
     vg_arena_t *arena; /* result memory (alert_silences_get); NULL in lists */
 } alert_silence_t;
 

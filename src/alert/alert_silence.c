@@ -21,6 +21,7 @@ typedef struct sil {
     size_t n_m;
     int64_t start, end, updated;
     int32_t start_off, end_off; /* display only, not stored */
+    uint64_t seq;               /* change order */
     char *created_by, *comment;
 } sil_t;
 
@@ -31,6 +32,7 @@ struct alert_silences {
     sil_t **items; /* sorted by id */
     size_t n, cap;
     _Atomic uint64_t version;
+    uint64_t next_seq;
 };
 
 const char *alert_silence_state_name(alert_silence_state_t st) {
@@ -272,6 +274,7 @@ static size_t find_pos(const alert_silences_t *s, const char *id, bool *found) {
 
 /* Puts x in its place, replacing (and freeing) a silence with its id. */
 static void put(alert_silences_t *s, sil_t *x) {
+    x->seq = ++s->next_seq;
     bool found;
     size_t pos = find_pos(s, x->id, &found);
     if (found) {
@@ -404,7 +407,7 @@ alert_silences_t *alert_silences_open(alert_db_t *db, int64_t retention_ms, vg_e
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->conn,
                                 "SELECT id, matchers, starts_at, ends_at, updated_at, created_by, "
-                                "comment FROM silences ORDER BY id",
+                                "comment FROM silences ORDER BY updated_at, id",
                                 -1, &st, NULL);
     if (rc == SQLITE_OK) {
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -553,6 +556,7 @@ static void copy_out(const sil_t *x, int64_t now, vg_arena_t *arena, alert_silen
     out->created_by = vg_arena_strndup(arena, x->created_by, strlen(x->created_by));
     out->comment = vg_arena_strndup(arena, x->comment, strlen(x->comment));
     out->state = state_at(x->start, x->end, now);
+    out->change_seq = x->seq;
 }
 
 int alert_silences_get(alert_silences_t *s, const char *id, int64_t now, alert_silence_t *out) {

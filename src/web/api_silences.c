@@ -361,8 +361,10 @@ static void put_silence(vg_buf_t *b, const alert_silence_t *s) {
 }
 
 /* SortSilences: active first (soonest end first), then pending (soonest
- * start first), then expired (latest end first). Go's sort.Slice leaves
- * ties in no set order; ids break them here so answers are stable. */
+ * start first), then expired (latest end first). Times equal to the
+ * millisecond are ordered by when they were set, as Alertmanager's
+ * nanosecond times would order them; real ties (Go's sort.Slice leaves
+ * them in no set order) by id, so answers are stable. */
 static int silence_cmp(const void *pa, const void *pb) {
     const alert_silence_t *a = pa, *b = pb;
     if (a->state != b->state) return a->state < b->state ? -1 : 1;
@@ -373,6 +375,8 @@ static int silence_cmp(const void *pa, const void *pb) {
     case ALERT_SILENCE_EXPIRED: x = b->ends_at_ms, y = a->ends_at_ms; break;
     }
     if (x != y) return x < y ? -1 : 1;
+    if (a->state == ALERT_SILENCE_EXPIRED && a->change_seq != b->change_seq)
+        return a->change_seq > b->change_seq ? -1 : 1;
     return strcmp(a->id, b->id);
 }
 
