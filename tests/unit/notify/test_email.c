@@ -25,6 +25,10 @@
 #include "notify/notify_int.h"
 #include "notify_testdata.h"
 
+#include <dirent.h>
+
+#include "../../../fuzz/fuzz_notify_mime.c"
+
 /* ---------------------------------------------------------- the server */
 
 typedef struct smtp_srv {
@@ -555,11 +559,36 @@ static void test_mime(void **state) {
     assert_string_equal(err.msg, "mail: unclosed angle-addr");
 }
 
+/* The committed fuzz corpus replays without a finding. */
+static void test_fuzz_corpus(void **state) {
+    (void)state;
+    DIR *d = opendir(VG_SOURCE_DIR "/fuzz/corpus/notify_mime");
+    assert_non_null(d);
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/fuzz/corpus/notify_mime/%s", VG_SOURCE_DIR, e->d_name);
+        char *data;
+        size_t len;
+        vg_err_t err;
+        assert_int_equal(vg_file_read_all(path, 1 << 20, &data, &len, &err), 0);
+        LLVMFuzzerTestOneInput((const uint8_t *)data, len);
+        free(data);
+        n++;
+    }
+    closedir(d);
+    printf("fuzz corpus: %zu inputs replayed\n", n);
+    assert_true(n > 10);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_email),
         cmocka_unit_test(test_email_auth_and_errors),
         cmocka_unit_test(test_mime),
+        cmocka_unit_test(test_fuzz_corpus),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
