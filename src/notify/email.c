@@ -153,7 +153,6 @@ static const char *stage(CURLcode cc) {
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION: return "establish TLS connection to server";
     case CURLE_LOGIN_DENIED: return "auth";
-    case CURLE_OPERATION_TIMEDOUT: return "send email";
     default: return "send email";
     }
 }
@@ -232,15 +231,16 @@ int notify_email_send(notify_ctx_t *ctx) {
         } else {
             password = vg_strdup(set(c->auth_password) ? c->auth_password : "");
         }
-        bool pw = *password != '\0';
-        if (!pw && set(c->auth_secret)) {
+        /* PLAIN and LOGIN take the password; CRAM-MD5 the secret */
+        bool cram = *password == '\0' && set(c->auth_secret);
+        if (cram) {
             free(password);
             password = vg_strdup(c->auth_secret);
         }
         curl_easy_setopt(easy, CURLOPT_USERNAME, c->auth_username);
         curl_easy_setopt(easy, CURLOPT_PASSWORD, password);
         curl_easy_setopt(easy, CURLOPT_LOGIN_OPTIONS,
-                         pw ? "AUTH=PLAIN;AUTH=LOGIN" : "AUTH=CRAM-MD5");
+                         cram ? "AUTH=CRAM-MD5" : "AUTH=PLAIN;AUTH=LOGIN");
         if (set(c->auth_identity)) curl_easy_setopt(easy, CURLOPT_SASL_AUTHZID, c->auth_identity);
     }
     vg_buf_printf(&addr, "<%s>", froms[0]);

@@ -112,8 +112,9 @@ void notify_qp_encode(const char *s, size_t len, vg_buf_t *out);
 void notify_q_encode_header(const char *s, vg_buf_t *out);
 /* net/mail.ParseAddressList, reduced: the addr-spec of each address of a
  * comma-separated list ("Name <a@b>", "a@b", quoted names, groups not).
- * Writes up to cap NUL-terminated heap strings (caller frees) and returns
- * the count, or -1 with Go's message in err. */
+ * Sets *out to a heap array of NUL-terminated heap strings (the caller
+ * frees each and the array) and returns the count, or -1 with Go's
+ * message in err. */
 int notify_parse_address_list(const char *s, char ***out, vg_err_t *err);
 
 #endif

@@ -20,8 +20,7 @@ static void opt_str(vg_buf_t *b, bool *first, const char *key, const char *value
     notify_json_str(b, value);
 }
 
-/* Go's safeSplit: the parts of s (trimmed) between commas, empty ones
- * dropped, as a JSON array under key; nothing when there are none. */
+/* s without leading and trailing white space (Go's strings.TrimSpace). */
 static const char *trim_span(const char *s, size_t *len) {
     while (*s && strchr(" \t\n\r\v\f", *s))
         s++;
@@ -32,6 +31,8 @@ static const char *trim_span(const char *s, size_t *len) {
     return s;
 }
 
+/* Go's safeSplit: the parts of s (trimmed) between commas, empty ones
+ * dropped, as a JSON array under key; nothing when there are none. */
 static void put_list(vg_buf_t *b, bool *first, const char *key, const char *s) {
     size_t len = 0;
     s = trim_span(s, &len);
