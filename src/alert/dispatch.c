@@ -481,8 +481,10 @@ static bool run_integration(alert_manager_t *m, const alert_config_t *cfg,
     }
     if (ok) {
         vg_err_t err = {0};
-        if (alert_nflog_log(m->nflog, recv_key, g->key, firing, n_firing, resolved, n_resolved,
-                            now / NS_PER_MS, &err) != VG_OK)
+        /* Entries live twice the repeat interval, as Alertmanager 0.25's. */
+        if (alert_nflog_log_expiry(m->nflog, recv_key, g->key, firing, n_firing, resolved,
+                                   n_resolved, 2 * g->route->repeat_interval_ms, now / NS_PER_MS,
+                                   &err) != VG_OK)
             vg_log_error("Error on notify", "err", err.msg, NULL);
     }
     free(firing);
@@ -546,13 +548,18 @@ static alert_group_t *next_due(alert_manager_t *m, int64_t *now_out) {
                     group_drop(m, g);
             }
         }
+        if (now >= m->next_gc_ns) {
+            m->next_gc_ns = now + ALERT_GC_INTERVAL_NS;
+            alert_manager_gc_locked(m, now);
+        }
         if (m->heap_len && m->heap[0]->next_ns <= now) {
             alert_group_t *g = m->heap[0];
             heap_remove(m, g);
             *now_out = now;
             return g;
         }
-        int64_t wake = m->next_maintenance_ns;
+        int64_t wake =
+            m->next_maintenance_ns < m->next_gc_ns ? m->next_maintenance_ns : m->next_gc_ns;
         if (m->heap_len && m->heap[0]->next_ns < wake) wake = m->heap[0]->next_ns;
         struct timespec ts = {.tv_sec = wake / 1000000000, .tv_nsec = wake % 1000000000};
         pthread_cond_timedwait(&m->cond, &m->lock, &ts);

@@ -11,7 +11,6 @@
 #include "expfmt/expfmt.h"
 
 #define NS_PER_MS INT64_C(1000000)
-#define GC_INTERVAL_NS (INT64_C(30) * 60 * 1000000000) /* --alerts.gc-interval */
 #define DEFAULT_RETENTION_MS (INT64_C(120) * 3600 * 1000)
 
 static int64_t wall_ns(void) {
@@ -47,7 +46,7 @@ alert_manager_t *alert_manager_new(const alert_manager_opts_t *opts, vg_err_t *e
     m->opts.storage_dir = m->storage_dir;
     m->opts.external_url = m->external_url;
     m->start_ns = wall_ns();
-    m->next_gc_ns = m->start_ns + GC_INTERVAL_NS;
+    m->next_gc_ns = m->start_ns + ALERT_GC_INTERVAL_NS;
     m->db = db;
     m->silences = sil;
     m->nflog = nflog;
@@ -158,7 +157,7 @@ static int validate(const alert_input_t *in, int64_t starts, int64_t ends, vg_bu
 
 /* Drops resolved alerts from the store and the inhibition index (lock
  * held), as Alertmanager's periodic GC. Groups keep theirs until notified. */
-static void gc_locked(alert_manager_t *m, int64_t now) {
+void alert_manager_gc_locked(alert_manager_t *m, int64_t now) {
     alert_map_t keep = {0};
     ALERT_MAP_FOREACH(&m->store, a) {
         if (alert_alert_resolved_at(a, now)) continue;
@@ -167,6 +166,8 @@ static void gc_locked(alert_manager_t *m, int64_t now) {
     }
     alert_map_clear(&m->store);
     m->store = keep;
+    alert_silences_gc(m->silences, now / NS_PER_MS);
+    alert_nflog_gc(m->nflog, now / NS_PER_MS);
     for (size_t r = 0; r < m->n_inhibit_sources; r++) {
         alert_map_t k2 = {0};
         ALERT_MAP_FOREACH(&m->inhibit_sources[r], a) {
@@ -184,12 +185,6 @@ int alert_manager_put(alert_manager_t *m, const alert_input_t *in, size_t n, int
     vg_buf_t msgs = VG_BUF_INIT;
     pthread_mutex_lock(&m->lock);
     int64_t resolve_ns = (m->cfg ? m->cfg->global.resolve_timeout_ms : INT64_C(300000)) * NS_PER_MS;
-    if (now >= m->next_gc_ns) {
-        m->next_gc_ns = now + GC_INTERVAL_NS;
-        gc_locked(m, now);
-        alert_silences_gc(m->silences, now / NS_PER_MS);
-        alert_nflog_gc(m->nflog, now / NS_PER_MS);
-    }
     for (size_t i = 0; i < n; i++) {
         int64_t starts = in[i].starts_at_ns, ends = in[i].ends_at_ns;
         bool unset_s = starts == 0 || starts == VG_TIME_GO_ZERO;
@@ -391,6 +386,18 @@ void alert_manager_write_metrics(alert_manager_t *m, expfmt_writer_t *w) {
     expfmt_write_family(w, "alertmanager_dispatcher_aggregation_groups", EXPFMT_GAUGE,
                         "Number of active aggregation groups", NULL);
     expfmt_write_samplev(w, "alertmanager_dispatcher_aggregation_groups", (double)groups, NULL);
+    size_t counts[3] = {0, 0, 0};
+    alert_silences_count(m->silences, now / NS_PER_MS, counts);
+    expfmt_write_family(w, "alertmanager_silences", EXPFMT_GAUGE, "How many silences by state.",
+                        NULL);
+    static const char *const states[3] = {"active", "pending", "expired"};
+    for (int i = 0; i < 3; i++) {
+        size_t k = i == 0   ? ALERT_SILENCE_ACTIVE
+                   : i == 1 ? ALERT_SILENCE_PENDING
+                            : ALERT_SILENCE_EXPIRED;
+        expfmt_write_samplev(w, "alertmanager_silences", (double)counts[k], "state", states[i],
+                             NULL);
+    }
     notify_metrics_write(w);
 }
 

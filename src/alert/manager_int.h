@@ -74,6 +74,14 @@ struct alert_manager {
     _Atomic uint64_t received_firing, received_resolved, invalid;
 };
 
+/* manager.c */
+/* Resolved alerts leave the store and the inhibition index; silences and
+ * log entries past retention go (lock held). Every 15 minutes: the
+ * interval of Alertmanager's silence and log maintenance (its alert GC runs
+ * every 30; sooner only frees memory earlier). */
+#define ALERT_GC_INTERVAL_NS (INT64_C(15) * 60 * 1000000000)
+void alert_manager_gc_locked(alert_manager_t *m, int64_t now_ns);
+
 /* dispatch.c */
 /* Routes a just-stored alert into its groups (lock held). */
 void alert_dispatch_insert(alert_manager_t *m, alert_alert_t *a, int64_t now_ns);
