@@ -302,21 +302,11 @@ static void build_data(const alert_group_t *g, const char *receiver, const char 
                        const flush_alert_t *sent, size_t n, vg_arena_t *ar, template_am_data_t *d,
                        labels_t **common_l, labels_t **common_a) {
     memset(d, 0, sizeof *d);
-    /* The receiver name loses anything in braces: Alertmanager removes
-     * "{.*}" from it. */
-    const char *lb = strchr(receiver, '{'), *rb = strrchr(receiver, '}');
-    if (lb && rb && rb > lb) {
-        size_t len = strlen(receiver);
-        char *r = vg_arena_alloc(ar, len + 1);
-        size_t k = (size_t)(lb - receiver);
-        memcpy(r, receiver, k);
-        size_t tail = len - (size_t)(rb + 1 - receiver);
-        memcpy(r + k, rb + 1, tail);
-        r[k + tail] = '\0';
-        d->receiver = r;
-    } else {
-        d->receiver = receiver;
-    }
+    /* Alertmanager's template.Data quotes the name as a regexp. */
+    vg_buf_t rq = VG_BUF_INIT;
+    notify_quote_receiver(receiver, &rq);
+    d->receiver = vg_arena_strndup(ar, rq.data ? rq.data : "", rq.len);
+    vg_buf_free(&rq);
     bool any_firing = false;
     template_am_alert_t *as = vg_arena_alloc(ar, (n ? n : 1) * sizeof *as);
     for (size_t i = 0; i < n; i++) {

@@ -9,6 +9,7 @@
 
 #include "alert/manager_int.h"
 #include "expfmt/expfmt.h"
+#include "httpc/httpc.h"
 
 #define NS_PER_MS INT64_C(1000000)
 #define DEFAULT_RETENTION_MS (INT64_C(120) * 3600 * 1000)
@@ -34,6 +35,7 @@ alert_manager_t *alert_manager_new(const alert_manager_opts_t *opts, vg_err_t *e
         alert_db_close(db);
         return NULL;
     }
+    httpc_global_init(); /* notifiers send from the workers */
     alert_manager_t *m = vg_calloc(1, sizeof *m);
     pthread_mutex_init(&m->lock, NULL);
     pthread_condattr_t ca;
