@@ -19,6 +19,9 @@ VIGIL_OK, VIGIL_WHY = ah.vigil_am_support()
 DUMP = bool(os.environ.get("AMTEST_DUMP"))
 
 FIXED_START = "2024-01-01T00:00:00Z"
+VERSION_WARNING = re.compile(
+    r"^Warning: amtool version \(.*?\) and alertmanager version \(.*?\) are different\.\n",
+    re.M)
 
 
 class Transcript:
@@ -33,6 +36,7 @@ class Transcript:
         self.steps = {}
         self.order = []
         self.ids = {}
+        self.version_warnings = 0
 
     def amtool(self, step, *args, url=True):
         cmd = [ah.AMTOOL_BIN]
@@ -46,6 +50,11 @@ class Transcript:
         return out
 
     def normalise(self, text):
+        # amtool warns on every command when the server's versionInfo is
+        # not its own; vigil reports its own version, which is fair, so the
+        # warning is counted (self.version_warnings) and left out.
+        text, n = VERSION_WARNING.subn("", text)
+        self.version_warnings += n
         text = text.replace(self.target.dir, "<dir>")
         text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", text)
 
@@ -248,10 +257,20 @@ Found:
     def test_vigil_same_output(self):
         real, vig = self.run_of("alertmanager"), self.run_of("vigil")
         for step in real.order:
-            # config show prints the whole config with its defaults filled
-            # in, which vigil must serve in /api/v2/status; it is compared too.
+            if step == "config show":
+                continue
             with self.subTest(step=step):
                 self.assertEqual(vig.steps[step], real.steps[step])
+
+    @unittest.skipUnless(VIGIL_OK, VIGIL_WHY)
+    def test_vigil_config_show(self):
+        """config show prints /api/v2/status's config.original, which the
+        Alertmanager fills with the configuration marshalled back to YAML,
+        defaults included (global smtp_hello, http_config, send_resolved,
+        max_alerts...), not the file as written."""
+        real, vig = self.run_of("alertmanager"), self.run_of("vigil")
+        self.maxDiff = None
+        self.assertEqual(vig.steps["config show"], real.steps["config show"])
 
 
 if __name__ == "__main__":
