@@ -787,7 +787,7 @@ typedef struct alert_manager_opts {
     const char *storage_dir;  /* silences and notification log: <dir>/alertmanager.db */
     const char *external_url; /* links in notifications ("http://host:9093") */
     int64_t retention_ms;     /* of expired silences and log entries; 0: 120h */
-    unsigned n_workers;       /* notification threads; 0: 4 */
+    unsigned n_workers;       /* notification threads; 0: 16 */
 } alert_manager_opts_t;
 
 /* Opens the durable state and starts the dispatcher with no

@@ -482,6 +482,26 @@ static bool run_integration(alert_manager_t *m, const alert_config_t *cfg,
     return ok;
 }
 
+typedef struct fanout {
+    alert_manager_t *m;
+    const alert_config_t *cfg;
+    const notify_templates_t *tmpl;
+    const alert_group_t *g;
+    const notify_integration_t *in;
+    const flush_alert_t *fa;
+    size_t n;
+    int64_t now, deadline;
+    bool ok, started;
+    pthread_t thread;
+} fanout_t;
+
+static void *fanout_main(void *arg) {
+    fanout_t *j = arg;
+    j->ok = run_integration(j->m, j->cfg, j->tmpl, j->g, j->g->route->receiver, j->in, j->fa, j->n,
+                            j->now, j->deadline);
+    return NULL;
+}
+
 /* Runs one flush of g (lock not held; g->flushing keeps it alive). The
  * snapshot of its alerts is taken by the caller. Returns true when every
  * integration succeeded. */
@@ -516,9 +536,33 @@ static bool flush_group(alert_manager_t *m, alert_group_t *g, alert_alert_t **sn
         int64_t deadline = now + (interval < MIN_TIMEOUT_NS ? MIN_TIMEOUT_NS : interval);
         notify_integration_t ins[64];
         size_t n_in = r ? notify_integrations(r, ins, 64) : 0;
-        for (size_t i = 0; i < n_in && i < 64; i++)
-            ok &= run_integration(m, cfg, tmpl, g, g->route->receiver, &ins[i], fa, kept, now,
-                                  deadline);
+        if (n_in > 64) n_in = 64;
+        if (n_in == 1) {
+            ok = run_integration(m, cfg, tmpl, g, g->route->receiver, &ins[0], fa, kept, now,
+                                 deadline);
+        } else if (n_in > 1) {
+            /* As Alertmanager's fan-out, integrations go at once, so one that
+             * retries does not hold the others back. */
+            fanout_t *jobs = vg_calloc(n_in, sizeof *jobs);
+            for (size_t i = 0; i < n_in; i++) {
+                jobs[i] = (fanout_t){.m = m,
+                                     .cfg = cfg,
+                                     .tmpl = tmpl,
+                                     .g = g,
+                                     .in = &ins[i],
+                                     .fa = fa,
+                                     .n = kept,
+                                     .now = now,
+                                     .deadline = deadline};
+                jobs[i].started = pthread_create(&jobs[i].thread, NULL, fanout_main, &jobs[i]) == 0;
+                if (!jobs[i].started) fanout_main(&jobs[i]);
+            }
+            for (size_t i = 0; i < n_in; i++) {
+                if (jobs[i].started) pthread_join(jobs[i].thread, NULL);
+                ok &= jobs[i].ok;
+            }
+            free(jobs);
+        }
     }
     free(fa);
     return ok;
@@ -604,7 +648,9 @@ static void *worker_main(void *arg) {
 }
 
 void alert_dispatch_start(alert_manager_t *m) {
-    m->n_workers = m->opts.n_workers ? m->opts.n_workers : 4;
+    /* Each worker waits on one receiver at a time; Alertmanager flushes
+     * every group on its own goroutine, so keep many requests in flight. */
+    m->n_workers = m->opts.n_workers ? m->opts.n_workers : 16;
     m->workers = vg_calloc(m->n_workers, sizeof *m->workers);
     m->next_maintenance_ns = now_ns() + MAINTENANCE_NS;
     for (size_t i = 0; i < m->n_workers; i++)
