@@ -9,10 +9,8 @@ Without the real Alertmanager the file is skipped; without vigil's
 --alertmanager.config.file flag the vigil halves are skipped.
 AMTEST_DUMP=1 prints each target's notification timeline."""
 
-import json
 import os
 import shutil
-import tempfile
 import time
 import unittest
 
