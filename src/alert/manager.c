@@ -3,9 +3,12 @@
  * merge of overlapping versions), configuration reloads, the garbage
  * collection of resolved alerts, the inhibition source index, the views the
  * API v2 answers from, and the alertmanager_* metrics. */
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alert/manager_int.h"
 #include "expfmt/expfmt.h"
@@ -18,6 +21,144 @@ static int64_t wall_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ------------------------------------------ alerts over a clean restart */
+
+#define SNAPSHOT_MAX_BYTES (UINT64_C(4) << 30)
+
+static void put_time_json(vg_buf_t *b, int64_t ns) {
+    char t[40];
+    vg_time_format_go(ns, t);
+    vg_buf_printf(b, "\"%s\"", t);
+}
+
+static void put_labels_json(vg_buf_t *b, const labels_t *ls) {
+    vg_buf_putc(b, '{');
+    for (size_t i = 0; i < labels_len(ls); i++) {
+        labels_label_t l = labels_at(ls, i);
+        vg_buf_puts(b, i ? ",\"" : "\"");
+        vg_buf_put_json_escaped(b, l.name, l.name_len);
+        vg_buf_puts(b, "\":\"");
+        vg_buf_put_json_escaped(b, l.value, l.value_len);
+        vg_buf_putc(b, '"');
+    }
+    vg_buf_putc(b, '}');
+}
+
+/* Writes every stored alert to <dir>/alerts.json (docs/format/
+ * alertmanager-alerts.md); lock held, workers stopped. */
+static void snapshot_write(alert_manager_t *m) {
+    vg_buf_t b = VG_BUF_INIT;
+    vg_buf_puts(&b, "{\"version\":1,\"alerts\":[");
+    size_t n = 0;
+    ALERT_MAP_FOREACH(&m->store, a) {
+        vg_buf_puts(&b, n++ ? ",\n{\"labels\":" : "\n{\"labels\":");
+        put_labels_json(&b, a->labels);
+        vg_buf_puts(&b, ",\"annotations\":");
+        put_labels_json(&b, a->annotations);
+        vg_buf_puts(&b, ",\"startsAt\":");
+        put_time_json(&b, a->starts_at_ns);
+        vg_buf_puts(&b, ",\"endsAt\":");
+        put_time_json(&b, a->ends_at_ns);
+        vg_buf_puts(&b, ",\"updatedAt\":");
+        put_time_json(&b, a->updated_at_ns);
+        vg_buf_puts(&b, ",\"generatorURL\":\"");
+        vg_buf_put_json_escaped(&b, a->generator_url, strlen(a->generator_url));
+        vg_buf_printf(&b, "\",\"timeout\":%s}", a->timeout ? "true" : "false");
+    }
+    vg_buf_puts(&b, "]}\n");
+    vg_buf_t path = VG_BUF_INIT;
+    vg_buf_printf(&path, "%s/alerts.json", m->storage_dir);
+    vg_err_t err = {0};
+    if (vg_file_write_atomic(path.data, b.data, b.len, &err) != VG_OK)
+        vg_log_error("Cannot save the alerts for the next start", "err", err.msg, NULL);
+    vg_buf_free(&path);
+    vg_buf_free(&b);
+}
+
+static labels_t *snapshot_labels(json_t *o) {
+    if (!json_is_object(o)) return NULL;
+    size_t n = json_object_size(o), k = 0;
+    labels_label_t *pairs = vg_calloc(n ? n : 1, sizeof *pairs);
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v) {
+        if (!json_is_string(v)) break;
+        pairs[k++] = (labels_label_t){.name = key,
+                                      .name_len = strlen(key),
+                                      .value = json_string_value(v),
+                                      .value_len = json_string_length(v)};
+    }
+    labels_t *ls = NULL;
+    if (k != n || labels_from_pairs(pairs, k, &ls, NULL) != VG_OK) ls = NULL;
+    free(pairs);
+    return ls;
+}
+
+static bool snapshot_time(json_t *o, int64_t *out) {
+    return json_is_string(o) &&
+           vg_time_parse_rfc3339(json_string_value(o), json_string_length(o), out) == 0;
+}
+
+/* Reads <dir>/alerts.json back into the store and removes it (one use
+ * only: a later crash must not bring these back). */
+static void snapshot_load(alert_manager_t *m) {
+    vg_buf_t path = VG_BUF_INIT;
+    vg_buf_printf(&path, "%s/alerts.json", m->storage_dir);
+    char *data = NULL;
+    size_t len = 0;
+    vg_err_t err = {0};
+    if (access(path.data, F_OK) != 0) {
+        vg_buf_free(&path);
+        return;
+    }
+    json_t *root = NULL;
+    if (vg_file_read_all(path.data, SNAPSHOT_MAX_BYTES, &data, &len, &err) == VG_OK)
+        root = json_loadb(data, len, 0, NULL);
+    free(data);
+    json_t *list = json_object_get(root, "alerts");
+    json_t *ver = json_object_get(root, "version");
+    size_t restored = 0, bad = 0;
+    if (!json_is_array(list) || !json_is_integer(ver) || json_integer_value(ver) != 1) {
+        vg_buf_t badp = VG_BUF_INIT;
+        vg_buf_printf(&badp, "%s.bad", path.data);
+        vg_log_error("Cannot read the alerts saved at the last stop; kept aside", "file", badp.data,
+                     "err", err.msg[0] ? err.msg : "not a version 1 snapshot", NULL);
+        rename(path.data, badp.data);
+        vg_buf_free(&badp);
+    } else {
+        size_t i;
+        json_t *it;
+        json_array_foreach(list, i, it) {
+            labels_t *ls = snapshot_labels(json_object_get(it, "labels"));
+            labels_t *an = snapshot_labels(json_object_get(it, "annotations"));
+            int64_t s = 0, e = 0, u = 0;
+            json_t *gu = json_object_get(it, "generatorURL");
+            if (!ls || !labels_len(ls) || !an ||
+                !snapshot_time(json_object_get(it, "startsAt"), &s) ||
+                !snapshot_time(json_object_get(it, "endsAt"), &e) ||
+                !snapshot_time(json_object_get(it, "updatedAt"), &u)) {
+                bad++;
+            } else {
+                alert_alert_t *a = alert_alert_new(
+                    ls, an, s, e, u, json_is_string(gu) ? json_string_value(gu) : "",
+                    json_is_true(json_object_get(it, "timeout")), alert_fingerprint(ls));
+                alert_map_put(&m->store, a);
+                restored++;
+            }
+            labels_free(ls);
+            labels_free(an);
+        }
+        unlink(path.data);
+        char nr[32], nb[32];
+        snprintf(nr, sizeof nr, "%zu", restored);
+        snprintf(nb, sizeof nb, "%zu", bad);
+        vg_log_info("Restored the alerts saved at the last stop", "alerts", nr, "skipped", nb,
+                    NULL);
+    }
+    json_decref(root);
+    vg_buf_free(&path);
 }
 
 alert_manager_t *alert_manager_new(const alert_manager_opts_t *opts, vg_err_t *err) {
@@ -52,6 +193,7 @@ alert_manager_t *alert_manager_new(const alert_manager_opts_t *opts, vg_err_t *e
     m->db = db;
     m->silences = sil;
     m->nflog = nflog;
+    snapshot_load(m); /* grouped at the first alert_manager_apply */
     alert_dispatch_start(m);
     return m;
 }
@@ -407,6 +549,7 @@ void alert_manager_free(alert_manager_t *m) {
     if (!m) return;
     alert_dispatch_stop(m);
     pthread_mutex_lock(&m->lock);
+    snapshot_write(m);
     alert_dispatch_clear(m);
     for (size_t i = 0; i < m->n_inhibit_sources; i++)
         alert_map_clear(&m->inhibit_sources[i]);
