@@ -261,7 +261,7 @@ int httpc_do(const httpc_request_t *req, httpc_response_t *resp, vg_err_t *err) 
         return vg_err_set(err, VG_ERR_INPUT, "httpc: bad content type");
 
     httpc_global_init();
-    CURL *easy = curl_easy_init();
+    CURL *easy = httpc_easy_acquire();
     if (!easy) return vg_err_set(err, VG_ERR, "curl_easy_init failed");
     struct curl_slist *hdrs = NULL;
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -320,6 +320,36 @@ int httpc_do(const httpc_request_t *req, httpc_response_t *resp, vg_err_t *err) 
     }
 out:
     curl_slist_free_all(hdrs);
-    curl_easy_cleanup(easy);
+    httpc_easy_release(easy);
     return rc;
+}
+
+/* ------------------------------------------------ per-thread easy handles */
+
+static pthread_key_t easy_key;
+static pthread_once_t easy_once = PTHREAD_ONCE_INIT;
+
+static void easy_destroy(void *p) { curl_easy_cleanup(p); }
+static void easy_key_init(void) { pthread_key_create(&easy_key, easy_destroy); }
+
+CURL *httpc_easy_acquire(void) {
+    httpc_global_init();
+    pthread_once(&easy_once, easy_key_init);
+    CURL *easy = pthread_getspecific(easy_key);
+    if (easy) {
+        pthread_setspecific(easy_key, NULL);
+        curl_easy_reset(easy);
+        return easy;
+    }
+    return curl_easy_init();
+}
+
+void httpc_easy_release(CURL *easy) {
+    if (!easy) return;
+    pthread_once(&easy_once, easy_key_init);
+    if (pthread_getspecific(easy_key)) {
+        curl_easy_cleanup(easy); /* the thread keeps one */
+        return;
+    }
+    pthread_setspecific(easy_key, easy);
 }

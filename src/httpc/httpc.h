@@ -62,6 +62,14 @@ void httpc_error(CURL *easy, CURLcode cc, const char *method, const char *url, v
 void httpc_error_detail(CURL *easy, CURLcode cc, const char *errbuf, const char *method,
                         const char *url, vg_buf_t *out);
 
+/* An easy handle for one request on this thread: the thread's cached one
+ * (reset, its open connections kept, so requests to the same server reuse
+ * a kept-alive connection as Go's client does) or a new one. Give it back
+ * with httpc_easy_release; it is freed when the thread ends. NULL when
+ * curl cannot make one. */
+CURL *httpc_easy_acquire(void);
+void httpc_easy_release(CURL *easy);
+
 /* One synchronous request. */
 typedef struct httpc_request {
     const char *method; /* "GET", "POST", "PUT"...; NULL: POST when body, else GET */

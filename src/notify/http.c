@@ -27,7 +27,7 @@ int notify_http_do(notify_http_t *h, vg_err_t *err) {
     h->status = 0;
     h->resp_content_type[0] = '\0';
     httpc_global_init();
-    CURL *easy = curl_easy_init();
+    CURL *easy = httpc_easy_acquire();
     if (!easy) return vg_err_set(err, VG_ERR, "curl_easy_init failed");
     struct curl_slist *hdrs = NULL;
     vg_err_t inner = {0};
@@ -73,7 +73,7 @@ int notify_http_do(notify_http_t *h, vg_err_t *err) {
     if (!h->resp_body.data) vg_buf_puts(&h->resp_body, "");
 out:
     curl_slist_free_all(hdrs);
-    curl_easy_cleanup(easy);
+    httpc_easy_release(easy);
     return rc;
 }
 
