@@ -390,8 +390,8 @@ static int view_cmp(const void *x, const void *y) {
 }
 
 /* Fills v for a (lock held). */
-static void view_fill(alert_manager_t *m, alert_view_t *v, alert_alert_t *a, int64_t now,
-                      const alert_route_t **routes, size_t cap) {
+static void view_fill(alert_manager_t *m, const alert_config_t *cfg, alert_view_t *v,
+                      alert_alert_t *a, int64_t now, const alert_route_t **routes, size_t cap) {
     alert_alert_ref(a);
     v->alert = a;
     char ids[16][37];
@@ -408,7 +408,7 @@ static void view_fill(alert_manager_t *m, alert_view_t *v, alert_alert_t *a, int
     v->n_inhibited_by = alert_dispatch_inhibited(m, a->labels, now, &by) ? 1 : 0;
     if (v->n_inhibited_by) v->inhibited_by[0] = by;
     v->suppressed = v->n_silenced_by || v->n_inhibited_by;
-    size_t nr = m->cfg ? alert_route_match(m->cfg->route, a->labels, routes, cap) : 0;
+    size_t nr = cfg ? alert_route_match(cfg->route, a->labels, routes, cap) : 0;
     if (nr > cap) nr = cap;
     v->receivers = vg_malloc((nr ? nr : 1) * sizeof *v->receivers);
     for (size_t i = 0; i < nr; i++)
@@ -425,16 +425,32 @@ static void view_free(alert_view_t *v) {
 
 int alert_manager_list_alerts(alert_manager_t *m, int64_t now, alert_views_t *out) {
     memset(out, 0, sizeof *out);
+    /* Taken in one short hold of the lock, then filled in chunks, so a
+     * large answer does not stall ingestion. The views' receivers come
+     * from the config of the first chunk (kept alive by out->config). */
     pthread_mutex_lock(&m->lock);
-    size_t cap = m->cfg ? m->cfg->n_routes : 1;
-    const alert_route_t **routes = vg_malloc((cap ? cap : 1) * sizeof *routes);
-    out->alerts = vg_calloc(m->store.len ? m->store.len : 1, sizeof *out->alerts);
+    size_t n = 0;
+    alert_alert_t **all = vg_malloc((m->store.len ? m->store.len : 1) * sizeof *all);
     ALERT_MAP_FOREACH(&m->store, a) {
         if (alert_alert_resolved_at(a, now)) continue;
-        view_fill(m, &out->alerts[out->n_alerts++], a, now, routes, cap);
+        alert_alert_ref(a);
+        all[n++] = a;
     }
     out->config = m->cfg ? alert_config_ref(m->cfg) : NULL;
     pthread_mutex_unlock(&m->lock);
+    size_t cap = out->config ? out->config->n_routes : 1;
+    const alert_route_t **routes = vg_malloc((cap ? cap : 1) * sizeof *routes);
+    out->alerts = vg_calloc(n ? n : 1, sizeof *out->alerts);
+    for (size_t i = 0; i < n; i += 4096) {
+        size_t end = i + 4096 < n ? i + 4096 : n;
+        pthread_mutex_lock(&m->lock);
+        for (size_t k = i; k < end; k++)
+            view_fill(m, out->config, &out->alerts[out->n_alerts++], all[k], now, routes, cap);
+        pthread_mutex_unlock(&m->lock);
+    }
+    for (size_t i = 0; i < n; i++)
+        alert_alert_unref(all[i]);
+    free(all);
     free(routes);
     qsort(out->alerts, out->n_alerts, sizeof *out->alerts, view_cmp);
     return VG_OK;
@@ -460,7 +476,7 @@ int alert_manager_list_groups(alert_manager_t *m, int64_t now, alert_views_t *ou
         gv->alerts = vg_calloc(g->alerts.len ? g->alerts.len : 1, sizeof *gv->alerts);
         ALERT_MAP_FOREACH(&g->alerts, a) {
             if (alert_alert_resolved_at(a, now)) continue;
-            view_fill(m, &gv->alerts[gv->n_alerts++], a, now, routes, cap);
+            view_fill(m, m->cfg, &gv->alerts[gv->n_alerts++], a, now, routes, cap);
         }
         if (!gv->n_alerts) {
             free(gv->alerts);
@@ -499,20 +515,37 @@ void alert_views_free(alert_views_t *v) {
 void alert_manager_write_metrics(alert_manager_t *m, expfmt_writer_t *w) {
     int64_t now = wall_ns();
     size_t active = 0, suppressed = 0, groups;
+    /* The alerts are taken in one short hold of the lock and checked
+     * outside it (inhibition in chunks), so a scrape of /metrics never
+     * stalls ingestion for the length of a million checks. */
     pthread_mutex_lock(&m->lock);
+    size_t n = 0;
+    alert_alert_t **all = vg_malloc((m->store.len ? m->store.len : 1) * sizeof *all);
     ALERT_MAP_FOREACH(&m->store, a) {
         if (alert_alert_resolved_at(a, now)) continue;
-        char ids[1][37];
-        bool s = (m->silences &&
-                  alert_silences_mutes(m->silences, a->labels, now / NS_PER_MS, ids, 1) > 0) ||
-                 alert_dispatch_inhibited(m, a->labels, now, NULL);
-        if (s)
-            suppressed++;
-        else
-            active++;
+        alert_alert_ref(a);
+        all[n++] = a;
     }
     groups = m->n_groups;
     pthread_mutex_unlock(&m->lock);
+    for (size_t i = 0; i < n; i += 4096) {
+        size_t end = i + 4096 < n ? i + 4096 : n;
+        pthread_mutex_lock(&m->lock);
+        for (size_t k = i; k < end; k++) {
+            char ids[1][37];
+            bool sup = (m->silences && alert_silences_mutes(m->silences, all[k]->labels,
+                                                            now / NS_PER_MS, ids, 1) > 0) ||
+                       alert_dispatch_inhibited(m, all[k]->labels, now, NULL);
+            if (sup)
+                suppressed++;
+            else
+                active++;
+        }
+        pthread_mutex_unlock(&m->lock);
+    }
+    for (size_t i = 0; i < n; i++)
+        alert_alert_unref(all[i]);
+    free(all);
     expfmt_write_family(w, "alertmanager_alerts", EXPFMT_GAUGE, "How many alerts by state.", NULL);
     expfmt_write_samplev(w, "alertmanager_alerts", (double)active, "state", "active", NULL);
     expfmt_write_samplev(w, "alertmanager_alerts", (double)suppressed, "state", "suppressed", NULL);
