@@ -331,8 +331,9 @@ typedef struct alert_route {
     bool cont; /* continue: */
     struct alert_route *routes;
     size_t n_routes;
-    size_t idx;    /* post-order index, as Alertmanager's Route.Idx */
-    unsigned line; /* where the route starts in the file (0: none) */
+    size_t idx;                        /* post-order index, as Alertmanager's Route.Idx */
+    unsigned line;                     /* where the route starts in the file (0: none) */
+    const struct alert_route_raw *src; /* the node as written (module-internal) */
 } alert_route_t;
 
 /* Routes the label set: the matching routes in tree order, honouring
@@ -365,6 +366,7 @@ typedef struct alert_inhibit_rule {
     size_t n_target_matchers;
     const char **equal; /* as written (duplicates removed) */
     size_t n_equal;
+    const struct alert_inhibit_raw *src; /* the rule as written (module-internal) */
 } alert_inhibit_rule_t;
 
 /* Whether the rule mutes `target` given the firing source alerts
@@ -719,6 +721,11 @@ alert_config_t *alert_config_load_string(const char *yaml, size_t len, const cha
                                          vg_err_t *err);
 alert_config_t *alert_config_ref(alert_config_t *c);
 void alert_config_unref(alert_config_t *c);
+/* Appends the configuration as Alertmanager 0.25 serves it in GET
+ * /api/v2/status's config.original (`amtool config show`): the parsed
+ * config marshalled back by yaml.v2, defaults filled in, secrets printed as
+ * <secret>. Borrows c. */
+void alert_config_marshal(const alert_config_t *c, vg_buf_t *out);
 
 /* Lookups by name; NULL when absent. Borrowed from c. */
 const alert_receiver_t *alert_config_receiver(const alert_config_t *c, const char *name);

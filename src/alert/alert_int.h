@@ -99,6 +99,57 @@ void *alert_dec_zalloc(alert_dec_t *d, size_t n);
 const char *alert_dec_path(alert_dec_t *d, const char *p);
 char *alert_dec_strdup(alert_dec_t *d, const char *s, size_t n);
 
+/* The route tree and inhibition rules as the file wrote them (decoded by
+ * config_schema.c, kept in the config's arena): the resolved structs point
+ * at them (`src`) so that marshal.c can print the configuration back. */
+typedef struct alert_re_pair {
+    const char *name;
+    const char *value; /* NULL: null in YAML */
+    labels_regex_t *re;
+} alert_re_pair_t;
+
+typedef struct alert_route_raw {
+    const char *receiver;
+    const char **group_by;
+    size_t n_group_by;
+    config_pair_t *match;
+    size_t n_match;
+    alert_re_pair_t *match_re;
+    size_t n_match_re;
+    alert_matcher_t *matchers;
+    size_t n_matchers;
+    const char **mute_time_intervals;
+    size_t n_mute_time_intervals;
+    const char **active_time_intervals;
+    size_t n_active_time_intervals;
+    bool cont;
+    struct alert_route_raw *routes;
+    size_t n_routes;
+    int64_t group_wait, group_interval, repeat_interval; /* -1: not set */
+    config_pair_t *labels;
+    size_t n_labels;
+    bool group_by_all;
+    unsigned line;
+} alert_route_raw_t;
+
+typedef struct alert_inhibit_raw {
+    const char *name;
+    config_pair_t *source_match;
+    size_t n_source_match;
+    alert_re_pair_t *source_match_re;
+    size_t n_source_match_re;
+    alert_matcher_t *source_matchers;
+    size_t n_source_matchers;
+    config_pair_t *target_match;
+    size_t n_target_match;
+    alert_re_pair_t *target_match_re;
+    size_t n_target_match_re;
+    alert_matcher_t *target_matchers;
+    size_t n_target_matchers;
+    const char **equal;
+    size_t n_equal;
+} alert_inhibit_raw_t;
+
 /* -------------------------------------------------------------- helpers */
 
 /* Alertmanager's URL check (config/common ParseURL): http or https with a

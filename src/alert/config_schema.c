@@ -1492,35 +1492,9 @@ static const alert_type_t receiver_type = {"config.plain", sizeof(receiver_raw_t
 
 /* --------------------------------------------------------------- routes */
 
-typedef struct re_pair {
-    const char *name;
-    const char *value; /* NULL: null in YAML */
-    labels_regex_t *re;
-} re_pair_t;
-
-typedef struct route_raw {
-    const char *receiver;
-    const char **group_by;
-    size_t n_group_by;
-    config_pair_t *match;
-    size_t n_match;
-    re_pair_t *match_re;
-    size_t n_match_re;
-    alert_matcher_t *matchers;
-    size_t n_matchers;
-    const char **mute_time_intervals;
-    size_t n_mute_time_intervals;
-    const char **active_time_intervals;
-    size_t n_active_time_intervals;
-    bool cont;
-    struct route_raw *routes;
-    size_t n_routes;
-    int64_t group_wait, group_interval, repeat_interval; /* -1: not set */
-    config_pair_t *labels;
-    size_t n_labels;
-    bool group_by_all;
-    unsigned line;
-} route_raw_t;
+/* The raw structs are in alert_int.h: marshal.c prints them back. */
+typedef alert_re_pair_t re_pair_t;
+typedef alert_route_raw_t route_raw_t;
 
 /* MatchRegexps: map[string]Regexp. Each value compiles as it is decoded;
  * the names and null values are checked once the whole map is read. */
@@ -1659,23 +1633,7 @@ static const alert_type_t route_type = {"config.plain", sizeof(route_raw_t), rou
 
 /* -------------------------------------------------------- inhibit rules */
 
-typedef struct inhibit_raw {
-    const char *name;
-    config_pair_t *source_match;
-    size_t n_source_match;
-    re_pair_t *source_match_re;
-    size_t n_source_match_re;
-    alert_matcher_t *source_matchers;
-    size_t n_source_matchers;
-    config_pair_t *target_match;
-    size_t n_target_match;
-    re_pair_t *target_match_re;
-    size_t n_target_match_re;
-    alert_matcher_t *target_matchers;
-    size_t n_target_matchers;
-    const char **equal;
-    size_t n_equal;
-} inhibit_raw_t;
+typedef alert_inhibit_raw_t inhibit_raw_t;
 
 static const alert_field_t inhibit_fields[] = {
     F("name", ALERT_F_STR, inhibit_raw_t, name),
@@ -2222,6 +2180,7 @@ static void build_route(alert_dec_t *d, const route_raw_t *raw, alert_route_t *o
     out->n_active_time_intervals = raw->n_active_time_intervals;
     out->cont = raw->cont;
     out->line = raw->line;
+    out->src = raw;
     out->routes = alert_dec_zalloc(d, raw->n_routes * sizeof *out->routes);
     out->n_routes = raw->n_routes;
     for (size_t i = 0; i < raw->n_routes; i++)
@@ -2312,6 +2271,7 @@ int alert_config_decode(alert_dec_t *d, const ytree_node_t *root, alert_config_t
         inhibit_raw_t *r = &raw.inhibit_rules[i];
         alert_inhibit_rule_t *o = &c->inhibit_rules[i];
         o->name = r->name ? r->name : "";
+        o->src = r;
         o->source_matchers = route_matchers(
             d, r->source_match, r->n_source_match, r->source_match_re, r->n_source_match_re,
             r->source_matchers, r->n_source_matchers, &o->n_source_matchers);

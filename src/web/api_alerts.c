@@ -425,7 +425,9 @@ static void handle_status(web_request_t *req, web_response_t *res) {
     vg_buf_t b = VG_BUF_INIT;
     vg_buf_puts(&b,
                 "{\"cluster\":{\"peers\":[],\"status\":\"disabled\"},\"config\":{\"original\":");
-    web_json_cstr(&b, c ? c->original : "");
+    vg_buf_t yml = VG_BUF_INIT; /* Alertmanager serves its parsed config marshalled back */
+    if (c) alert_config_marshal(c, &yml);
+    web_json_string(&b, yml.data ? yml.data : "", yml.len);
     vg_buf_puts(&b, "},\"uptime\":");
     jdatetime(&b, alert_manager_start_time_ns(m));
     vg_buf_puts(&b, ",\"versionInfo\":{\"branch\":\"\",\"buildDate\":\"\",\"buildUser\":\"\","
@@ -436,6 +438,7 @@ static void handle_status(web_request_t *req, web_response_t *res) {
     vg_buf_puts(&b, "}}");
     reply_json(res, &b);
     vg_buf_free(&b);
+    vg_buf_free(&yml);
     if (c) alert_config_unref(c);
 }
 
