@@ -3,6 +3,7 @@
  * merge of overlapping versions), configuration reloads, the garbage
  * collection of resolved alerts, the inhibition source index, the views the
  * API v2 answers from, and the alertmanager_* metrics. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +25,6 @@ static int64_t wall_ns(void) {
 }
 
 /* ------------------------------------------ alerts over a clean restart */
-
-#define SNAPSHOT_MAX_BYTES (UINT64_C(4) << 30)
 
 static void put_time_json(vg_buf_t *b, int64_t ns) {
     char t[40];
@@ -50,10 +49,9 @@ static void put_labels_json(vg_buf_t *b, const labels_t *ls) {
  * alertmanager-alerts.md); lock held, workers stopped. */
 static void snapshot_write(alert_manager_t *m) {
     vg_buf_t b = VG_BUF_INIT;
-    vg_buf_puts(&b, "{\"version\":1,\"alerts\":[");
-    size_t n = 0;
+    vg_buf_puts(&b, "{\"version\":1}\n");
     ALERT_MAP_FOREACH(&m->store, a) {
-        vg_buf_puts(&b, n++ ? ",\n{\"labels\":" : "\n{\"labels\":");
+        vg_buf_puts(&b, "{\"labels\":");
         put_labels_json(&b, a->labels);
         vg_buf_puts(&b, ",\"annotations\":");
         put_labels_json(&b, a->annotations);
@@ -65,9 +63,8 @@ static void snapshot_write(alert_manager_t *m) {
         put_time_json(&b, a->updated_at_ns);
         vg_buf_puts(&b, ",\"generatorURL\":\"");
         vg_buf_put_json_escaped(&b, a->generator_url, strlen(a->generator_url));
-        vg_buf_printf(&b, "\",\"timeout\":%s}", a->timeout ? "true" : "false");
+        vg_buf_printf(&b, "\",\"timeout\":%s}\n", a->timeout ? "true" : "false");
     }
-    vg_buf_puts(&b, "]}\n");
     vg_buf_t path = VG_BUF_INIT;
     vg_buf_printf(&path, "%s/alerts.json", m->storage_dir);
     vg_err_t err = {0};
@@ -106,49 +103,50 @@ static bool snapshot_time(json_t *o, int64_t *out) {
 static void snapshot_load(alert_manager_t *m) {
     vg_buf_t path = VG_BUF_INIT;
     vg_buf_printf(&path, "%s/alerts.json", m->storage_dir);
-    char *data = NULL;
-    size_t len = 0;
-    vg_err_t err = {0};
-    if (access(path.data, F_OK) != 0) {
+    FILE *f = fopen(path.data, "r");
+    if (!f) {
+        if (errno != ENOENT)
+            vg_log_error("Cannot read the alerts saved at the last stop", "file", path.data, "err",
+                         strerror(errno), NULL);
         vg_buf_free(&path);
         return;
     }
-    json_t *root = NULL;
-    if (vg_file_read_all(path.data, SNAPSHOT_MAX_BYTES, &data, &len, &err) == VG_OK)
-        root = json_loadb(data, len, 0, NULL);
-    free(data);
-    json_t *list = json_object_get(root, "alerts");
-    json_t *ver = json_object_get(root, "version");
-    size_t restored = 0, bad = 0;
-    if (!json_is_array(list) || !json_is_integer(ver) || json_integer_value(ver) != 1) {
+    /* One JSON document per line, so a large file is read a line at a time. */
+    char *line = NULL;
+    size_t cap = 0, restored = 0, bad = 0;
+    ssize_t len = getline(&line, &cap, f);
+    json_t *head = len > 0 ? json_loadb(line, (size_t)len, 0, NULL) : NULL;
+    json_t *ver = json_object_get(head, "version");
+    if (!json_is_integer(ver) || json_integer_value(ver) != 1) {
         vg_buf_t badp = VG_BUF_INIT;
         vg_buf_printf(&badp, "%s.bad", path.data);
         vg_log_error("Cannot read the alerts saved at the last stop; kept aside", "file", badp.data,
-                     "err", err.msg[0] ? err.msg : "not a version 1 snapshot", NULL);
+                     "err", "not a version 1 snapshot", NULL);
         rename(path.data, badp.data);
         vg_buf_free(&badp);
     } else {
-        size_t i;
-        json_t *it;
-        json_array_foreach(list, i, it) {
+        while ((len = getline(&line, &cap, f)) > 0) {
+            json_t *it = json_loadb(line, (size_t)len, 0, NULL);
             labels_t *ls = snapshot_labels(json_object_get(it, "labels"));
             labels_t *an = snapshot_labels(json_object_get(it, "annotations"));
-            int64_t s = 0, e = 0, u = 0;
+            int64_t st = 0, en = 0, up = 0;
             json_t *gu = json_object_get(it, "generatorURL");
             if (!ls || !labels_len(ls) || !an ||
-                !snapshot_time(json_object_get(it, "startsAt"), &s) ||
-                !snapshot_time(json_object_get(it, "endsAt"), &e) ||
-                !snapshot_time(json_object_get(it, "updatedAt"), &u)) {
+                !snapshot_time(json_object_get(it, "startsAt"), &st) ||
+                !snapshot_time(json_object_get(it, "endsAt"), &en) ||
+                !snapshot_time(json_object_get(it, "updatedAt"), &up)) {
                 bad++;
             } else {
-                alert_alert_t *a = alert_alert_new(
-                    ls, an, s, e, u, json_is_string(gu) ? json_string_value(gu) : "",
-                    json_is_true(json_object_get(it, "timeout")), alert_fingerprint(ls));
-                alert_map_put(&m->store, a);
+                alert_map_put(&m->store,
+                              alert_alert_new(ls, an, st, en, up,
+                                              json_is_string(gu) ? json_string_value(gu) : "",
+                                              json_is_true(json_object_get(it, "timeout")),
+                                              alert_fingerprint(ls)));
                 restored++;
             }
             labels_free(ls);
             labels_free(an);
+            json_decref(it);
         }
         unlink(path.data);
         char nr[32], nb[32];
@@ -157,7 +155,9 @@ static void snapshot_load(alert_manager_t *m) {
         vg_log_info("Restored the alerts saved at the last stop", "alerts", nr, "skipped", nb,
                     NULL);
     }
-    json_decref(root);
+    json_decref(head);
+    free(line);
+    fclose(f);
     vg_buf_free(&path);
 }
 
