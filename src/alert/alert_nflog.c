@@ -2,8 +2,12 @@
  * was last notified successfully for each receiver integration and
  * aggregation group, so that a restart neither repeats notifications nor
  * forgets resolved ones. Entries live in a hash table keyed by (receiver
- * key, group key); each change is one SQLite statement, committed before
- * the table changes. */
+ * key, group key); each change is committed to SQLite before the table
+ * changes. Notifications finish on many threads at once and each commit
+ * waits for the disk, so the log commits as a group: a thread that logs
+ * while another commits queues its entry, and the next committer writes
+ * every queued entry in one transaction and then wakes their threads; none
+ * returns before its own entry is durable. */
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -20,13 +24,34 @@ typedef struct nfl {
     size_t n_firing, n_resolved;
 } nfl_t;
 
+/* One call to alert_nflog_log_expiry waiting for its entry's commit. It
+ * lives on the caller's stack; the committer fills rc and err and sets
+ * done under qmu. */
+typedef struct nfl_req {
+    struct nfl_req *next;
+    nfl_t *e; /* the new entry: the committer puts it in the table or frees it */
+    const char *rk, *gk;
+    const unsigned char *fb, *rb; /* hashes as stored */
+    size_t fl, rl;
+    bool skip; /* an entry from the future is in force: nothing to write */
+    bool done;
+    int rc;
+    vg_err_t err;
+} nfl_req_t;
+
 struct alert_nflog {
     alert_db_t *db;
     int64_t retention_ms;
-    pthread_mutex_t mu;
+    pthread_mutex_t mu; /* the table; never held across a commit */
     nfl_t **buckets;
     size_t n_buckets; /* a power of two */
     size_t n;
+    /* Group commit: the queue of entries waiting for a commit and whether
+     * a thread is committing (then the others only queue and wait). */
+    pthread_mutex_t qmu;
+    pthread_cond_t qcond;
+    nfl_req_t *queue, **queue_tail;
+    bool committing;
 };
 
 /* Bounds on what one entry may hold, checked before anything is copied. */
@@ -132,6 +157,9 @@ alert_nflog_t *alert_nflog_open(alert_db_t *db, int64_t retention_ms, vg_err_t *
     l->db = db;
     l->retention_ms = retention_ms > 0 ? retention_ms : ALERT_SILENCE_RETENTION_DEFAULT_MS;
     pthread_mutex_init(&l->mu, NULL);
+    pthread_mutex_init(&l->qmu, NULL);
+    pthread_cond_init(&l->qcond, NULL);
+    l->queue_tail = &l->queue;
     l->n_buckets = 64;
     l->buckets = vg_calloc(l->n_buckets, sizeof *l->buckets);
     int64_t now = vg_time_now_ms();
@@ -192,6 +220,8 @@ void alert_nflog_free(alert_nflog_t *l) {
     }
     free(l->buckets);
     pthread_mutex_destroy(&l->mu);
+    pthread_mutex_destroy(&l->qmu);
+    pthread_cond_destroy(&l->qcond);
     free(l);
 }
 
@@ -221,6 +251,99 @@ void alert_nflog_entry_free(alert_nflog_entry_t *e) {
     memset(e, 0, sizeof *e);
 }
 
+#define NFLOG_INSERT_SQL                                                                   \
+    "INSERT OR REPLACE INTO nflog (receiver_key, group_key, timestamp, expires_at, firing, " \
+    "resolved) VALUES (?, ?, ?, ?, ?, ?)"
+
+/* Runs the prepared insert for one request (db->mu held). */
+static bool insert_one(sqlite3_stmt *st, const nfl_req_t *r) {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_bind_text(st, 1, r->rk, (int)r->e->rk_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->gk, (int)r->e->gk_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, r->e->ts);
+    sqlite3_bind_int64(st, 4, r->e->exp);
+    sqlite3_bind_blob(st, 5, r->fb, (int)r->fl, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, r->rb, (int)r->rl, SQLITE_STATIC);
+    return sqlite3_step(st) == SQLITE_DONE;
+}
+
+/* Writes the batch's entries (db->mu held): all in one transaction, or,
+ * when that fails, each in its own so that one bad entry fails alone.
+ * Sets rc and err of every request not skipped. */
+static void write_batch(alert_db_t *db, nfl_req_t *batch, size_t n_write) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->conn, NFLOG_INSERT_SQL, -1, &st, NULL) != SQLITE_OK) {
+        for (nfl_req_t *r = batch; r; r = r->next)
+            if (!r->skip) r->rc = alert_db_fail(db, "logging a notification", &r->err);
+        return;
+    }
+    if (n_write > 1) {
+        bool ok = alert_db_exec_locked(db, "BEGIN IMMEDIATE", "logging a notification", NULL) ==
+                  VG_OK;
+        for (nfl_req_t *r = batch; ok && r; r = r->next)
+            if (!r->skip) ok = insert_one(st, r);
+        if (ok) ok = alert_db_exec_locked(db, "COMMIT", "logging a notification", NULL) == VG_OK;
+        if (ok) {
+            for (nfl_req_t *r = batch; r; r = r->next)
+                r->rc = VG_OK;
+            sqlite3_finalize(st);
+            return;
+        }
+        /* A failed statement or COMMIT may leave the transaction open. */
+        if (!sqlite3_get_autocommit(db->conn))
+            alert_db_exec_locked(db, "ROLLBACK", "logging a notification", NULL);
+    }
+    for (nfl_req_t *r = batch; r; r = r->next) {
+        if (r->skip) continue;
+        r->rc = insert_one(st, r) ? VG_OK : alert_db_fail(db, "logging a notification", &r->err);
+    }
+    sqlite3_finalize(st);
+}
+
+/* Commits a batch taken off the queue (no lock held on entry): decides
+ * which entries are superseded by one from the future, writes the others,
+ * then puts the written ones in the table in queue order. Only one thread
+ * commits at a time, so nothing else changes the table's entries between
+ * the check and the put (the garbage collector only drops expired ones). */
+static void commit_batch(alert_nflog_t *l, nfl_req_t *batch) {
+    size_t n_write = 0;
+    pthread_mutex_lock(&l->mu);
+    for (nfl_req_t *r = batch; r; r = r->next) {
+        nfl_t *e = r->e;
+        /* Alertmanager keeps an entry from the future (a peer's clock
+         * ahead); an earlier entry of this batch for the same key counts as
+         * the one in force. */
+        const nfl_t *prev = NULL;
+        for (nfl_req_t *q = batch; q != r; q = q->next)
+            if (!q->skip && q->e->hash == e->hash && q->e->rk_len == e->rk_len &&
+                q->e->gk_len == e->gk_len &&
+                memcmp(q->e->key, e->key, e->rk_len + e->gk_len + 2) == 0)
+                prev = q->e;
+        if (!prev) prev = *slot(l, e->hash, r->rk, e->rk_len, r->gk, e->gk_len);
+        r->skip = prev && prev->ts > e->ts;
+        r->rc = VG_OK;
+        n_write += !r->skip;
+    }
+    pthread_mutex_unlock(&l->mu);
+
+    if (n_write) {
+        pthread_mutex_lock(&l->db->mu);
+        write_batch(l->db, batch, n_write);
+        pthread_mutex_unlock(&l->db->mu);
+    }
+
+    pthread_mutex_lock(&l->mu);
+    for (nfl_req_t *r = batch; r; r = r->next) {
+        if (!r->skip && r->rc == VG_OK)
+            put(l, r->e);
+        else
+            nfl_free(r->e);
+        r->e = NULL;
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
 int alert_nflog_log_expiry(alert_nflog_t *l, const char *receiver_key, const char *group_key,
                            const uint64_t *firing, size_t n_firing, const uint64_t *resolved,
                            size_t n_resolved, int64_t expiry_ms, int64_t now, vg_err_t *err) {
@@ -229,13 +352,6 @@ int alert_nflog_log_expiry(alert_nflog_t *l, const char *receiver_key, const cha
         n_resolved > NFLOG_MAX_HASHES)
         return vg_err_set(err, VG_ERR_LIMIT, "notification log entry too large");
     uint64_t h = key_hash(receiver_key, rk_len, group_key, gk_len);
-    pthread_mutex_lock(&l->mu);
-    nfl_t *prev = *slot(l, h, receiver_key, rk_len, group_key, gk_len);
-    /* Alertmanager keeps an entry from the future (a peer's clock ahead). */
-    if (prev && prev->ts > now) {
-        pthread_mutex_unlock(&l->mu);
-        return VG_OK;
-    }
     int64_t exp = now + l->retention_ms;
     if (expiry_ms > 0 && l->retention_ms > expiry_ms) exp = now + expiry_ms;
     nfl_t *e = nfl_new(receiver_key, rk_len, group_key, gk_len, h);
@@ -248,35 +364,42 @@ int alert_nflog_log_expiry(alert_nflog_t *l, const char *receiver_key, const cha
     unsigned char *fb = vg_malloc(8 * n_firing + 1), *rb = vg_malloc(8 * n_resolved + 1);
     pack(firing, n_firing, fb);
     pack(resolved, n_resolved, rb);
+    nfl_req_t req = {.e = e,
+                     .rk = e->key,
+                     .gk = e->key + rk_len + 1,
+                     .fb = fb,
+                     .rb = rb,
+                     .fl = 8 * n_firing,
+                     .rl = 8 * n_resolved};
 
-    alert_db_t *db = l->db;
-    int rc = VG_OK;
-    pthread_mutex_lock(&db->mu);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->conn,
-                           "INSERT OR REPLACE INTO nflog (receiver_key, group_key, timestamp, "
-                           "expires_at, firing, resolved) VALUES (?, ?, ?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = alert_db_fail(db, "logging a notification", err);
-    } else {
-        sqlite3_bind_text(st, 1, receiver_key, (int)rk_len, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, group_key, (int)gk_len, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, now);
-        sqlite3_bind_int64(st, 4, exp);
-        sqlite3_bind_blob(st, 5, fb, (int)(8 * n_firing), SQLITE_STATIC);
-        sqlite3_bind_blob(st, 6, rb, (int)(8 * n_resolved), SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = alert_db_fail(db, "logging a notification", err);
+    pthread_mutex_lock(&l->qmu);
+    req.next = NULL;
+    *l->queue_tail = &req;
+    l->queue_tail = &req.next;
+    /* Wait while another thread commits (it may take this entry too);
+     * when none does and this entry is still queued, commit the queue. */
+    while (!req.done) {
+        if (l->committing) {
+            pthread_cond_wait(&l->qcond, &l->qmu);
+            continue;
+        }
+        nfl_req_t *batch = l->queue;
+        l->queue = NULL;
+        l->queue_tail = &l->queue;
+        l->committing = true;
+        pthread_mutex_unlock(&l->qmu);
+        commit_batch(l, batch);
+        pthread_mutex_lock(&l->qmu);
+        for (nfl_req_t *r = batch; r; r = r->next)
+            r->done = true; /* seen by its thread once qmu is released */
+        l->committing = false;
+        pthread_cond_broadcast(&l->qcond);
     }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&db->mu);
+    pthread_mutex_unlock(&l->qmu);
     free(fb);
     free(rb);
-    if (rc == VG_OK)
-        put(l, e);
-    else
-        nfl_free(e);
-    pthread_mutex_unlock(&l->mu);
-    return rc;
+    if (req.rc != VG_OK && err) *err = req.err;
+    return req.rc;
 }
 
 int alert_nflog_log(alert_nflog_t *l, const char *receiver_key, const char *group_key,
