@@ -884,11 +884,15 @@ static void parse_offset(parser_t *p, promql_expr_t *e) {
             promql_expr_t *w = dur_paren(p, &cx);
             d = apply_unary_duration(p, &op, w);
         } else if (n->type == T_ADD || n->type == T_SUB) {
-            /* several signs: a signed operand, no operators after it (an
-             * operator after it belongs to the outer expression, as after
-             * one sign) */
+            /* Two or more signs: Prometheus's grammar has no offset rule
+             * for them, so the input goes on as a whole duration_expr,
+             * operators after the operand included: in "foo offset --5m * 2"
+             * the offset is (--5m) * 2 (each sign binding as a unary does,
+             * below ^), where with one sign or none "* 2" is left to the
+             * outer expression. */
             promql_expr_t *operand = dur_unary(p, &cx);
             d = apply_unary_duration(p, &op, operand);
+            d = dur_binary_loop(p, d, 0, &cx);
         } else {
             unexpected(p, n, cx.context, cx.expected);
         }

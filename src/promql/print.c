@@ -133,7 +133,14 @@ static void write_labels(const promql_str_t *ls, size_t n, vg_buf_t *out) {
     }
 }
 
-static void print_expr(const promql_expr_t *e, vg_buf_t *out, bool pow_lhs);
+static bool duration_op(promql_op_t op) {
+    return op == PROMQL_OP_ADD || op == PROMQL_OP_SUB || op == PROMQL_OP_MUL ||
+           op == PROMQL_OP_DIV || op == PROMQL_OP_MOD || op == PROMQL_OP_POW;
+}
+
+/* pow_lhs: e is the left operand of ^; op_follows: the next thing printed
+ * after e is a binary operator that can go on a duration (+ - * / % ^). */
+static void print_expr(const promql_expr_t *e, vg_buf_t *out, bool pow_lhs, bool op_follows);
 
 static void print_number(const promql_expr_t *e, vg_buf_t *out, bool pow_lhs) {
     double v = e->u.number.value;
@@ -157,7 +164,7 @@ static void print_number(const promql_expr_t *e, vg_buf_t *out, bool pow_lhs) {
 
 static void print_duration_expr(const promql_expr_t *e, vg_buf_t *out) {
     if (e->kind != PROMQL_DURATION_EXPR) {
-        print_expr(e, out, false);
+        print_expr(e, out, false, false);
         return;
     }
     if (e->u.duration.wrapped) vg_buf_putc(out, '(');
@@ -197,14 +204,101 @@ static void print_at(const promql_modifiers_t *m, vg_buf_t *out) {
     }
 }
 
-static void print_offset(const promql_modifiers_t *m, vg_buf_t *out) {
+/* Whether the parser's offset rules read d's printed form back whole: they
+ * take one operand (a number, step(), range(), min_of/max_of or a
+ * parenthesised duration, with at most one sign) and leave any operator
+ * after it to the outer expression. */
+static bool offset_operand(const promql_expr_t *d) {
+    if (d->kind != PROMQL_DURATION_EXPR || d->u.duration.wrapped) return true;
+    switch (d->u.duration.op) {
+    case PROMQL_OP_STEP:
+    case PROMQL_OP_RANGE:
+    case PROMQL_OP_MIN_OF:
+    case PROMQL_OP_MAX_OF: return true;
+    case PROMQL_OP_SUB:
+        if (d->u.duration.lhs) return false;
+        d = d->u.duration.rhs;
+        return d->kind == PROMQL_DURATION_EXPR &&
+               (d->u.duration.wrapped || d->u.duration.op == PROMQL_OP_STEP ||
+                d->u.duration.op == PROMQL_OP_RANGE || d->u.duration.op == PROMQL_OP_MIN_OF ||
+                d->u.duration.op == PROMQL_OP_MAX_OF);
+    case PROMQL_OP_ADD:
+        if (!d->u.duration.lhs) return offset_operand(d->u.duration.rhs);
+        return false;
+    default: return false;
+    }
+}
+
+/* An offset duration expression. Prometheus prints it as it prints any
+ * duration expression, but reads after "offset" a whole expression only
+ * when it starts with "(" or with two signs: "foo offset 17 ^ 1" is
+ * (foo offset 17) ^ 1. Where its form would read back differently
+ * (from input such as "offset ++17^1" or "offset +-2*3"), signs that
+ * change nothing are put in front to make up two: "offset ++17 ^ 1".
+ * A parenthesised form followed by an operator (op_follows) gets a "+"
+ * as well, which makes it one operand. Returns whether the printed form
+ * is one that goes on into an operator written after it. */
+static bool print_offset_expr(const promql_expr_t *d, bool op_follows, vg_buf_t *out) {
+    vg_buf_t b = VG_BUF_INIT;
+    print_duration_expr(d, &b);
+    size_t signs = 0;
+    while (signs < b.len && (b.data[signs] == '-' || b.data[signs] == '+'))
+        signs++;
+    bool paren = signs == 0 && b.len > 0 && b.data[0] == '(';
+    if (paren && op_follows) {
+        /* "+(…)" is one operand, where "(…) + 1" would be the duration */
+        vg_buf_putc(out, '+');
+        paren = false;
+    }
+    if (!offset_operand(d) && !paren)
+        for (; signs < 2; signs++)
+            vg_buf_putc(out, '+');
+    vg_buf_append(out, b.data, b.len);
+    vg_buf_free(&b);
+    return paren || signs >= 2;
+}
+
+static void print_extended(const promql_expr_t *vs, vg_buf_t *out) {
+    if (vs->u.vector.anchored)
+        vg_buf_puts(out, " anchored");
+    else if (vs->u.vector.smoothed)
+        vg_buf_puts(out, " smoothed");
+}
+
+/* " offset …" into out; returns whether an operator printed right after
+ * it would be read as part of the duration (see print_offset_expr). */
+static bool print_offset(const promql_modifiers_t *m, bool op_follows, vg_buf_t *out) {
     if (m->offset_expr) {
         vg_buf_puts(out, " offset ");
-        print_duration_expr(m->offset_expr, out);
-    } else if (m->offset_ms != 0) {
+        return print_offset_expr(m->offset_expr, op_follows, out);
+    }
+    if (m->offset_ms != 0) {
         vg_buf_puts(out, " offset ");
         promql_format_duration(m->offset_ms, out);
     }
+    return false;
+}
+
+/* The modifiers of a selector or subquery in Prometheus's order (@ and
+ * anchored/smoothed, the latter before @ in a range, then offset). An
+ * offset that reads on into a following operator cannot come last when an
+ * operator follows (op_follows): the query had it before @, anchored or
+ * smoothed, which ended it ("foo offset ++1m @ 10 + 1" would print as
+ * "foo @ 10.000 offset ++1m + 1", adding 1 to the offset), so there it is
+ * printed first. (A parenthesised offset is made an operand instead.) */
+static void print_modifiers(const promql_modifiers_t *m, const promql_expr_t *vs, bool range,
+                            bool op_follows, vg_buf_t *out) {
+    vg_buf_t off = VG_BUF_INIT;
+    bool reads_on = print_offset(m, op_follows, &off);
+    bool others = m->at != PROMQL_AT_NONE ||
+                  (vs && (vs->u.vector.anchored || vs->u.vector.smoothed));
+    bool first = reads_on && op_follows && others;
+    if (first) vg_buf_append(out, off.data, off.len);
+    if (range && vs) print_extended(vs, out);
+    print_at(m, out);
+    if (!range && vs) print_extended(vs, out);
+    if (!first) vg_buf_append(out, off.data, off.len);
+    vg_buf_free(&off);
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -249,12 +343,6 @@ static void print_selector_body(const promql_expr_t *e, vg_buf_t *out) {
     free(strs);
 }
 
-static void print_extended(const promql_expr_t *vs, vg_buf_t *out) {
-    if (vs->u.vector.anchored)
-        vg_buf_puts(out, " anchored");
-    else if (vs->u.vector.smoothed)
-        vg_buf_puts(out, " smoothed");
-}
 
 static void print_matching(const promql_vector_matching_t *vm, vg_buf_t *out) {
     if (!vm) return;
@@ -287,37 +375,32 @@ static void print_matching(const promql_vector_matching_t *vm, vg_buf_t *out) {
     }
 }
 
-static void print_expr(const promql_expr_t *e, vg_buf_t *out, bool pow_lhs) {
+static void print_expr(const promql_expr_t *e, vg_buf_t *out, bool pow_lhs, bool op_follows) {
     switch (e->kind) {
     case PROMQL_NUMBER: print_number(e, out, pow_lhs); break;
     case PROMQL_STRING: promql_quote(e->u.string.s, e->u.string.len, out); break;
     case PROMQL_VECTOR:
         print_selector_body(e, out);
-        print_at(&e->u.vector.mod, out);
-        print_extended(e, out);
-        print_offset(&e->u.vector.mod, out);
+        print_modifiers(&e->u.vector.mod, e, false, op_follows, out);
         break;
     case PROMQL_MATRIX: {
         const promql_expr_t *vs = e->u.matrix.vector;
         if (vs->kind == PROMQL_VECTOR)
             print_selector_body(vs, out);
         else
-            print_expr(vs, out, false);
+            print_expr(vs, out, false, false);
         vg_buf_putc(out, '[');
         if (e->u.matrix.range_expr)
             print_duration_expr(e->u.matrix.range_expr, out);
         else
             promql_format_duration(e->u.matrix.range_ms, out);
         vg_buf_putc(out, ']');
-        if (vs->kind == PROMQL_VECTOR) {
-            print_extended(vs, out);
-            print_at(&vs->u.vector.mod, out);
-            print_offset(&vs->u.vector.mod, out);
-        }
+        if (vs->kind == PROMQL_VECTOR)
+            print_modifiers(&vs->u.vector.mod, vs, true, op_follows, out);
         break;
     }
     case PROMQL_SUBQUERY:
-        print_expr(e->u.subquery.expr, out, false);
+        print_expr(e->u.subquery.expr, out, false, false);
         vg_buf_putc(out, '[');
         if (e->u.subquery.range_expr)
             print_duration_expr(e->u.subquery.range_expr, out);
@@ -329,26 +412,26 @@ static void print_expr(const promql_expr_t *e, vg_buf_t *out, bool pow_lhs) {
         else if (e->u.subquery.step_expr)
             print_duration_expr(e->u.subquery.step_expr, out);
         vg_buf_putc(out, ']');
-        print_at(&e->u.subquery.mod, out);
-        print_offset(&e->u.subquery.mod, out);
+        print_modifiers(&e->u.subquery.mod, NULL, true, op_follows, out);
         break;
     case PROMQL_PAREN:
         vg_buf_putc(out, '(');
-        print_expr(e->u.paren.expr, out, false);
+        print_expr(e->u.paren.expr, out, false, false);
         vg_buf_putc(out, ')');
         break;
     case PROMQL_UNARY:
         vg_buf_puts(out, promql_op_str(e->u.unary.op));
-        print_expr(e->u.unary.expr, out, false);
+        print_expr(e->u.unary.expr, out, false, op_follows);
         break;
     case PROMQL_BINARY:
-        print_expr(e->u.binary.lhs, out, e->u.binary.op == PROMQL_OP_POW);
+        print_expr(e->u.binary.lhs, out, e->u.binary.op == PROMQL_OP_POW,
+                   duration_op(e->u.binary.op));
         vg_buf_putc(out, ' ');
         vg_buf_puts(out, promql_op_str(e->u.binary.op));
         if (e->u.binary.return_bool) vg_buf_puts(out, " bool");
         print_matching(e->u.binary.matching, out);
         vg_buf_putc(out, ' ');
-        print_expr(e->u.binary.rhs, out, false);
+        print_expr(e->u.binary.rhs, out, false, op_follows);
         break;
     case PROMQL_AGGREGATE:
         vg_buf_puts(out, promql_agg_op_str(e->u.aggregate.op));
@@ -363,10 +446,10 @@ static void print_expr(const promql_expr_t *e, vg_buf_t *out, bool pow_lhs) {
         }
         vg_buf_putc(out, '(');
         if (e->u.aggregate.param) {
-            print_expr(e->u.aggregate.param, out, false);
+            print_expr(e->u.aggregate.param, out, false, false);
             vg_buf_puts(out, ", ");
         }
-        print_expr(e->u.aggregate.expr, out, false);
+        print_expr(e->u.aggregate.expr, out, false, false);
         vg_buf_putc(out, ')');
         break;
     case PROMQL_CALL:
@@ -374,7 +457,7 @@ static void print_expr(const promql_expr_t *e, vg_buf_t *out, bool pow_lhs) {
         vg_buf_putc(out, '(');
         for (size_t i = 0; i < e->u.call.n_args; i++) {
             if (i) vg_buf_puts(out, ", ");
-            print_expr(e->u.call.args[i], out, false);
+            print_expr(e->u.call.args[i], out, false, false);
         }
         vg_buf_putc(out, ')');
         break;
@@ -382,7 +465,7 @@ static void print_expr(const promql_expr_t *e, vg_buf_t *out, bool pow_lhs) {
     }
 }
 
-void promql_print(const promql_expr_t *e, vg_buf_t *out) { print_expr(e, out, false); }
+void promql_print(const promql_expr_t *e, vg_buf_t *out) { print_expr(e, out, false, false); }
 
 char *promql_format(const promql_expr_t *e) {
     vg_buf_t b = VG_BUF_INIT;

@@ -218,6 +218,113 @@ static void test_errors_more(void **state) {
     }
 }
 
+/* After "offset" Prometheus's grammar reads one operand (a number,
+ * step(), range(), min_of/max_of or a parenthesised duration, with at
+ * most one sign) and leaves operators after it to the outer expression,
+ * unless the duration starts with "(" or with two signs: then it reads a
+ * whole duration expression. Its printer writes the expression as it is,
+ * which for a tree from the two-sign form ("offset ++17^1") reads back as
+ * (foo offset 17) ^ 1; vigil prints the signs it needs. */
+static void test_offset_durations(void **state) {
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } t[] = {
+        /* one operand: operators belong to the outer expression */
+        {"foo offset 17 ^ 1", "foo offset 17s ^ 1"},
+        {"foo offset -1^1", "foo offset -1s ^ 1"},
+        {"foo offset -2 * 3", "foo offset -2s * 3"},
+        {"foo offset step() + 1", "foo offset step() + 1"},
+        {"foo offset +step() + 1", "foo offset step() + 1"},
+        {"foo offset -step() ^ 2", "foo offset -step() ^ 2"},
+        {"foo offset -(1h) * 2", "foo offset -(1h) * 2"},
+        {"foo offset -min_of(1m, 2m) + 1", "foo offset -min_of(1m, 2m) + 1"},
+        {"foo offset +(5)", "foo offset (5)"},
+        {"foo offset -(1 ^ 2)", "foo offset -(1 ^ 2)"},
+        /* "(" first: a whole duration expression */
+        {"foo offset (1h) * 2 + 1m", "foo offset (1h) * 2 + 1m"},
+        {"foo offset (1h) ^ 2", "foo offset (1h) ^ 2"},
+        /* two or more signs: a whole duration expression too */
+        {"+++++++f offset++++0x11^001", "+++++++f offset ++17 ^ 1"},
+        {"+++++++f offset+++++++0++++++++0x1f", "+++++++f offset ++0 + 31"},
+        {"foo offset --2 * 3", "foo offset ++2 * 3"},
+        {"foo offset - -5m + 1m", "foo offset ++5m + 1m"},
+        {"foo offset +-2*3", "foo offset +-2 * 3"},
+        {"foo offset ++-2^3", "foo offset +-2 ^ 3"},
+        {"foo offset --2^3", "foo offset --2 ^ 3"},
+        {"foo offset ++step()+1", "foo offset ++step() + 1"},
+        {"foo offset +-step()^2", "foo offset +-step() ^ 2"},
+        {"foo offset +-(1h)*2", "foo offset +-(1h) * 2"},
+        {"foo offset ++(1h)*2", "foo offset (1h) * 2"},
+        {"foo offset ++min_of(1m, 2m)", "foo offset min_of(1m, 2m)"},
+        {"foo offset --5m", "foo offset 5m"},
+        {"foo[5m] offset ++1m * 2 @ 100", "foo[5m] @ 100.000 offset ++1m * 2"},
+        {"foo[5m:++1m*2] offset --1m-1m", "foo[5m:1m * 2] offset ++1m - 1m"},
+        /* when an operator follows, an offset that would read on is
+         * printed before @, anchored or smoothed, as the query had it, or
+         * if parenthesised as "+(…)" */
+        {"f offset ++17^0 @ 1 + 1", "f offset ++17 ^ 0 @ 1.000 + 1"},
+        {"f offset (1h) @ 1 * 2", "f @ 1.000 offset +(1h) * 2"},
+        {"a + -f offset (1h) @ 1 - 5", "a + -f @ 1.000 offset +(1h) - 5"},
+        {"foo offset +(min_of(step(), 2)-0)+8000", "foo offset +(min_of(step(), 2) - 0) + 8000"},
+        {"foo offset +(1h) / 2", "foo offset +(1h) / 2"},
+        {"f offset ++1m smoothed ^ 2", "f smoothed offset 1m ^ 2"},
+        {"f offset (1h) @ 1", "f @ 1.000 offset (1h)"},
+        {"f offset (1h) @ 1 > 5", "f @ 1.000 offset (1h) > 5"},
+        {"f offset -(1h) @ 1 + 5", "f @ 1.000 offset -(1h) + 5"},
+        {"(f offset (1h)) + 5", "(f offset (1h)) + 5"},
+        /* ranges and steps take a whole duration expression as they are */
+        {"foo[++17^1]", "foo[17 ^ 1]"},
+        {"foo[1m:-(-5)+step()^2]", "foo[1m:-(-5) + step() ^ 2]"},
+        /* @ takes a number with at most one sign */
+        {"foo @ 17 ^ 1", "foo @ 17.000 ^ 1"},
+        {"foo @ -17 ^ 1", "foo @ -17.000 ^ 1"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        expect_print(t[i].in, t[i].out, &all_on);
+
+    /* the trees: "offset 17 ^ 1" is a power of the selector, "offset ++17
+     * ^ 1" an offset of 17 ^ 1 under the unary pluses */
+    promql_ast_t *a;
+    vg_err_t err;
+    const char *q = "foo offset 17 ^ 1";
+    assert_int_equal(promql_parse(q, strlen(q), &all_on, &a, NULL, &err), 0);
+    assert_int_equal(a->root->kind, PROMQL_BINARY);
+    assert_int_equal(a->root->u.binary.op, PROMQL_OP_POW);
+    assert_int_equal(a->root->u.binary.lhs->u.vector.mod.offset_ms, 17000);
+    promql_ast_free(a);
+    q = "+++++++f offset++++0x11^001";
+    assert_int_equal(promql_parse(q, strlen(q), &all_on, &a, NULL, &err), 0);
+    const promql_expr_t *e = a->root;
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(e->kind, PROMQL_UNARY);
+        e = e->u.unary.expr;
+    }
+    assert_int_equal(e->kind, PROMQL_VECTOR);
+    const promql_expr_t *d = e->u.vector.mod.offset_expr;
+    assert_non_null(d);
+    assert_int_equal(d->u.duration.op, PROMQL_OP_POW);
+    assert_false(d->u.duration.wrapped);
+    assert_true(d->u.duration.lhs->u.number.value == 17);
+    assert_true(d->u.duration.rhs->u.number.value == 1);
+    promql_ast_free(a);
+
+    /* with the feature off, the operators after two signs are duration
+     * arithmetic, refused as Prometheus does */
+    static const promql_parse_opts_t off = {0};
+    expect_error("+++++++f offset++++0x11^001",
+                 "1:20: parse error: experimental duration expression is not enabled", &off);
+    expect_error("foo offset --2 * 3",
+                 "1:12: parse error: experimental duration expression is not enabled", &off);
+    expect_print("foo offset --5m", "foo offset 5m", &off);
+    /* a selector cannot follow inside the duration (as in Prometheus) */
+    expect_error("foo offset ++1m * 2 + bar",
+                 "1:23: parse error: unexpected identifier \"bar\" in offset, expected number, "
+                 "duration, step(), or range()",
+                 &all_on);
+    expect_print("foo offset 17 ^ 1", "foo offset 17s ^ 1", &off);
+}
+
 static void test_limits(void **state) {
     (void)state;
     promql_ast_t *a;
@@ -511,6 +618,7 @@ int main(void) {
         cmocka_unit_test(test_upstream_print),
         cmocka_unit_test(test_print_more),
         cmocka_unit_test(test_errors_more),
+        cmocka_unit_test(test_offset_durations),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_tree),
         cmocka_unit_test(test_conformance_queries),
