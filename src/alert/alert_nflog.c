@@ -251,8 +251,8 @@ void alert_nflog_entry_free(alert_nflog_entry_t *e) {
     memset(e, 0, sizeof *e);
 }
 
-#define NFLOG_INSERT_SQL                                                                   \
-    "INSERT OR REPLACE INTO nflog (receiver_key, group_key, timestamp, expires_at, firing, " \
+#define NFLOG_INSERT_SQL                                                                           \
+    "INSERT OR REPLACE INTO nflog (receiver_key, group_key, timestamp, expires_at, firing, "       \
     "resolved) VALUES (?, ?, ?, ?, ?, ?)"
 
 /* Runs the prepared insert for one request (db->mu held). */
@@ -279,8 +279,8 @@ static void write_batch(alert_db_t *db, nfl_req_t *batch, size_t n_write) {
         return;
     }
     if (n_write > 1) {
-        bool ok = alert_db_exec_locked(db, "BEGIN IMMEDIATE", "logging a notification", NULL) ==
-                  VG_OK;
+        bool ok =
+            alert_db_exec_locked(db, "BEGIN IMMEDIATE", "logging a notification", NULL) == VG_OK;
         for (nfl_req_t *r = batch; ok && r; r = r->next)
             if (!r->skip) ok = insert_one(st, r);
         if (ok) ok = alert_db_exec_locked(db, "COMMIT", "logging a notification", NULL) == VG_OK;

@@ -290,8 +290,8 @@ static void print_modifiers(const promql_modifiers_t *m, const promql_expr_t *vs
                             bool op_follows, vg_buf_t *out) {
     vg_buf_t off = VG_BUF_INIT;
     bool reads_on = print_offset(m, op_follows, &off);
-    bool others = m->at != PROMQL_AT_NONE ||
-                  (vs && (vs->u.vector.anchored || vs->u.vector.smoothed));
+    bool others =
+        m->at != PROMQL_AT_NONE || (vs && (vs->u.vector.anchored || vs->u.vector.smoothed));
     bool first = reads_on && op_follows && others;
     if (first) vg_buf_append(out, off.data, off.len);
     if (range && vs) print_extended(vs, out);
@@ -342,7 +342,6 @@ static void print_selector_body(const promql_expr_t *e, vg_buf_t *out) {
     }
     free(strs);
 }
-
 
 static void print_matching(const promql_vector_matching_t *vm, vg_buf_t *out) {
     if (!vm) return;
