@@ -18,12 +18,6 @@
 #define NS_PER_MS INT64_C(1000000)
 #define DEFAULT_RETENTION_MS (INT64_C(120) * 3600 * 1000)
 
-static int64_t wall_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ------------------------------------------ alerts over a clean restart */
 
 static void put_time_json(vg_buf_t *b, int64_t ns) {
@@ -188,7 +182,7 @@ alert_manager_t *alert_manager_new(const alert_manager_opts_t *opts, vg_err_t *e
     m->external_url = vg_strdup(opts->external_url ? opts->external_url : "");
     m->opts.storage_dir = m->storage_dir;
     m->opts.external_url = m->external_url;
-    m->start_ns = wall_ns();
+    m->start_ns = vg_time_now_ns();
     m->next_gc_ns = m->start_ns + ALERT_GC_INTERVAL_NS;
     m->db = db;
     m->silences = sil;
@@ -254,7 +248,7 @@ int alert_manager_apply(alert_manager_t *m, alert_config_t *cfg, vg_err_t *err) 
     m->snap = snap;
     m->cfg = cfg;
     inhibit_rebuild(m);
-    alert_dispatch_rebuild(m, wall_ns());
+    alert_dispatch_rebuild(m, vg_time_now_ns());
     pthread_mutex_unlock(&m->lock);
     /* A worker flushing under the old one holds its own reference. */
     alert_snapshot_unref(old);
@@ -513,7 +507,7 @@ void alert_views_free(alert_views_t *v) {
 /* ---------------------------------------------------------------- metrics */
 
 void alert_manager_write_metrics(alert_manager_t *m, expfmt_writer_t *w) {
-    int64_t now = wall_ns();
+    int64_t now = vg_time_now_ns();
     size_t active = 0, suppressed = 0, groups;
     /* The alerts are taken in one short hold of the lock and checked
      * outside it (inhibition in chunks), so a scrape of /metrics never

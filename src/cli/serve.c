@@ -230,9 +230,7 @@ static void root_local_alerts(void *ud, const rules_outgoing_alert_t *alerts, si
                                 .ends_at_ns = alerts[i].ends_at_ns,
                                 .generator_url = alerts[i].generator_url};
     vg_err_t err = {0};
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    if (alert_manager_put(am, in, n, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, &err) != VG_OK)
+    if (alert_manager_put(am, in, n, vg_time_now_ns(), &err) != VG_OK)
         vg_log_warn("Alerts from rules rejected", "err", err.msg, NULL);
     free(in);
 }

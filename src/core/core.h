@@ -128,6 +128,8 @@ size_t vg_format_float_as(double v, char fmt, char *out, size_t out_len);
 /* Wall clock in seconds and in milliseconds since the Unix epoch. */
 double vg_time_now(void);
 int64_t vg_time_now_ms(void);
+/* Wall-clock nanoseconds since the epoch (Go's time.Now().UnixNano()). */
+int64_t vg_time_now_ns(void);
 /* Monotonic clock in seconds, for measuring durations. */
 double vg_time_mono(void);
 

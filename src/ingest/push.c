@@ -1426,12 +1426,6 @@ static pg_group_t *group_new(const ingest_push_key_t *k) {
 static int persist(ingest_push_t *p, vg_err_t *err);
 static char *state_encode(ingest_push_t *p);
 
-static int64_t wall_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The tsdb time of a change: the push time in ms, but always after the
  * previous change so two pushes in one millisecond do not collide. */
 static int64_t change_time(ingest_push_t *p, int64_t now_ns) {
@@ -1503,7 +1497,7 @@ int ingest_push_handle(ingest_push_t *p, tsdb_t *db, ingest_push_method_t method
     ingest_push_key_t key;
     int rc = ingest_push_key_parse(path, &key, err);
     if (rc != VG_OK) return rc;
-    if (!now_ns) now_ns = wall_ns();
+    if (!now_ns) now_ns = vg_time_now_ns();
 
     if (method == INGEST_PUSH_DELETE) {
         pthread_mutex_lock(&p->lock);
@@ -2217,7 +2211,7 @@ int ingest_push_wipe(ingest_push_t *p, tsdb_t *db, vg_err_t *err) {
     int rc = VG_OK;
     while (p->n_groups && rc == VG_OK) {
         pg_group_t *g = p->groups[p->n_groups - 1];
-        rc = append_change(db, g, NULL, change_time(p, wall_ns()), err);
+        rc = append_change(db, g, NULL, change_time(p, vg_time_now_ns()), err);
         if (rc == VG_OK) {
             p->n_groups--;
             group_free(g);

@@ -548,7 +548,7 @@ static void set_result(rules_group_t *g, rules_rule_t *r, rules_health_t h, cons
 }
 
 static void eval_rule(rules_group_t *g, rules_rule_t *r, int64_t ts) {
-    int64_t start = rules_now_ns();
+    int64_t start = vg_time_now_ns();
     double mono = vg_time_mono();
     sample_vec_t vec = {0};
     vg_err_t err = {0};

@@ -39,7 +39,7 @@ struct rules_manager {
 static bool sleep_until(rules_group_t *g, int64_t target) {
     pthread_mutex_lock(&g->run_lock);
     while (!atomic_load(&g->stop)) {
-        int64_t now = rules_now_ns();
+        int64_t now = vg_time_now_ns();
         if (now >= target) break;
         struct timespec ts = {.tv_sec = (time_t)(target / NS_PER_S),
                               .tv_nsec = (long)(target % NS_PER_S)};
@@ -51,7 +51,7 @@ static bool sleep_until(rules_group_t *g, int64_t target) {
 }
 
 static void iterate(rules_group_t *g, int64_t ts) {
-    int64_t start = rules_now_ns();
+    int64_t start = vg_time_now_ns();
     double mono = vg_time_mono();
     rules_group_eval(g, ts);
     pthread_mutex_lock(&g->lock);
@@ -64,7 +64,7 @@ static void iterate(rules_group_t *g, int64_t ts) {
 /* The next scheduled time after ts, skipping missed ones as Prometheus's
  * ticker loop does. */
 static int64_t next_slot(int64_t ts, int64_t interval) {
-    int64_t missed = (rules_now_ns() - ts) / interval - 1;
+    int64_t missed = (vg_time_now_ns() - ts) / interval - 1;
     if (missed < 0) missed = 0;
     return ts + (missed + 1) * interval;
 }
@@ -72,7 +72,7 @@ static int64_t next_slot(int64_t ts, int64_t interval) {
 static void *group_thread(void *arg) {
     rules_group_t *g = arg;
     int64_t interval = g->interval_ms * NS_PER_MS;
-    int64_t ts = rules_group_eval_timestamp(g, rules_now_ns()) + interval;
+    int64_t ts = rules_group_eval_timestamp(g, vg_time_now_ns()) + interval;
     if (!sleep_until(g, ts)) goto stopped;
     iterate(g, ts);
     if (g->should_restore) {
@@ -81,7 +81,7 @@ static void *group_thread(void *arg) {
         if (!sleep_until(g, ts + interval)) goto stopped;
         ts = next_slot(ts, interval);
         iterate(g, ts);
-        rules_group_restore(g, rules_now_ns());
+        rules_group_restore(g, vg_time_now_ns());
     }
     for (;;) {
         if (!sleep_until(g, ts + interval)) break;
@@ -90,7 +90,7 @@ static void *group_thread(void *arg) {
     }
 stopped:
     if (g->mark_stale) {
-        int64_t now = rules_now_ns();
+        int64_t now = vg_time_now_ns();
         pthread_mutex_lock(&g->lock);
         for (size_t i = 0; i < g->n_rules; i++) {
             rules_series_set_t *s = &g->rules[i].prev;
@@ -108,7 +108,7 @@ stopped:
          * series first; a manager that shuts down writes nothing. */
         int64_t until = now + 2 * interval;
         pthread_mutex_lock(&g->run_lock);
-        while (!atomic_load(g->manager_done) && rules_now_ns() < until) {
+        while (!atomic_load(g->manager_done) && vg_time_now_ns() < until) {
             struct timespec t = {.tv_sec = (time_t)(until / NS_PER_S),
                                  .tv_nsec = (long)(until % NS_PER_S)};
             pthread_cond_timedwait(&g->run_cond, &g->run_lock, &t);

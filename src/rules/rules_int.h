@@ -199,10 +199,6 @@ char *rules_template_expand(const rules_rule_t *r, const char *text, size_t text
 int rules_template_check(const char *alert_name, const char *text, vg_err_t *err);
 
 /* Small time and number helpers (util.c). */
-int64_t rules_now_ns(void);
-/* Go's time.Time JSON/RFC 3339 with nanoseconds, trailing zeros trimmed;
- * "0001-01-01T00:00:00Z" for 0. out: 48 bytes. */
-void rules_time_format(int64_t ns, char *out);
 /* strconv.FormatFloat(v, 'e' or 'E', -1, 64). out: VG_FLOAT_MAX_LEN. */
 void rules_format_float_exp(double v, char upper, char *out);
 double rules_stale_nan(void);

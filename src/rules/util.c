@@ -25,36 +25,8 @@ const char *rules_health_name(rules_health_t h) {
     }
 }
 
-int64_t rules_now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-void rules_time_format(int64_t ns, char *out) {
-    if (ns == 0) {
-        strcpy(out, "0001-01-01T00:00:00Z");
-        return;
-    }
-    int64_t sec = ns / 1000000000, frac = ns % 1000000000;
-    if (frac < 0) {
-        frac += 1000000000;
-        sec--;
-    }
-    time_t t = (time_t)sec;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (frac) {
-        n += (size_t)snprintf(out + n, 16, ".%09lld", (long long)frac);
-        while (out[n - 1] == '0')
-            n--;
-    }
-    out[n++] = 'Z';
-    out[n] = '\0';
-}
-
-void rules_format_time(int64_t ns, char *out) { rules_time_format(ns, out); }
+/* The rules' "never" is 0; Go prints its zero time for it. */
+void rules_format_time(int64_t ns, char *out) { vg_time_format_go(ns ? ns : VG_TIME_GO_ZERO, out); }
 
 void rules_format_float_exp(double v, char upper, char *out) {
     if (isnan(v)) {
