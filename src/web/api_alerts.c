@@ -8,19 +8,12 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "alert/alert.h"
 #include "labels/labels.h"
 
 #define NS_PER_MS INT64_C(1000000)
-
-static int64_t wall_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* The Alertmanager, or NULL after answering 404 as a server without one. */
 static alert_manager_t *am_or_reply(web_request_t *req, web_response_t *res) {
@@ -39,14 +32,6 @@ static void jdatetime(vg_buf_t *b, int64_t ns) {
     int64_t ms = ns / NS_PER_MS - (ns % NS_PER_MS < 0);
     vg_time_format_rfc3339(ms, t);
     vg_buf_printf(b, "\"%s\"", t);
-}
-
-/* A JSON string payload (go-swagger's error answers). */
-static void reply_json_string(web_response_t *res, int status, const char *msg) {
-    res->status = status;
-    res->content_type = "application/json";
-    web_json_cstr(&res->body, msg);
-    vg_buf_putc(&res->body, '\n');
 }
 
 static void reply_json(web_response_t *res, vg_buf_t *body) {
@@ -113,13 +98,8 @@ static bool bool_param(web_request_t *req, const char *name, bool def, bool *out
         return true;
     }
     vg_buf_t m = VG_BUF_INIT;
-    vg_buf_printf(&m, "{\"code\":400,\"message\":\"%s in query must be of type boolean: \\\"",
-                  name);
-    vg_buf_put_json_escaped(&m, v, strlen(v));
-    vg_buf_puts(&m, "\\\"\"}");
-    res->status = 400;
-    res->content_type = "application/json";
-    vg_buf_append(&res->body, m.data, m.len);
+    vg_buf_printf(&m, "%s in query must be of type boolean: \"%s\"", name, v);
+    web_reply_swagger_error(res, 400, 400, m.data);
     vg_buf_free(&m);
     return false;
 }
@@ -145,7 +125,7 @@ static bool filter_load(web_request_t *req, web_response_t *res, alert_filter_t 
         vg_err_t err = {0};
         alert_matcher_set_t *s = alert_matcher_set_parse(vals[i], strlen(vals[i]), &err);
         if (!s) {
-            reply_json_string(res, 400, err.msg);
+            web_reply_json_string(res, 400, err.msg);
             filter_free(f);
             return false;
         }
@@ -155,7 +135,7 @@ static bool filter_load(web_request_t *req, web_response_t *res, alert_filter_t 
     if (recv && *recv) {
         vg_err_t err = {0};
         if (labels_regex_new(recv, strlen(recv), &f->receiver, &err) != VG_OK) {
-            reply_json_string(res, 400, err.msg);
+            web_reply_json_string(res, 400, err.msg);
             filter_free(f);
             return false;
         }
@@ -195,7 +175,7 @@ static void handle_get_alerts(web_request_t *req, web_response_t *res) {
     alert_filter_t f;
     if (!filter_load(req, res, &f)) return;
     alert_views_t v;
-    alert_manager_list_alerts(m, wall_ns(), &v);
+    alert_manager_list_alerts(m, vg_time_now_ns(), &v);
     vg_buf_t b = VG_BUF_INIT;
     vg_buf_putc(&b, '[');
     bool first = true;
@@ -218,7 +198,7 @@ static void handle_get_groups(web_request_t *req, web_response_t *res) {
     alert_filter_t f;
     if (!filter_load(req, res, &f)) return;
     alert_views_t v;
-    alert_manager_list_groups(m, wall_ns(), &v);
+    alert_manager_list_groups(m, vg_time_now_ns(), &v);
     vg_buf_t b = VG_BUF_INIT;
     vg_buf_putc(&b, '[');
     bool first_group = true;
@@ -304,39 +284,14 @@ static int json_time(json_t *o, const char *what, int64_t *out, vg_buf_t *msg) {
 static void handle_post_alerts(web_request_t *req, web_response_t *res) {
     alert_manager_t *m = am_or_reply(req, res);
     if (!m) return;
-    /* go-swagger takes JSON only. */
-    const char *ct = web_header(req, "Content-Type");
-    size_t ctl = ct ? strcspn(ct, ";") : 0;
-    while (ctl && ct[ctl - 1] == ' ')
-        ctl--;
-    if (!ct || ctl != 16 || strncasecmp(ct, "application/json", 16) != 0) {
-        vg_buf_t b = VG_BUF_INIT;
-        vg_buf_puts(&b, "{\"code\":415,\"message\":");
-        vg_buf_t msg = VG_BUF_INIT;
-        vg_buf_printf(&msg, "unsupported media type \"%.*s\", only [application/json] are allowed",
-                      (int)ctl, ct ? ct : "");
-        web_json_string(&b, msg.data, msg.len);
-        vg_buf_putc(&b, '}');
-        res->status = 415;
-        res->content_type = "application/json";
-        vg_buf_append(&res->body, b.data, b.len);
-        vg_buf_free(&b);
-        vg_buf_free(&msg);
-        return;
-    }
+    if (!web_swagger_json_or_reply(req, res)) return;
     json_error_t jerr;
     json_t *root = json_loadb(req->body ? req->body : "", req->body_len, 0, &jerr);
     if (!root || !json_is_array(root)) {
         vg_buf_t msg = VG_BUF_INIT;
-        vg_buf_printf(&msg, "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, "
-                            "because ");
-        vg_buf_put_json_escaped(&msg,
-                                root ? "json: cannot unmarshal into a list of alerts" : jerr.text,
-                                root ? 44 : strlen(jerr.text));
-        vg_buf_puts(&msg, "\"}");
-        res->status = 400;
-        res->content_type = "application/json";
-        vg_buf_append(&res->body, msg.data, msg.len);
+        vg_buf_printf(&msg, "parsing alerts body from \"\" failed, because %s",
+                      root ? "json: cannot unmarshal into a list of alerts" : jerr.text);
+        web_reply_swagger_error(res, 400, 400, msg.data);
         vg_buf_free(&msg);
         json_decref(root);
         return;
@@ -377,18 +332,11 @@ static void handle_post_alerts(web_request_t *req, web_response_t *res) {
     }
     if (msg.len) {
         /* A malformed body stores nothing, as go-swagger's validation. */
-        vg_buf_t b = VG_BUF_INIT;
-        vg_buf_puts(&b, "{\"code\":422,\"message\":");
-        web_json_string(&b, msg.data, msg.len);
-        vg_buf_putc(&b, '}');
-        res->status = 422;
-        res->content_type = "application/json";
-        vg_buf_append(&res->body, b.data, b.len);
-        vg_buf_free(&b);
+        web_reply_swagger_error(res, 422, 422, msg.data);
     } else {
         vg_err_t err = {0};
-        if (alert_manager_put(m, in, k, wall_ns(), &err) != VG_OK)
-            reply_json_string(res, 400, err.msg);
+        if (alert_manager_put(m, in, k, vg_time_now_ns(), &err) != VG_OK)
+            web_reply_json_string(res, 400, err.msg);
         else
             res->status = 200;
     }

@@ -23,48 +23,10 @@ static void json_body_end(web_response_t *res, int status) {
     res->content_type = "application/json";
 }
 
-/* A payload that is a JSON string ("silence not found"). */
-static void reply_string(web_response_t *res, int status, const char *msg) {
-    vg_buf_reset(&res->body);
-    web_json_cstr(&res->body, msg);
-    json_body_end(res, status);
-}
-
-/* go-openapi's error body: {"code":602,"message":"..."} (no newline). */
-static void reply_api_error(web_response_t *res, int status, int code, const char *msg) {
-    vg_buf_reset(&res->body);
-    vg_buf_printf(&res->body, "{\"code\":%d,\"message\":", code);
-    web_json_cstr(&res->body, msg);
-    vg_buf_putc(&res->body, '}');
-    res->status = status;
-    res->content_type = "application/json";
-}
-
 static void reply_empty(web_response_t *res, int status) {
     vg_buf_reset(&res->body);
     res->status = status;
     res->content_type = NULL;
-}
-
-/* strconv.Quote for the short values messages quote. */
-static void go_quote(vg_buf_t *b, const char *s, size_t n) {
-    vg_buf_putc(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            vg_buf_putc(b, '\\'), vg_buf_putc(b, (char)c);
-        else if (c == '\n')
-            vg_buf_puts(b, "\\n");
-        else if (c == '\t')
-            vg_buf_puts(b, "\\t");
-        else if (c == '\r')
-            vg_buf_puts(b, "\\r");
-        else if (c < 0x20 || c == 0x7f)
-            vg_buf_printf(b, "\\x%02x", c);
-        else
-            vg_buf_putc(b, (char)c);
-    }
-    vg_buf_putc(b, '"');
 }
 
 /* Answers as a Prometheus without an Alertmanager does: unknown path. */
@@ -208,7 +170,7 @@ static bool parse_sortable(const char *s, size_t n, int64_t *out, int32_t *off, 
     civil_t c = {0};
     size_t i = 0;
     vg_buf_t q = VG_BUF_INIT;
-    go_quote(&q, s, n);
+    labels_quote(&q, s, n);
     for (size_t e = 0; e < sizeof elems / sizeof elems[0]; e++) {
         size_t pl = strlen(elems[e].prefix);
         bool prefix_ok;
@@ -224,7 +186,7 @@ static bool parse_sortable(const char *s, size_t n, int64_t *out, int32_t *off, 
         }
         if (!prefix_ok) {
             vg_buf_printf(msg, "parsing time %s as \"2006-01-02 15:04:05\": cannot parse ", q.data);
-            go_quote(msg, s + i, n - i);
+            labels_quote(msg, s + i, n - i);
             vg_buf_printf(msg, " as \"%s\"", elems[e].prefix);
             vg_buf_free(&q);
             return false;
@@ -297,7 +259,7 @@ static bool parse_sortable(const char *s, size_t n, int64_t *out, int32_t *off, 
         }
         if (bad) {
             vg_buf_printf(msg, "parsing time %s as \"2006-01-02 15:04:05\": cannot parse ", q.data);
-            go_quote(msg, s + hold, n - hold);
+            labels_quote(msg, s + hold, n - hold);
             vg_buf_printf(msg, " as \"%s\"", elems[e].std);
             vg_buf_free(&q);
             return false;
@@ -305,7 +267,7 @@ static bool parse_sortable(const char *s, size_t n, int64_t *out, int32_t *off, 
     }
     if (i < n) {
         vg_buf_printf(msg, "parsing time %s: extra text: ", q.data);
-        go_quote(msg, s + i, n - i);
+        labels_quote(msg, s + i, n - i);
         vg_buf_free(&q);
         return false;
     }
@@ -426,14 +388,14 @@ static void get_silences(web_request_t *req, web_response_t *res, alert_silences
         if (!classic_matcher_shape(filters[i])) {
             vg_buf_t m = VG_BUF_INIT;
             vg_buf_printf(&m, "bad matcher format: %s", filters[i]);
-            reply_string(res, 400, m.data);
+            web_reply_json_string(res, 400, m.data);
             vg_buf_free(&m);
             ok = false;
             break;
         }
         sets[i] = alert_matcher_set_parse(filters[i], strlen(filters[i]), &err);
         if (!sets[i]) {
-            reply_string(res, 400, err.msg);
+            web_reply_json_string(res, 400, err.msg);
             ok = false;
             break;
         }
@@ -846,31 +808,9 @@ static bool is_blank(const char *s, size_t n) {
 }
 
 static void post_silences(web_request_t *req, web_response_t *res, alert_silences_t *s) {
-    /* go-openapi's consumer check on the media type. */
-    const char *ct = web_header(req, "Content-Type");
-    char media[128] = "application/octet-stream";
-    if (ct && *ct) {
-        size_t n = strcspn(ct, ";");
-        while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-            n--;
-        while (n && (*ct == ' ' || *ct == '\t'))
-            ct++, n--;
-        if (n >= sizeof media) n = sizeof media - 1;
-        for (size_t i = 0; i < n; i++)
-            media[i] = (char)((ct[i] >= 'A' && ct[i] <= 'Z') ? ct[i] + 32 : ct[i]);
-        media[n] = '\0';
-    }
-    if (strcmp(media, "application/json") != 0) {
-        vg_buf_t m = VG_BUF_INIT;
-        vg_buf_puts(&m, "unsupported media type ");
-        go_quote(&m, media, strlen(media));
-        vg_buf_puts(&m, ", only [application/json] are allowed");
-        reply_api_error(res, 415, 415, m.data);
-        vg_buf_free(&m);
-        return;
-    }
+    if (!web_swagger_json_or_reply(req, res)) return;
     if (is_blank(req->body, req->body_len)) {
-        reply_api_error(res, 422, 602, "silence in body is required");
+        web_reply_swagger_error(res, 422, 602, "silence in body is required");
         return;
     }
     postable_t p = {0};
@@ -889,7 +829,7 @@ static void post_silences(web_request_t *req, web_response_t *res, alert_silence
     if (msg.len) {
         vg_buf_t m = VG_BUF_INIT;
         vg_buf_printf(&m, "parsing silence body from \"\" failed, because %s", msg.data);
-        reply_api_error(res, 400, 400, m.data);
+        web_reply_swagger_error(res, 400, 400, m.data);
         vg_buf_free(&m);
         goto out;
     }
@@ -897,23 +837,23 @@ static void post_silences(web_request_t *req, web_response_t *res, alert_silence
      * startsAt; the first failure is the answer. */
     char vmsg[128];
     if (!p.comment) {
-        reply_api_error(res, 422, 602, "comment in body is required");
+        web_reply_swagger_error(res, 422, 602, "comment in body is required");
         goto out;
     }
     if (!p.created_by) {
-        reply_api_error(res, 422, 602, "createdBy in body is required");
+        web_reply_swagger_error(res, 422, 602, "createdBy in body is required");
         goto out;
     }
     if (!p.has_ends) {
-        reply_api_error(res, 422, 602, "endsAt in body is required");
+        web_reply_swagger_error(res, 422, 602, "endsAt in body is required");
         goto out;
     }
     if (!p.has_matchers) {
-        reply_api_error(res, 422, 602, "matchers in body is required");
+        web_reply_swagger_error(res, 422, 602, "matchers in body is required");
         goto out;
     }
     if (p.n_m == 0) {
-        reply_api_error(res, 422, 612, "matchers in body should have at least 1 items");
+        web_reply_swagger_error(res, 422, 612, "matchers in body should have at least 1 items");
         goto out;
     }
     for (size_t i = 0; i < p.n_m; i++) {
@@ -924,35 +864,36 @@ static void post_silences(web_request_t *req, web_response_t *res, alert_silence
                                                            : NULL;
         if (missing) {
             snprintf(vmsg, sizeof vmsg, "matchers.%zu.%s in body is required", i, missing);
-            reply_api_error(res, 422, 602, vmsg);
+            web_reply_swagger_error(res, 422, 602, vmsg);
             goto out;
         }
     }
     if (!p.has_starts) {
-        reply_api_error(res, 422, 602, "startsAt in body is required");
+        web_reply_swagger_error(res, 422, 602, "startsAt in body is required");
         goto out;
     }
     for (size_t i = 0; i < p.n_m; i++) {
         /* Alertmanager dereferences the null item and the request dies;
          * an error is kinder. */
         if (p.m_null[i]) {
-            reply_string(res, 500, "matcher must not be null");
+            web_reply_json_string(res, 500, "matcher must not be null");
             goto out;
         }
     }
     if (p.starts_ms >= p.ends_ms) {
-        reply_string(res, 400, "Failed to create silence: start time must be before end time");
+        web_reply_json_string(res, 400,
+                              "Failed to create silence: start time must be before end time");
         goto out;
     }
     int64_t now = vg_time_now_ms();
     if (p.ends_ms < now) {
-        reply_string(res, 400, "Failed to create silence: end time can't be in the past");
+        web_reply_json_string(res, 400, "Failed to create silence: end time can't be in the past");
         goto out;
     }
     alert_silence_t in = {0};
     if (p.id) {
         if (strlen(p.id) > ALERT_SILENCE_ID_LEN) {
-            reply_string(res, 404, "silence not found");
+            web_reply_json_string(res, 404, "silence not found");
             goto out;
         }
         memcpy(in.id, p.id, strlen(p.id) + 1);
@@ -969,12 +910,12 @@ static void post_silences(web_request_t *req, web_response_t *res, alert_silence
     char id[ALERT_SILENCE_ID_LEN + 1];
     int rc = alert_silences_set(s, &in, now, id, &err);
     if (rc == VG_ERR_NOTFOUND) {
-        reply_string(res, 404, err.msg);
+        web_reply_json_string(res, 404, err.msg);
     } else if (rc == VG_ERR_INPUT) {
-        reply_string(res, 400, err.msg);
+        web_reply_json_string(res, 400, err.msg);
     } else if (rc != VG_OK) {
         vg_log_error("Failed to create silence", "err", err.msg, NULL);
-        reply_string(res, 500, err.msg);
+        web_reply_json_string(res, 500, err.msg);
     } else {
         vg_buf_reset(&res->body);
         vg_buf_puts(&res->body, "{\"silenceID\":");
@@ -997,7 +938,7 @@ static void handle_silences(web_request_t *req, web_response_t *res) {
     } else {
         char m[128];
         snprintf(m, sizeof m, "method %s is not allowed, but [POST,GET] are", req->method);
-        reply_api_error(res, 405, 405, m);
+        web_reply_swagger_error(res, 405, 405, m);
     }
 }
 
@@ -1029,7 +970,7 @@ static void handle_silence(web_request_t *req, web_response_t *res) {
     if (!idc || n == 0 || memchr(idc, '/', n)) {
         vg_buf_t m = VG_BUF_INIT;
         vg_buf_printf(&m, "path %s was not found", req->path);
-        reply_api_error(res, 404, 404, m.data);
+        web_reply_swagger_error(res, 404, 404, m.data);
         vg_buf_free(&m);
         return;
     }
@@ -1037,14 +978,14 @@ static void handle_silence(web_request_t *req, web_response_t *res) {
     if (!get && strcmp(req->method, "DELETE") != 0) {
         char m[128];
         snprintf(m, sizeof m, "method %s is not allowed, but [DELETE,GET] are", req->method);
-        reply_api_error(res, 405, 405, m);
+        web_reply_swagger_error(res, 405, 405, m);
         return;
     }
     if (!uuid_format(idc)) {
         vg_buf_t m = VG_BUF_INIT;
         vg_buf_puts(&m, "silenceID in path must be of type uuid: ");
-        go_quote(&m, idc, n);
-        reply_api_error(res, 422, 601, m.data);
+        labels_quote(&m, idc, n);
+        web_reply_swagger_error(res, 422, 601, m.data);
         vg_buf_free(&m);
         return;
     }
@@ -1065,7 +1006,7 @@ static void handle_silence(web_request_t *req, web_response_t *res) {
     if (rc != VG_OK) {
         /* Alertmanager 0.25 answers every failure here with a 500,
          * "silence not found" included. */
-        reply_string(res, 500, err.msg);
+        web_reply_json_string(res, 500, err.msg);
         return;
     }
     reply_empty(res, 200);

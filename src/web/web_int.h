@@ -76,6 +76,15 @@ void web_reply_json_error(web_response_t *res, int status, const char *error_typ
                           const char *message);
 void web_add_header(web_response_t *res, const char *name, const char *value);
 
+/* Alertmanager API v2 answers, as its go-swagger server writes them
+ * (swagger.c): a JSON string payload followed by a newline ("silence not
+ * found"); a go-openapi error body {"code":602,"message":"..."}; and the
+ * consumer's media-type check, which answers 415 and returns false unless
+ * the request body is application/json. */
+void web_reply_json_string(web_response_t *res, int status, const char *msg);
+void web_reply_swagger_error(web_response_t *res, int status, int code, const char *msg);
+bool web_swagger_json_or_reply(web_request_t *req, web_response_t *res);
+
 /* The value of a request header, or NULL. */
 const char *web_header(web_request_t *req, const char *name);
 
