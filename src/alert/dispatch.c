@@ -17,12 +17,6 @@
 #define MAINTENANCE_NS (INT64_C(30) * 1000000000) /* empty groups go, as Alertmanager */
 #define MIN_TIMEOUT_NS (INT64_C(10) * 1000000000) /* notify.MinTimeout */
 
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ------------------------------------------------------------ timer heap */
 
 static bool heap_less(const alert_group_t *a, const alert_group_t *b) {
@@ -353,7 +347,7 @@ static void build_data(const alert_group_t *g, const char *receiver, const char 
 static bool sleep_until(alert_manager_t *m, int64_t until_ns) {
     struct timespec ts = {.tv_sec = until_ns / 1000000000, .tv_nsec = until_ns % 1000000000};
     pthread_mutex_lock(&m->lock);
-    while (!m->stopping && now_ns() < until_ns)
+    while (!m->stopping && vg_time_now_ns() < until_ns)
         pthread_cond_timedwait(&m->cond, &m->lock, &ts);
     bool go_on = !m->stopping;
     pthread_mutex_unlock(&m->lock);
@@ -361,29 +355,37 @@ static bool sleep_until(alert_manager_t *m, int64_t until_ns) {
 }
 
 /* Alertmanager's DedupStage.needsUpdate. */
-static bool needs_update(const alert_nflog_entry_t *e, bool found, const flush_alert_t *fa,
-                         size_t n, bool send_resolved, int64_t repeat_ns, int64_t now) {
+static int u64_cmp(const void *x, const void *y) {
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* Whether every alert of the batch in the given state (resolved or not)
+ * is among the sorted hashes of the log entry. */
+static bool all_logged(const flush_alert_t *fa, size_t n, bool resolved, const uint64_t *sorted,
+                       size_t n_sorted) {
+    for (size_t i = 0; i < n; i++)
+        if (fa[i].resolved == resolved &&
+            (!n_sorted || !bsearch(&fa[i].hash, sorted, n_sorted, sizeof *sorted, u64_cmp)))
+            return false;
+    return true;
+}
+
+/* Alertmanager's DedupStage.needsUpdate. Sorts the entry's hash lists (the
+ * caller's copy) so that large groups cost n log n, not n * m. */
+static bool needs_update(alert_nflog_entry_t *e, bool found, const flush_alert_t *fa, size_t n,
+                         bool send_resolved, int64_t repeat_ns, int64_t now) {
     size_t n_firing = 0;
     for (size_t i = 0; i < n; i++)
         n_firing += !fa[i].resolved;
     if (!found) return n_firing > 0;
+    if (e->n_firing) qsort(e->firing, e->n_firing, sizeof *e->firing, u64_cmp);
     /* Something firing now that was not firing at the last notification. */
-    for (size_t i = 0; i < n; i++) {
-        if (fa[i].resolved) continue;
-        bool seen = false;
-        for (size_t k = 0; !seen && k < e->n_firing; k++)
-            seen = e->firing[k] == fa[i].hash;
-        if (!seen) return true;
-    }
+    if (!all_logged(fa, n, false, e->firing, e->n_firing)) return true;
     if (n_firing == 0) return e->n_firing > 0;
     if (send_resolved) {
-        for (size_t i = 0; i < n; i++) {
-            if (!fa[i].resolved) continue;
-            bool seen = false;
-            for (size_t k = 0; !seen && k < e->n_resolved; k++)
-                seen = e->resolved[k] == fa[i].hash;
-            if (!seen) return true;
-        }
+        if (e->n_resolved) qsort(e->resolved, e->n_resolved, sizeof *e->resolved, u64_cmp);
+        if (!all_logged(fa, n, true, e->resolved, e->n_resolved)) return true;
     }
     return e->timestamp_ms * NS_PER_MS < now - repeat_ns;
 }
@@ -434,15 +436,15 @@ static bool run_integration(alert_manager_t *m, const alert_config_t *cfg,
         ok = false;
         while (!ok) {
             if (!sleep_until(m, next_try)) break;
-            if (now_ns() >= deadline) break;
+            if (vg_time_now_ns() >= deadline) break;
             attempts++;
             vg_err_t err = {0};
             bool retry = false;
-            int64_t left_ms = (deadline - now_ns()) / NS_PER_MS;
-            int64_t t0 = now_ns();
+            int64_t left_ms = (deadline - vg_time_now_ns()) / NS_PER_MS;
+            int64_t t0 = vg_time_now_ns();
             int rc =
                 notify_send(in, cfg, tmpl, &data, g->key, left_ms > 0 ? left_ms : 1, &retry, &err);
-            notify_metrics_observe(in->name, (double)(now_ns() - t0) / 1e9, rc != VG_OK);
+            notify_metrics_observe(in->name, (double)(vg_time_now_ns() - t0) / 1e9, rc != VG_OK);
             if (rc == VG_OK) {
                 ok = true;
                 break;
@@ -457,7 +459,7 @@ static bool run_integration(alert_manager_t *m, const alert_config_t *cfg,
                 break;
             }
             double jitter = 0.5 + (double)(rand() % 1000) / 1000.0;
-            next_try = now_ns() + (int64_t)(interval_ms * jitter) * NS_PER_MS;
+            next_try = vg_time_now_ns() + (int64_t)(interval_ms * jitter) * NS_PER_MS;
             interval_ms = interval_ms * 1.5 > 60000 ? 60000 : interval_ms * 1.5;
         }
         if (attempts) notify_metrics_notification(in->name, !ok);
@@ -573,7 +575,7 @@ static bool flush_group(alert_manager_t *m, alert_group_t *g, alert_alert_t **sn
 static alert_group_t *next_due(alert_manager_t *m, int64_t *now_out) {
     for (;;) {
         if (m->stopping) return NULL;
-        int64_t now = now_ns();
+        int64_t now = vg_time_now_ns();
         if (now >= m->next_maintenance_ns) {
             m->next_maintenance_ns = now + MAINTENANCE_NS;
             for (size_t i = 0; i < m->groups_cap; i++) {
@@ -652,7 +654,7 @@ void alert_dispatch_start(alert_manager_t *m) {
      * every group on its own goroutine, so keep many requests in flight. */
     m->n_workers = m->opts.n_workers ? m->opts.n_workers : 16;
     m->workers = vg_calloc(m->n_workers, sizeof *m->workers);
-    m->next_maintenance_ns = now_ns() + MAINTENANCE_NS;
+    m->next_maintenance_ns = vg_time_now_ns() + MAINTENANCE_NS;
     for (size_t i = 0; i < m->n_workers; i++)
         pthread_create(&m->workers[i], NULL, worker_main, m);
 }
