@@ -26,19 +26,6 @@ static void put_time_json(vg_buf_t *b, int64_t ns) {
     vg_buf_printf(b, "\"%s\"", t);
 }
 
-static void put_labels_json(vg_buf_t *b, const labels_t *ls) {
-    vg_buf_putc(b, '{');
-    for (size_t i = 0; i < labels_len(ls); i++) {
-        labels_label_t l = labels_at(ls, i);
-        vg_buf_puts(b, i ? ",\"" : "\"");
-        vg_buf_put_json_escaped(b, l.name, l.name_len);
-        vg_buf_puts(b, "\":\"");
-        vg_buf_put_json_escaped(b, l.value, l.value_len);
-        vg_buf_putc(b, '"');
-    }
-    vg_buf_putc(b, '}');
-}
-
 /* Writes every stored alert to <dir>/alerts.json (docs/format/
  * alertmanager-alerts.md); lock held, workers stopped. */
 static void snapshot_write(alert_manager_t *m) {
@@ -46,9 +33,9 @@ static void snapshot_write(alert_manager_t *m) {
     vg_buf_puts(&b, "{\"version\":1}\n");
     ALERT_MAP_FOREACH(&m->store, a) {
         vg_buf_puts(&b, "{\"labels\":");
-        put_labels_json(&b, a->labels);
+        labels_format_json(a->labels, &b);
         vg_buf_puts(&b, ",\"annotations\":");
-        put_labels_json(&b, a->annotations);
+        labels_format_json(a->annotations, &b);
         vg_buf_puts(&b, ",\"startsAt\":");
         put_time_json(&b, a->starts_at_ns);
         vg_buf_puts(&b, ",\"endsAt\":");

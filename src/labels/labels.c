@@ -243,6 +243,19 @@ bool labels_equal(const labels_t *a, const labels_t *b) {
 
 /* ------------------------------------------------------------- formatting */
 
+void labels_format_json(const labels_t *ls, vg_buf_t *out) {
+    vg_buf_putc(out, '{');
+    for (size_t i = 0; ls && i < labels_len(ls); i++) {
+        labels_label_t l = labels_at(ls, i);
+        vg_buf_puts(out, i ? ",\"" : "\"");
+        vg_buf_put_json_escaped(out, l.name, l.name_len);
+        vg_buf_puts(out, "\":\"");
+        vg_buf_put_json_escaped(out, l.value, l.value_len);
+        vg_buf_putc(out, '"');
+    }
+    vg_buf_putc(out, '}');
+}
+
 void labels_quote(vg_buf_t *out, const char *s, size_t len) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;

@@ -115,6 +115,10 @@ void labels_format(const labels_t *ls, vg_buf_t *out);
  * there are no other labels, {} for an empty set). A name that is not a
  * legacy metric name goes inside the braces quoted: {"my.metric", job="x"}. */
 void labels_format_metric(const labels_t *ls, vg_buf_t *out);
+/* Appends the set as a JSON object, {"name":"value",...} in name order,
+ * strings escaped as Go's encoding/json (what Prometheus's and
+ * Alertmanager's APIs write); NULL writes {}. */
+void labels_format_json(const labels_t *ls, vg_buf_t *out);
 /* Appends s quoted as Go's strconv.Quote does. */
 void labels_quote(vg_buf_t *out, const char *s, size_t len);
 

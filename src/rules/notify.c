@@ -96,25 +96,11 @@ static void put_datetime(vg_buf_t *b, int64_t ns) {
     vg_buf_printf(b, "\"%s\"", out);
 }
 
-static void put_labels(vg_buf_t *b, const labels_t *ls) {
-    vg_buf_putc(b, '{');
-    for (size_t i = 0; ls && i < labels_len(ls); i++) {
-        labels_label_t l = labels_at(ls, i);
-        if (i) vg_buf_putc(b, ',');
-        vg_buf_putc(b, '"');
-        vg_buf_put_json_escaped(b, l.name, l.name_len);
-        vg_buf_puts(b, "\":\"");
-        vg_buf_put_json_escaped(b, l.value, l.value_len);
-        vg_buf_putc(b, '"');
-    }
-    vg_buf_putc(b, '}');
-}
-
 static void put_alert(vg_buf_t *b, const queued_t *q, const labels_t *ls) {
     vg_buf_putc(b, '{');
     if (q->annotations && labels_len(q->annotations)) {
         vg_buf_puts(b, "\"annotations\":");
-        put_labels(b, q->annotations);
+        labels_format_json(q->annotations, b);
         vg_buf_putc(b, ',');
     }
     vg_buf_puts(b, "\"endsAt\":");
@@ -127,7 +113,7 @@ static void put_alert(vg_buf_t *b, const queued_t *q, const labels_t *ls) {
         vg_buf_putc(b, '"');
     }
     vg_buf_puts(b, ",\"labels\":");
-    put_labels(b, ls);
+    labels_format_json(ls, b);
     vg_buf_putc(b, '}');
 }
 

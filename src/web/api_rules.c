@@ -23,18 +23,6 @@ static void jstr(vg_buf_t *b, const char *s, size_t n) {
 
 static void jstr_s(vg_buf_t *b, const char *s) { jstr(b, s, strlen(s)); }
 
-static void jlabels(vg_buf_t *b, const labels_t *ls) {
-    vg_buf_putc(b, '{');
-    for (size_t i = 0; ls && i < labels_len(ls); i++) {
-        labels_label_t l = labels_at(ls, i);
-        if (i) vg_buf_putc(b, ',');
-        jstr(b, l.name, l.name_len);
-        vg_buf_putc(b, ':');
-        jstr(b, l.value, l.value_len);
-    }
-    vg_buf_putc(b, '}');
-}
-
 /* A float64 as Go's encoding/json writes it: shortest digits, 'f' form
  * unless the magnitude is below 1e-6 or at least 1e21. */
 static void jfloat(vg_buf_t *b, double v) {
@@ -71,9 +59,9 @@ static void jtime(vg_buf_t *b, int64_t ns) {
 
 static void jalert(vg_buf_t *b, const rules_alert_info_t *a) {
     vg_buf_puts(b, "{\"labels\":");
-    jlabels(b, a->labels);
+    labels_format_json(a->labels, b);
     vg_buf_puts(b, ",\"annotations\":");
-    jlabels(b, a->annotations);
+    labels_format_json(a->annotations, b);
     vg_buf_puts(b, ",\"state\":");
     jstr_s(b, rules_alert_state_name(a->state));
     vg_buf_puts(b, ",\"activeAt\":");
@@ -259,10 +247,10 @@ static void handle_rules(web_request_t *req, web_response_t *res) {
                 jfloat(&gb, r->keep_firing_for_s);
             }
             vg_buf_puts(&gb, ",\"labels\":");
-            jlabels(&gb, r->labels);
+            labels_format_json(r->labels, &gb);
             if (r->is_alert) {
                 vg_buf_puts(&gb, ",\"annotations\":");
-                jlabels(&gb, r->annotations);
+                labels_format_json(r->annotations, &gb);
                 if (exclude_alerts) {
                     vg_buf_puts(&gb, ",\"alerts\":null");
                 } else {

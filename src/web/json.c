@@ -17,17 +17,7 @@ void web_json_string(vg_buf_t *b, const char *s, size_t n) {
 
 void web_json_cstr(vg_buf_t *b, const char *s) { web_json_string(b, s, s ? strlen(s) : 0); }
 
-void web_json_labels(vg_buf_t *b, const struct labels *ls) {
-    vg_buf_putc(b, '{');
-    for (size_t i = 0; ls && i < labels_len(ls); i++) {
-        labels_label_t l = labels_at(ls, i);
-        if (i) vg_buf_putc(b, ',');
-        web_json_string(b, l.name, l.name_len);
-        vg_buf_putc(b, ':');
-        web_json_string(b, l.value, l.value_len);
-    }
-    vg_buf_putc(b, '}');
-}
+void web_json_labels(vg_buf_t *b, const struct labels *ls) { labels_format_json(ls, b); }
 
 /* Fixed notation unless the magnitude is below 1e-6 or at least 1e21,
  * the rule encoding/json and jsonutil share. */

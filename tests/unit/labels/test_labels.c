@@ -285,6 +285,19 @@ static void test_format(void **state) {
     }
 }
 
+static void test_format_json(void **state) {
+    (void)state;
+    labels_t *ls = labels_from_strings("b", "<x> & \"y\"", "a", "1", NULL);
+    vg_buf_t b = VG_BUF_INIT;
+    labels_format_json(ls, &b);
+    assert_string_equal(b.data, "{\"a\":\"1\",\"b\":\"\\u003cx\\u003e \\u0026 \\\"y\\\"\"}");
+    vg_buf_reset(&b);
+    labels_format_json(NULL, &b);
+    assert_string_equal(b.data, "{}");
+    vg_buf_free(&b);
+    labels_free(ls);
+}
+
 static void test_validity(void **state) {
     (void)state;
     assert_true(labels_name_valid_legacy("a", 1));
@@ -505,11 +518,17 @@ static void test_case_map(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sorted_unique),  cmocka_unit_test(test_from_pairs),
-        cmocka_unit_test(test_hash),           cmocka_unit_test(test_compare_equal),
-        cmocka_unit_test(test_compare_random), cmocka_unit_test(test_format),
-        cmocka_unit_test(test_validity),       cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_builder),        cmocka_unit_test(test_builder_range_order),
+        cmocka_unit_test(test_sorted_unique),
+        cmocka_unit_test(test_from_pairs),
+        cmocka_unit_test(test_hash),
+        cmocka_unit_test(test_compare_equal),
+        cmocka_unit_test(test_compare_random),
+        cmocka_unit_test(test_format),
+        cmocka_unit_test(test_format_json),
+        cmocka_unit_test(test_validity),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_builder),
+        cmocka_unit_test(test_builder_range_order),
         cmocka_unit_test(test_case_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
