@@ -377,6 +377,14 @@ typedef struct alert_inhibit_rule {
  * matches the source matchers, sources that also match the target matchers
  * are skipped, so an alert never inhibits itself or its twin. Writes the
  * index of the inhibiting source to out_source (may be NULL). */
+/* The same in two steps, for callers that keep their own index of source
+ * alerts: whether target is a target of the rule (*two_sided: it also
+ * matches the source matchers), then whether one source — already known to
+ * match the source matchers — mutes it. */
+bool alert_inhibit_rule_targets(const alert_inhibit_rule_t *rule, const labels_t *target,
+                                bool *two_sided);
+bool alert_inhibit_source_mutes(const alert_inhibit_rule_t *rule, const labels_t *source,
+                                const labels_t *target, bool two_sided);
 bool alert_inhibit_rule_mutes(const alert_inhibit_rule_t *rule, const labels_t *const *sources,
                               size_t n_sources, const labels_t *target, size_t *out_source);
 /* Any rule of the list: Alertmanager's Inhibitor.Mutes. */

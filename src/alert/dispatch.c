@@ -215,22 +215,11 @@ bool alert_dispatch_inhibited(alert_manager_t *m, const labels_t *ls, int64_t no
     if (!m->cfg) return false;
     for (size_t r = 0; r < m->cfg->n_inhibit_rules && r < m->n_inhibit_sources; r++) {
         const alert_inhibit_rule_t *rule = &m->cfg->inhibit_rules[r];
-        if (!alert_matchers_match(rule->target_matchers, rule->n_target_matchers, ls)) continue;
-        bool two_sided = alert_matchers_match(rule->source_matchers, rule->n_source_matchers, ls);
+        bool two_sided;
+        if (!alert_inhibit_rule_targets(rule, ls, &two_sided)) continue;
         ALERT_MAP_FOREACH(&m->inhibit_sources[r], src) {
             if (alert_alert_resolved_at(src, now)) continue;
-            bool eq = true;
-            for (size_t e = 0; eq && e < rule->n_equal; e++) {
-                size_t la = 0, lb = 0;
-                const char *va =
-                    labels_get(src->labels, rule->equal[e], strlen(rule->equal[e]), &la);
-                const char *vb = labels_get(ls, rule->equal[e], strlen(rule->equal[e]), &lb);
-                eq = la == lb && (la == 0 || memcmp(va, vb, la) == 0);
-            }
-            if (!eq) continue;
-            if (two_sided &&
-                alert_matchers_match(rule->target_matchers, rule->n_target_matchers, src->labels))
-                continue;
+            if (!alert_inhibit_source_mutes(rule, src->labels, ls, two_sided)) continue;
             if (by) *by = src->fp;
             return true;
         }

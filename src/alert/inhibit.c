@@ -17,18 +17,30 @@ static bool equal_on(const alert_inhibit_rule_t *rule, const labels_t *a, const 
     return true;
 }
 
-bool alert_inhibit_rule_mutes(const alert_inhibit_rule_t *rule, const labels_t *const *sources,
-                              size_t n_sources, const labels_t *target, size_t *out_source) {
+bool alert_inhibit_rule_targets(const alert_inhibit_rule_t *rule, const labels_t *target,
+                                bool *two_sided) {
     if (!alert_matchers_match(rule->target_matchers, rule->n_target_matchers, target)) return false;
+    *two_sided = alert_matchers_match(rule->source_matchers, rule->n_source_matchers, target);
+    return true;
+}
+
+bool alert_inhibit_source_mutes(const alert_inhibit_rule_t *rule, const labels_t *source,
+                                const labels_t *target, bool two_sided) {
     /* A target that also looks like a source must not be muted by sources
      * that also look like targets (itself among them). */
-    bool two_sided = alert_matchers_match(rule->source_matchers, rule->n_source_matchers, target);
+    if (two_sided && alert_matchers_match(rule->target_matchers, rule->n_target_matchers, source))
+        return false;
+    return equal_on(rule, source, target);
+}
+
+bool alert_inhibit_rule_mutes(const alert_inhibit_rule_t *rule, const labels_t *const *sources,
+                              size_t n_sources, const labels_t *target, size_t *out_source) {
+    bool two_sided;
+    if (!alert_inhibit_rule_targets(rule, target, &two_sided)) return false;
     for (size_t i = 0; i < n_sources; i++) {
         const labels_t *s = sources[i];
         if (!alert_matchers_match(rule->source_matchers, rule->n_source_matchers, s)) continue;
-        if (two_sided && alert_matchers_match(rule->target_matchers, rule->n_target_matchers, s))
-            continue;
-        if (!equal_on(rule, s, target)) continue;
+        if (!alert_inhibit_source_mutes(rule, s, target, two_sided)) continue;
         if (out_source) *out_source = i;
         return true;
     }

@@ -192,6 +192,18 @@ alert_config_t *alert_manager_config(alert_manager_t *m) {
     return c;
 }
 
+/* Puts a into the source index of every inhibit rule whose source
+ * matchers it matches (lock held). */
+static void inhibit_index(alert_manager_t *m, alert_alert_t *a) {
+    for (size_t r = 0; m->cfg && r < m->n_inhibit_sources; r++) {
+        const alert_inhibit_rule_t *rule = &m->cfg->inhibit_rules[r];
+        if (alert_matchers_match(rule->source_matchers, rule->n_source_matchers, a->labels)) {
+            alert_alert_ref(a);
+            alert_map_put(&m->inhibit_sources[r], a);
+        }
+    }
+}
+
 /* Rebuilds the per-rule source index from the store (lock held). */
 static void inhibit_rebuild(alert_manager_t *m) {
     for (size_t i = 0; i < m->n_inhibit_sources; i++)
@@ -200,15 +212,7 @@ static void inhibit_rebuild(alert_manager_t *m) {
     m->n_inhibit_sources = m->cfg ? m->cfg->n_inhibit_rules : 0;
     m->inhibit_sources =
         vg_calloc(m->n_inhibit_sources ? m->n_inhibit_sources : 1, sizeof *m->inhibit_sources);
-    ALERT_MAP_FOREACH(&m->store, a) {
-        for (size_t r = 0; r < m->n_inhibit_sources; r++) {
-            const alert_inhibit_rule_t *rule = &m->cfg->inhibit_rules[r];
-            if (alert_matchers_match(rule->source_matchers, rule->n_source_matchers, a->labels)) {
-                alert_alert_ref(a);
-                alert_map_put(&m->inhibit_sources[r], a);
-            }
-        }
-    }
+    ALERT_MAP_FOREACH(&m->store, a) { inhibit_index(m, a); }
 }
 
 alert_snapshot_t *alert_snapshot_ref(alert_snapshot_t *s) {
@@ -282,27 +286,24 @@ static int validate(const alert_input_t *in, int64_t starts, int64_t ends, vg_bu
 
 /* Drops resolved alerts from the store and the inhibition index (lock
  * held), as Alertmanager's periodic GC. Groups keep theirs until notified. */
-void alert_manager_gc_locked(alert_manager_t *m, int64_t now) {
+/* Keeps only the alerts of map not resolved at now. */
+static void drop_resolved(alert_map_t *map, int64_t now) {
     alert_map_t keep = {0};
-    ALERT_MAP_FOREACH(&m->store, a) {
+    ALERT_MAP_FOREACH(map, a) {
         if (alert_alert_resolved_at(a, now)) continue;
         alert_alert_ref(a);
         alert_map_put(&keep, a);
     }
-    alert_map_clear(&m->store);
-    m->store = keep;
+    alert_map_clear(map);
+    *map = keep;
+}
+
+void alert_manager_gc_locked(alert_manager_t *m, int64_t now) {
+    drop_resolved(&m->store, now);
+    for (size_t r = 0; r < m->n_inhibit_sources; r++)
+        drop_resolved(&m->inhibit_sources[r], now);
     alert_silences_gc(m->silences, now / NS_PER_MS);
     alert_nflog_gc(m->nflog, now / NS_PER_MS);
-    for (size_t r = 0; r < m->n_inhibit_sources; r++) {
-        alert_map_t k2 = {0};
-        ALERT_MAP_FOREACH(&m->inhibit_sources[r], a) {
-            if (alert_alert_resolved_at(a, now)) continue;
-            alert_alert_ref(a);
-            alert_map_put(&k2, a);
-        }
-        alert_map_clear(&m->inhibit_sources[r]);
-        m->inhibit_sources[r] = k2;
-    }
 }
 
 int alert_manager_put(alert_manager_t *m, const alert_input_t *in, size_t n, int64_t now,
@@ -345,13 +346,7 @@ int alert_manager_put(alert_manager_t *m, const alert_input_t *in, size_t n, int
             a = merged;
         }
         alert_map_put(&m->store, a); /* takes our reference */
-        for (size_t r = 0; m->cfg && r < m->n_inhibit_sources; r++) {
-            const alert_inhibit_rule_t *rule = &m->cfg->inhibit_rules[r];
-            if (alert_matchers_match(rule->source_matchers, rule->n_source_matchers, a->labels)) {
-                alert_alert_ref(a);
-                alert_map_put(&m->inhibit_sources[r], a);
-            }
-        }
+        inhibit_index(m, a);
         alert_dispatch_insert(m, a, now);
     }
     pthread_mutex_unlock(&m->lock);
