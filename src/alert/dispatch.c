@@ -422,6 +422,7 @@ static bool run_integration(alert_manager_t *m, const alert_config_t *cfg,
         int64_t next_try = now;
         unsigned attempts = 0;
         char last_err[VG_ERR_MSG_MAX] = "";
+        bool unrecoverable = false;
         ok = false;
         while (!ok) {
             if (!sleep_until(m, next_try)) break;
@@ -438,23 +439,25 @@ static bool run_integration(alert_manager_t *m, const alert_config_t *cfg,
                 ok = true;
                 break;
             }
-            if (strcmp(last_err, err.msg) != 0)
-                vg_log_warn("Notify attempt failed, will retry later", "receiver", receiver,
-                            "integration", in->name, "err", err.msg, NULL);
+            bool changed = strcmp(last_err, err.msg) != 0;
             snprintf(last_err, sizeof last_err, "%s", err.msg);
             if (!retry) {
-                vg_log_error("Notify for alerts failed", "receiver", receiver, "integration",
-                             in->name, "err", err.msg, NULL);
+                unrecoverable = true;
                 break;
             }
+            /* As Alertmanager, a repeated error is logged once. */
+            if (changed)
+                vg_log_warn("Notify attempt failed, will retry later", "receiver", receiver,
+                            "integration", in->name, "err", err.msg, NULL);
             double jitter = 0.5 + (double)(rand() % 1000) / 1000.0;
             next_try = vg_time_now_ns() + (int64_t)(interval_ms * jitter) * NS_PER_MS;
             interval_ms = interval_ms * 1.5 > 60000 ? 60000 : interval_ms * 1.5;
         }
         if (attempts) notify_metrics_notification(in->name, !ok);
         if (!ok && last_err[0])
-            vg_log_error("Notify for alerts failed: retry canceled", "receiver", receiver,
-                         "integration", in->name, "err", last_err, NULL);
+            vg_log_error(unrecoverable ? "Notify for alerts failed: unrecoverable error"
+                                       : "Notify for alerts failed: retry canceled",
+                         "receiver", receiver, "integration", in->name, "err", last_err, NULL);
         labels_free(cl);
         labels_free(ca);
         vg_arena_free(ar);
